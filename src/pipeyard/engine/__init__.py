@@ -1,0 +1,1 @@
+"""The run state machine and scheduler: expands the DAG and drives tasks."""

@@ -1,0 +1,1 @@
+"""Metadata store (SQLAlchemy: SQLite or PostgreSQL) and artifact storage."""
