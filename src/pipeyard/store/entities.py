@@ -84,6 +84,8 @@ class Run:
     lease_expires_at: datetime | None = None
     # Bumped on terminate/retry so a worker notices it must stop or start over.
     generation: int = 0
+    # Multi-user KFP scopes runs by namespace; "" is the single-user default.
+    namespace: str = ""
 
 
 @dataclass(frozen=True)

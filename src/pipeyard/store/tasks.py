@@ -1,0 +1,188 @@
+"""Tasks, their attempts, the artifacts they produce and the lineage between them.
+
+This is most of what the engine writes while a run executes (``RunRecorder`` in
+``engine/ports.py``), plus the reads the API and UI need to draw a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from pipeyard.errors import InvalidArgument, NotFound
+from pipeyard.store.convert import to_entity, to_row
+from pipeyard.store.db import StoreBase
+from pipeyard.store.entities import Artifact, ArtifactEvent, ListQuery, Page, Task, TaskAttempt
+from pipeyard.store.listing import Listing, fetch_page
+from pipeyard.store.schema import artifact_events, task_attempts, tasks
+from pipeyard.store.schema import artifacts as artifacts_table
+
+ARTIFACTS = Listing.of(artifacts_table, "artifact_id", {"type": "schema_title"})
+_EVENT_COLUMNS = [c for c in artifact_events.columns if c.name != "event_id"]
+
+
+class TaskStore(StoreBase):
+    # ------------------------------------------------------------------ tasks
+
+    def put_task(self, task: Task) -> None:
+        """Insert or replace the task with this ``task_id``."""
+        if not task.task_id:
+            raise InvalidArgument("a task needs a task_id", field="task_id")
+        with self._write() as conn:
+            self._upsert(conn, tasks, [to_row(task)], ["task_id"])
+
+    def get_task(self, task_id: str) -> Task:
+        with self._read() as conn:
+            stmt = sa.select(tasks).where(tasks.c.task_id == task_id)
+            return to_entity(Task, self._one(conn, stmt, "task", task_id))
+
+    def list_tasks(self, run_id: str) -> list[Task]:
+        """The run's tasks in creation order (an empty list for an unknown run)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(tasks).where(tasks.c.run_id == run_id).order_by(tasks.c.created_at, tasks.c.task_id)
+            ).mappings()
+            return [to_entity(Task, r) for r in rows]
+
+    def record_task_result(
+        self, task: Task, artifacts: Sequence[Artifact], events: Sequence[ArtifactEvent]
+    ) -> None:
+        """Store a finished task, the artifacts it produced and its lineage events in one
+        transaction. Artifacts are upserted by id and repeated events ignored, so
+        recording the same result twice (a resumed run) changes nothing."""
+        if not task.task_id:
+            raise InvalidArgument("a task needs a task_id", field="task_id")
+        with self._write() as conn:
+            self._upsert(conn, tasks, [to_row(task)], ["task_id"])
+            self._upsert(conn, artifacts_table, [to_row(a) for a in artifacts], ["artifact_id"])
+            self._insert_ignore(conn, artifact_events, [to_row(e) for e in events])
+
+    def find_cached_task(self, fingerprint: str) -> Task | None:
+        """The newest SUCCEEDED task, in any run, whose fingerprint matches."""
+        with self._read() as conn:
+            row = (
+                conn.execute(
+                    sa.select(tasks)
+                    .where(tasks.c.fingerprint == fingerprint, tasks.c.state == "SUCCEEDED")
+                    .order_by(tasks.c.created_at.desc(), tasks.c.task_id.desc())
+                    .limit(1)
+                )
+                .mappings()
+                .first()
+            )
+        return None if row is None else to_entity(Task, row)
+
+    def delete_tasks(self, run_id: str, task_ids: Sequence[str]) -> int:
+        """Forget some tasks of a run (to retry them), with their attempts, the
+        artifacts they produced and lineage touching those; returns how many went."""
+        ids = list(task_ids)
+        if not ids:
+            return 0
+        with self._write() as conn:
+            doomed = sa.select(tasks.c.task_id).where(tasks.c.run_id == run_id, tasks.c.task_id.in_(ids))
+            doomed_ids = [r[0] for r in conn.execute(doomed)]
+            if not doomed_ids:
+                return 0
+            produced = sa.select(artifacts_table.c.artifact_id).where(
+                artifacts_table.c.task_id.in_(doomed_ids)
+            )
+            conn.execute(
+                sa.delete(artifact_events).where(
+                    sa.or_(
+                        artifact_events.c.task_id.in_(doomed_ids),
+                        artifact_events.c.artifact_id.in_(produced.scalar_subquery()),
+                    )
+                )
+            )
+            conn.execute(sa.delete(artifacts_table).where(artifacts_table.c.task_id.in_(doomed_ids)))
+            conn.execute(sa.delete(task_attempts).where(task_attempts.c.task_id.in_(doomed_ids)))
+            conn.execute(sa.delete(tasks).where(tasks.c.task_id.in_(doomed_ids)))
+            return len(doomed_ids)
+
+    # ------------------------------------------------------------------ attempts
+
+    def put_attempt(self, attempt: TaskAttempt) -> None:
+        """Insert or replace the attempt (task_id, attempt)."""
+        with self._write() as conn:
+            if not self._exists(conn, tasks, "task_id", attempt.task_id):
+                raise NotFound("task", attempt.task_id)
+            self._upsert(conn, task_attempts, [to_row(attempt)], ["task_id", "attempt"])
+
+    def list_attempts(self, task_id: str) -> list[TaskAttempt]:
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(task_attempts)
+                .where(task_attempts.c.task_id == task_id)
+                .order_by(task_attempts.c.attempt)
+            ).mappings()
+            return [to_entity(TaskAttempt, r) for r in rows]
+
+    def list_attempts_for_run(self, run_id: str) -> dict[str, list[TaskAttempt]]:
+        """Every attempt of every task of the run, by task id, in one query."""
+        stmt = (
+            sa.select(task_attempts)
+            .join(tasks, tasks.c.task_id == task_attempts.c.task_id)
+            .where(tasks.c.run_id == run_id)
+            .order_by(task_attempts.c.task_id, task_attempts.c.attempt)
+        )
+        result: dict[str, list[TaskAttempt]] = {}
+        with self._read() as conn:
+            for row in conn.execute(stmt).mappings():
+                attempt = to_entity(TaskAttempt, row)
+                result.setdefault(attempt.task_id, []).append(attempt)
+        return result
+
+    # ------------------------------------------------------------------ artifacts
+
+    def get_artifact(self, artifact_id: str) -> Artifact:
+        with self._read() as conn:
+            stmt = sa.select(artifacts_table).where(artifacts_table.c.artifact_id == artifact_id)
+            return to_entity(Artifact, self._one(conn, stmt, "artifact", artifact_id))
+
+    def list_artifacts(
+        self,
+        query: ListQuery = ListQuery(),
+        run_id: str | None = None,
+        schema_title: str | None = None,
+    ) -> Page:
+        scope: list[sa.ColumnElement[bool]] = []
+        if run_id is not None:
+            scope.append(artifacts_table.c.run_id == run_id)
+        if schema_title is not None:
+            scope.append(artifacts_table.c.schema_title == schema_title)
+        with self._read() as conn:
+            page = fetch_page(
+                conn, ARTIFACTS, query, scope=scope, scope_key=f"run={run_id};schema={schema_title}"
+            )
+        return Page([to_entity(Artifact, r) for r in page.rows], page.total_size, page.next_page_token)
+
+    def list_artifacts_for_task(self, task_id: str) -> list[Artifact]:
+        """Artifacts the task produced, in creation order."""
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(artifacts_table)
+                .where(artifacts_table.c.task_id == task_id)
+                .order_by(artifacts_table.c.created_at, artifacts_table.c.artifact_id)
+            ).mappings()
+            return [to_entity(Artifact, r) for r in rows]
+
+    def artifact_events(self, artifact_id: str) -> list[ArtifactEvent]:
+        """Lineage of one artifact: who produced it and who consumed it, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(*_EVENT_COLUMNS)
+                .where(artifact_events.c.artifact_id == artifact_id)
+                .order_by(artifact_events.c.created_at, artifact_events.c.event_id)
+            ).mappings()
+            return [to_entity(ArtifactEvent, r) for r in rows]
+
+    def task_events(self, task_id: str) -> list[ArtifactEvent]:
+        """Artifacts a task consumed and produced, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(*_EVENT_COLUMNS)
+                .where(artifact_events.c.task_id == task_id)
+                .order_by(artifact_events.c.created_at, artifact_events.c.event_id)
+            ).mappings()
+            return [to_entity(ArtifactEvent, r) for r in rows]
