@@ -309,7 +309,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         if kfp_python is not None:
             _measure(
-                Side(), "kfp.local warm-up", lambda: time_kfp_local(kfp_python, warmup, workdir, args.timeout)
+                Side(),
+                "kfp.local warm-up",
+                lambda: time_kfp_local(kfp_python, warmup, workdir, args.timeout, Side()),
             )
 
         rows = [Row(p.name, p.description, p.tasks) for p in pipelines]
