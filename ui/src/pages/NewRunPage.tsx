@@ -1,0 +1,3 @@
+export function NewRunPage(_props: Record<string, unknown>) {
+  return <div>NewRunPage</div>;
+}

@@ -1,0 +1,3 @@
+export function PipelineDetailPage(_props: Record<string, unknown>) {
+  return <div>PipelineDetailPage</div>;
+}

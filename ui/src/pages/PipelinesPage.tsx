@@ -1,0 +1,3 @@
+export function PipelinesPage(_props: Record<string, unknown>) {
+  return <div>PipelinesPage</div>;
+}

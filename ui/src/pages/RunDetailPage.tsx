@@ -1,0 +1,3 @@
+export function RunDetailPage(_props: Record<string, unknown>) {
+  return <div>RunDetailPage</div>;
+}

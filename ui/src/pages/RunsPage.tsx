@@ -1,0 +1,3 @@
+export function RunsPage(_props: Record<string, unknown>) {
+  return <div>RunsPage</div>;
+}
