@@ -1,0 +1,181 @@
+"""The fork server's own process: run as a script by the task's interpreter.
+
+It imports ``kfp.dsl.executor_main`` once, then, for each request read from
+its control socket (a SOCK_SEQPACKET unix socket, one JSON message per
+request, carrying the write end of the task's output pipe as SCM_RIGHTS),
+forks a child that becomes a new session, takes the request's environment,
+directory and argv, and runs KFP's executor main. The parent reports the
+child's pid at once and its exit status when it reaps it.
+
+This file runs outside pipeyard's package context (possibly in a cached venv
+that cannot import pipeyard), so it imports nothing from pipeyard. It must
+stay single-threaded: it forks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+import traceback
+from typing import Any
+
+MAX_MESSAGE = 1 << 20
+
+
+def _send(sock: socket.socket, message: dict[str, Any]) -> None:
+    sock.sendall(json.dumps(message).encode())
+
+
+def _run_child(request: dict[str, Any], out_fd: int) -> int:
+    """Everything after fork in the child; returns the exit code."""
+    os.setsid()
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    os.close(devnull)
+    os.close(out_fd)
+    # Output is read live by the launcher; do not hold it in a block buffer.
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    code = 0
+    try:
+        os.environ.clear()
+        os.environ.update(request["env"])
+        if request.get("cwd"):
+            os.chdir(request["cwd"])
+        sys.path[:0] = request.get("sys_path", [])
+        sys.argv = ["executor_main", *request["args"]]
+        from kfp.dsl import executor_main
+
+        executor_main.executor_main()
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        if not isinstance(exit_.code, int) and exit_.code is not None:
+            print(exit_.code, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    try:
+        import atexit
+
+        atexit._run_exitfuncs()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return code
+
+
+class Server:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.children: dict[int, Any] = {}  # pid -> request id
+        self.selector = selectors.DefaultSelector()
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_w, False)
+        os.set_blocking(self.wake_r, False)
+
+    def serve(self) -> None:
+        signal.set_wakeup_fd(self.wake_w)
+        # A handler (not SIG_DFL) is needed for the wakeup fd to see SIGCHLD.
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.selector.register(self.sock, selectors.EVENT_READ, "request")
+        self.selector.register(self.wake_r, selectors.EVENT_READ, "signal")
+        _send(self.sock, {"ready": True, "pid": os.getpid()})
+        while True:
+            for key, _ in self.selector.select():
+                if key.data == "signal":
+                    while True:
+                        try:
+                            if not os.read(self.wake_r, 512):
+                                break
+                        except BlockingIOError:
+                            break
+                    self.reap()
+                elif not self.handle_request():
+                    self.shutdown()
+                    return
+
+    def handle_request(self) -> bool:
+        try:
+            data, fds, _, _ = socket.recv_fds(self.sock, MAX_MESSAGE, 1)
+        except InterruptedError:
+            return True
+        except OSError:
+            return False
+        if not data:
+            return False
+        request = json.loads(data)
+        if not fds:
+            _send(self.sock, {"id": request["id"], "error": "no output pipe received"})
+            return True
+        out_fd = fds[0]
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            os.close(out_fd)
+            _send(self.sock, {"id": request["id"], "error": f"fork failed: {exc}"})
+            return True
+        if pid == 0:
+            code = 1
+            try:
+                self.sock.close()
+                os.close(self.wake_r)
+                os.close(self.wake_w)
+                code = _run_child(request, out_fd)
+            finally:
+                os._exit(code)
+        os.close(out_fd)
+        self.children[pid] = request["id"]
+        _send(self.sock, {"id": request["id"], "pid": pid})
+        # The child may have exited before we registered it; a reap now catches that.
+        self.reap()
+        return True
+
+    def reap(self) -> None:
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            request_id = self.children.pop(pid, None)
+            if request_id is not None:
+                _send(self.sock, {"id": request_id, "exit": os.waitstatus_to_exitcode(status)})
+
+    def shutdown(self) -> None:
+        # The launcher is gone: its tasks must not outlive it.
+        for pid in list(self.children):
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+        for pid in list(self.children):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def main() -> None:
+    # Running as a script put this directory first on sys.path; task code must
+    # not see pipeyard's launcher modules as top-level modules.
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]
+    fd = int(sys.argv[1])
+    sock = socket.socket(fileno=fd)
+    sock.setblocking(True)
+    # The reason this process exists: pay for these imports once, not per task.
+    import kfp.dsl.executor_main  # noqa: F401
+
+    Server(sock).serve()
+
+
+if __name__ == "__main__":
+    main()

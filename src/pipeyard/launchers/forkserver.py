@@ -1,0 +1,214 @@
+"""A pre-imported interpreter that forks KFP Python tasks in a few milliseconds.
+
+A cold interpreter pays ~75 ms to import ``kfp.dsl.executor_main`` before any
+user code runs. ``ForkServer`` starts one long-lived helper per interpreter
+(``_forkserver_main.py``) that has paid that import once; each task is a fresh
+``fork()`` of it, so every task still gets its own process (and its own copy of
+any global state user code mutates) without the import cost.
+
+Protocol: one SOCK_SEQPACKET unix socket pair. The launcher sends one JSON
+message per task with the write end of the task's output pipe attached
+(SCM_RIGHTS); the server answers ``{"id", "pid"}`` right after forking and
+``{"id", "exit"}`` when it reaps the child. The launcher reads answers with an
+event-loop reader callback, so waiting costs nothing and never polls.
+
+Any failure to start or talk to the server raises ``ForkServerError`` before a
+task was forked, so the caller can fall back to a plain subprocess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_SERVER_SCRIPT = str(Path(__file__).with_name("_forkserver_main.py"))
+# Requests larger than this (huge executor inputs) go through a subprocess
+# instead; the socket buffer is sized to hold at least one such message.
+MAX_REQUEST_BYTES = 512 * 1024
+_RECV_BYTES = 1 << 16
+
+
+class ForkServerError(Exception):
+    """The fork server could not start or is gone; use a subprocess instead."""
+
+
+@dataclass
+class ForkedTask:
+    """A task forked by the server: its pid (also its process group id) and exit code."""
+
+    pid: int
+    exited: asyncio.Future[int] = field(repr=False)
+
+
+@dataclass
+class _Pending:
+    started: asyncio.Future[int]
+    exited: asyncio.Future[int]
+
+
+class ForkServer:
+    """One helper process for one interpreter; started by ``start()``, stopped by ``aclose()``."""
+
+    def __init__(self, python: str) -> None:
+        self.python = python
+        self._sock: socket.socket | None = None
+        self._process: asyncio.subprocess.Process | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._pending: dict[int, _Pending] = {}
+        self._next_id = 0
+        self._buffer = b""
+        self._dead: str | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self._dead is None and self._sock is not None
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        for sock in (ours, theirs):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 2 * MAX_REQUEST_BYTES)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2 * MAX_REQUEST_BYTES)
+        env = {**os.environ, "_KFP_RUNTIME": "true"}
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                self.python,
+                _SERVER_SCRIPT,
+                str(theirs.fileno()),
+                pass_fds=(theirs.fileno(),),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                env=env,
+            )
+        except OSError as exc:
+            ours.close()
+            raise ForkServerError(f"cannot start fork server with {self.python}: {exc}") from exc
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._sock = ours
+        self._ready = loop.create_future()
+        loop.add_reader(ours.fileno(), self._on_readable)
+        try:
+            await self._ready
+        except ForkServerError:
+            await self.aclose()
+            raise
+
+    async def spawn(
+        self,
+        args: Sequence[str],
+        env: Mapping[str, str],
+        cwd: str | None,
+        sys_path: Sequence[str],
+        out_fd: int,
+    ) -> ForkedTask:
+        """Fork a child running ``executor_main`` with ``args``; returns once it runs.
+
+        ``out_fd`` is the write end of the task's output pipe; the caller keeps
+        ownership and closes its own copy.
+        """
+        if not self.alive or self._sock is None:
+            raise ForkServerError(self._dead or "fork server not started")
+        loop = asyncio.get_running_loop()
+        self._next_id += 1
+        request_id = self._next_id
+        message = json.dumps(
+            {"id": request_id, "args": list(args), "env": dict(env), "cwd": cwd, "sys_path": list(sys_path)}
+        ).encode()
+        if len(message) > MAX_REQUEST_BYTES:
+            raise ForkServerError(f"request of {len(message)} bytes is too large for the fork server")
+        pending = _Pending(loop.create_future(), loop.create_future())
+        self._pending[request_id] = pending
+        try:
+            socket.send_fds(self._sock, [message], [out_fd])
+        except OSError as exc:
+            del self._pending[request_id]
+            raise ForkServerError(f"cannot send to fork server: {exc}") from exc
+        try:
+            pid = await asyncio.shield(pending.started)
+        except asyncio.CancelledError:
+            # The fork may already have happened: kill the child as soon as we learn its pid.
+            pending.started.add_done_callback(_kill_when_started)
+            raise
+        return ForkedTask(pid=pid, exited=pending.exited)
+
+    def _on_readable(self) -> None:
+        assert self._sock is not None
+        while True:
+            try:
+                data = self._sock.recv(_RECV_BYTES)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self._fail(f"fork server connection failed: {exc}")
+                return
+            if not data:
+                self._fail("fork server exited")
+                return
+            self._dispatch(json.loads(data))
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        if message.get("ready"):
+            if self._ready is not None and not self._ready.done():
+                self._ready.set_result(None)
+            return
+        pending = self._pending.get(message["id"])
+        if pending is None:
+            return
+        if "pid" in message:
+            pending.started.set_result(message["pid"])
+        elif "exit" in message:
+            del self._pending[message["id"]]
+            pending.exited.set_result(message["exit"])
+        elif "error" in message:
+            del self._pending[message["id"]]
+            pending.started.set_exception(ForkServerError(message["error"]))
+
+    def _fail(self, reason: str) -> None:
+        self._dead = reason
+        if self._sock is not None:
+            with contextlib.suppress(ValueError, OSError):
+                asyncio.get_running_loop().remove_reader(self._sock.fileno())
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(ForkServerError(reason))
+        for pending in self._pending.values():
+            for future in (pending.started, pending.exited):
+                if not future.done():
+                    future.set_exception(ForkServerError(reason))
+                    # Nobody may be awaiting ``exited`` yet; do not warn about it.
+                    future.add_done_callback(_consume_exception)
+        self._pending.clear()
+
+    async def aclose(self) -> None:
+        """Stop the server; it kills any task it still runs when its socket closes."""
+        if self._sock is not None:
+            if self._dead is None:
+                self._fail("fork server closed")
+            self._sock.close()
+            self._sock = None
+        if self._process is not None and self._process.returncode is None:
+            try:
+                await asyncio.wait_for(self._process.wait(), 5.0)
+            except (TimeoutError, asyncio.TimeoutError):
+                self._process.kill()
+                await self._process.wait()
+
+
+def _kill_when_started(future: asyncio.Future[int]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        with contextlib.suppress(OSError):
+            os.killpg(future.result(), signal.SIGKILL)
+
+
+def _consume_exception(future: asyncio.Future[int]) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -1,0 +1,287 @@
+"""The default launcher: every task is a child process on this machine.
+
+- Each task leads its own session/process group; cancelling or timing out a
+  task terminates the whole group (SIGTERM, a short grace, SIGKILL) and waits
+  until none of its processes runs. When the task's main process exits, any
+  process it left behind in its group is killed too, as a container's would be.
+- Output (stdout and stderr, interleaved) is appended to ``log_path`` and passed
+  line by line to ``on_output``.
+- ``python`` and ``python3`` on the task's PATH are the task's interpreter (see
+  ``shims.py``), never whichever bare interpreter comes first on the host PATH.
+- KFP Python components (``request.python``) run ``kfp.dsl.executor_main``
+  directly with ``_KFP_RUNTIME=true``, never KFP's ``pip install kfp``
+  bootstrap; by default through a fork server (``forkserver.py``) that has
+  already imported it. ``packages_to_install`` go into cached venvs
+  (``venvs.py``); nothing is installed into the host environment.
+- ``mounts`` use a private mount namespace when possible, else argv rewriting
+  (``mounts.py`` explains both).
+- ``max_parallel`` slots, and CPU / memory requests, are enforced by
+  ``resources.py``; a request larger than the machine fails at once.
+
+The fork server is on by default; ``LocalLauncher(fork_server=False)`` or the
+environment variable ``PIPEYARD_FORK_SERVER=0`` turns it off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Awaitable, Mapping, Sequence
+from pathlib import Path
+
+from pipeyard.engine.ports import LaunchRequest, LaunchResult, PythonProgram
+from pipeyard.launchers.forkserver import ForkServer, ForkServerError
+from pipeyard.launchers.mounts import Mounter
+from pipeyard.launchers.process import (
+    REAP_SECONDS,
+    OutputPump,
+    append_to_log,
+    kill_group,
+    terminate_group,
+)
+from pipeyard.launchers.resources import ResourcePool
+from pipeyard.launchers.shims import shim_dir, with_path_prepended
+from pipeyard.launchers.venvs import VenvError, VirtualEnvs
+
+FORK_SERVER_ENV = "PIPEYARD_FORK_SERVER"
+_FORK_SERVER_START_SECONDS = 60.0
+
+
+def _fork_server_wanted(flag: bool) -> bool:
+    return flag and os.environ.get(FORK_SERVER_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+async def _uncancellable(awaitable: Awaitable[object]) -> None:
+    """Run cleanup to completion even if our caller is cancelled again meanwhile."""
+    task = asyncio.ensure_future(awaitable)
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(task)
+    task.result()
+
+
+class LocalLauncher:
+    def __init__(
+        self,
+        max_parallel: int | None = None,
+        *,
+        envs_dir: Path,
+        python: str = sys.executable,
+        fork_server: bool = True,
+        mount_namespaces: bool = True,
+    ) -> None:
+        self.envs_dir = Path(envs_dir)
+        self.python = python
+        self.fork_server = _fork_server_wanted(fork_server)
+        self.venvs = VirtualEnvs(self.envs_dir, python)
+        self._pool = ResourcePool(max_parallel)
+        self._mounter = Mounter(mount_namespaces)
+        self._servers: dict[str, ForkServer] = {}
+        self._server_locks: dict[str, asyncio.Lock] = {}
+        self._server_failed: set[str] = set()
+
+    @property
+    def max_parallel(self) -> int:
+        return self._pool.max_parallel
+
+    async def launch(self, request: LaunchRequest) -> LaunchResult:
+        refusal = self._pool.refusal(request.cpu, request.memory_bytes)
+        if refusal is not None:
+            append_to_log(request.log_path, f"pipeyard: {refusal}", request.on_output)
+            return LaunchResult(exit_code=None, error=refusal)
+        async with self._pool.reserve(request.cpu, request.memory_bytes):
+            if request.python is not None:
+                return await self._run_python(request, request.python)
+            return await self._run_command(request, request.argv, self._env(request, self.python))
+
+    async def aclose(self) -> None:
+        servers, self._servers = list(self._servers.values()), {}
+        await asyncio.gather(*(server.aclose() for server in servers), return_exceptions=True)
+
+    # ------------------------------------------------------------------ environment
+
+    def _env(self, request: LaunchRequest, interpreter: str) -> dict[str, str]:
+        env = {**os.environ, **request.env}
+        return with_path_prepended(env, shim_dir(self.envs_dir, interpreter))
+
+    # ------------------------------------------------------------------ Python components
+
+    async def _run_python(self, request: LaunchRequest, program: PythonProgram) -> LaunchResult:
+        interpreter = self.python
+        if program.packages:
+            try:
+                venv_python = await asyncio.to_thread(self.venvs.ensure, program.packages, program.index_urls)
+            except VenvError as exc:
+                message = f"{exc}\n{exc.output}".rstrip()
+                append_to_log(request.log_path, f"pipeyard: {message}", request.on_output)
+                return LaunchResult(exit_code=None, error=message)
+            interpreter = str(venv_python)
+        env = self._env(request, interpreter)
+        env["_KFP_RUNTIME"] = "true"
+        # Live logs: the task's output is a pipe, which Python would block-buffer.
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        args = list(program.executor_args)
+        module_dir: str | None = None
+        if program.source is not None:
+            module_dir = tempfile.mkdtemp(prefix="pipeyard-component-")
+            module_path = Path(module_dir, "ephemeral_component.py")
+            module_path.write_text(program.source)
+            args = ["--component_module_path", str(module_path), *args]
+        try:
+            if self.fork_server and not request.mounts:
+                server = await self._server_for(interpreter)
+                if server is not None:
+                    with contextlib.suppress(ForkServerError):
+                        return await self._run_forked(server, request, args, env, program.module_dirs)
+            if program.module_dirs:
+                existing = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
+                env["PYTHONPATH"] = os.pathsep.join([*program.module_dirs, *existing])
+            argv = (interpreter, "-m", "kfp.dsl.executor_main", *args)
+            return await self._run_command(request, argv, env)
+        finally:
+            if module_dir is not None:
+                shutil.rmtree(module_dir, ignore_errors=True)
+
+    async def _server_for(self, interpreter: str) -> ForkServer | None:
+        if interpreter in self._server_failed:
+            return None
+        lock = self._server_locks.setdefault(interpreter, asyncio.Lock())
+        async with lock:
+            server = self._servers.get(interpreter)
+            if server is not None and server.alive:
+                return server
+            if server is not None:
+                await server.aclose()  # it died; start a fresh one
+            server = ForkServer(interpreter)
+            try:
+                await asyncio.wait_for(server.start(), _FORK_SERVER_START_SECONDS)
+            except (ForkServerError, TimeoutError, asyncio.TimeoutError):
+                await server.aclose()
+                self._server_failed.add(interpreter)
+                self._servers.pop(interpreter, None)
+                return None
+            self._servers[interpreter] = server
+            return server
+
+    async def _run_forked(
+        self,
+        server: ForkServer,
+        request: LaunchRequest,
+        args: Sequence[str],
+        env: Mapping[str, str],
+        module_dirs: Sequence[str],
+    ) -> LaunchResult:
+        """Run through the fork server; ForkServerError means nothing ran, so fall back."""
+        read_fd, write_fd = os.pipe()
+        pump = OutputPump(read_fd, request.log_path, request.on_output)
+        try:
+            forked = await server.spawn(args, env, request.cwd, module_dirs, write_fd)
+        except BaseException:
+            pump.close_unstarted()
+            raise
+        finally:
+            os.close(write_fd)
+        pump.start()
+        return await self._supervise(request, forked.pid, forked.exited, pump)
+
+    # ------------------------------------------------------------------ any command
+
+    async def _run_command(
+        self, request: LaunchRequest, argv: Sequence[str], env: dict[str, str]
+    ) -> LaunchResult:
+        if not argv:
+            return LaunchResult(exit_code=None, error="task has an empty command")
+        plan = self._mounter.plan(argv, request.mounts)
+        try:
+            # Under unshare a missing executable would only show as exit 127; say it clearly.
+            if (
+                plan.namespaced
+                and not any(argv[0].startswith(c.rstrip("/") + "/") for c in request.mounts)
+                and shutil.which(argv[0], path=env.get("PATH")) is None
+            ):
+                return self._not_started(request, f"executable {argv[0]!r} not found")
+            read_fd, write_fd = os.pipe()
+            pump = OutputPump(read_fd, request.log_path, request.on_output)
+            try:
+                process = await asyncio.create_subprocess_exec(
+                    *plan.argv,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=write_fd,
+                    stderr=write_fd,
+                    cwd=request.cwd,
+                    env=env,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                pump.close_unstarted()
+                return self._not_started(request, _start_error(exc, plan.argv[0], request.cwd))
+            finally:
+                os.close(write_fd)
+            pump.start()
+            exited = asyncio.ensure_future(process.wait())
+            return await self._supervise(request, process.pid, exited, pump)
+        finally:
+            self._mounter.release(plan.created)
+
+    def _not_started(self, request: LaunchRequest, message: str) -> LaunchResult:
+        append_to_log(request.log_path, f"pipeyard: cannot start task: {message}", request.on_output)
+        return LaunchResult(exit_code=None, error=f"cannot start task: {message}")
+
+    async def _supervise(
+        self, request: LaunchRequest, pgid: int, exited: asyncio.Future[int], pump: OutputPump
+    ) -> LaunchResult:
+        """Wait for the task's exit, honouring timeout and cancellation; leave no process behind."""
+
+        def leader_exited() -> asyncio.Future[int]:
+            return exited
+
+        async def stop(note: str | None) -> None:
+            await terminate_group(pgid, leader_exited)
+            with contextlib.suppress(Exception, asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(exited), REAP_SECONDS)
+            await pump.finish()
+            if note:
+                pump_note(note)
+
+        def pump_note(note: str) -> None:
+            append_to_log(request.log_path, note, request.on_output)
+
+        try:
+            done, _ = await asyncio.wait({exited}, timeout=request.timeout_seconds)
+        except asyncio.CancelledError:
+            await _uncancellable(stop("pipeyard: task cancelled"))
+            raise
+        if not done:
+            await _uncancellable(
+                stop(f"pipeyard: task timed out after {request.timeout_seconds:g} s and was killed")
+            )
+            code = exited.result() if exited.done() and not exited.exception() else None
+            return LaunchResult(exit_code=code, timed_out=True)
+        # Whatever the task left running in its group goes with it.
+        await _uncancellable(_cleanup_after_exit(pgid, pump))
+        error = exited.exception()
+        if error is not None:
+            message = f"lost track of the task: {error}"
+            pump_note(f"pipeyard: {message}")
+            return LaunchResult(exit_code=None, error=message)
+        return LaunchResult(exit_code=exited.result())
+
+
+async def _cleanup_after_exit(pgid: int, pump: OutputPump) -> None:
+    await kill_group(pgid)
+    await pump.finish()
+
+
+def _start_error(exc: OSError, executable: str, cwd: str | None) -> str:
+    if cwd is not None and exc.filename == cwd:
+        return f"working directory {cwd!r} does not exist or is not accessible ({exc.strerror})"
+    if isinstance(exc, FileNotFoundError):
+        return f"executable {executable!r} not found"
+    if isinstance(exc, PermissionError):
+        return f"executable {executable!r} is not executable (permission denied)"
+    return f"{executable!r}: {exc}"
+

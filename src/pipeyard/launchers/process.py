@@ -1,0 +1,189 @@
+"""Process groups and task output: the parts every local execution path shares.
+
+Every task runs as the leader of its own session/process group, so "the task"
+means "every process in that group": killing it, and checking nothing of it
+is left, are group operations. A task's stdout and stderr go into one pipe
+that the launcher reads; the launcher appends each chunk to the task's log
+file and hands complete lines to ``on_output``. Reading the pipe ourselves
+(instead of pointing the child at the log file) is what makes live output
+possible without tailing the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+# How long a task gets between SIGTERM and SIGKILL when it is cancelled or
+# times out: long enough for Python's default handlers to flush, short enough
+# that cancelling a run feels immediate.
+TERM_GRACE_SECONDS = 2.0
+# After the task's leader exited and its group was killed, how long to wait
+# for the last writer of the output pipe (a process that left the group) before
+# giving up on reading the rest of its output.
+DRAIN_SECONDS = 2.0
+# How long to wait for killed processes to disappear before giving up.
+REAP_SECONDS = 5.0
+
+
+def group_members(pgid: int) -> list[int]:
+    """Pids of the live (non-zombie) processes whose process group is ``pgid``."""
+    members: list[int] = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses; fields start after the last ')'.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 2 and fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+def signal_group(pgid: int, sig: int) -> bool:
+    """Send ``sig`` to the group; False when the group no longer exists."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+    return True
+
+
+async def _wait_pid_exit(pid: int) -> None:
+    """Wait, without polling, until ``pid`` (not necessarily our child) has exited."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (ProcessLookupError, OSError):
+        return
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def on_exit() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    loop.add_reader(fd, on_exit)
+    try:
+        await done
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+
+
+async def kill_group(pgid: int) -> None:
+    """SIGKILL every process in the group and wait until none of them runs.
+
+    Zombies count as gone: their parent (or init) reaps them, and they hold no
+    resources a later task could trip over.
+    """
+    if not signal_group(pgid, signal.SIGKILL):
+        return
+    members = group_members(pgid)
+    if members:
+        with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*(_wait_pid_exit(pid) for pid in members)), REAP_SECONDS
+            )
+
+
+async def terminate_group(pgid: int, leader_exited: Callable[[], asyncio.Future[int]]) -> None:
+    """SIGTERM the group, give the leader a grace period, then SIGKILL what is left.
+
+    ``leader_exited`` returns an awaitable that completes when the leader has
+    exited (a child's ``wait()``, or the fork server's exit report).
+    """
+    if signal_group(pgid, signal.SIGTERM):
+        with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(leader_exited()), TERM_GRACE_SECONDS)
+    await kill_group(pgid)
+
+
+class OutputPump:
+    """Copies a task's output pipe into its log file and, line by line, to a callback."""
+
+    def __init__(self, read_fd: int, log_path: str, on_output: Callable[[str], None] | None) -> None:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(log_path, "ab", buffering=0)  # noqa: SIM115 - closed in run()
+        self._read_fd = read_fd
+        self._on_output = on_output
+        self._partial = b""
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=1 << 20)
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(self._read_fd, "rb", buffering=0)
+        )
+        try:
+            while chunk := await reader.read(1 << 16):
+                self._log.write(chunk)
+                self._emit_lines(chunk)
+            if self._partial:
+                self._emit(self._partial)
+        finally:
+            transport.close()
+            self._log.close()
+
+    def _emit_lines(self, chunk: bytes) -> None:
+        if self._on_output is None:
+            return
+        *lines, self._partial = (self._partial + chunk).split(b"\n")
+        for line in lines:
+            self._emit(line)
+
+    def _emit(self, line: bytes) -> None:
+        if self._on_output is None:
+            return
+        # A faulty callback must not lose the task's log or kill the launcher.
+        with contextlib.suppress(Exception):
+            self._on_output(line.rstrip(b"\r").decode("utf-8", errors="replace"))
+
+    def write_note(self, text: str) -> None:
+        """Append a launcher message (not task output) to the log and the callback."""
+        data = text.encode() if text.endswith("\n") else (text + "\n").encode()
+        if not self._log.closed:
+            self._log.write(data)
+        for line in data.rstrip(b"\n").split(b"\n"):
+            self._emit(line)
+
+    async def finish(self) -> None:
+        """Wait for the rest of the output; stop waiting if a stray process keeps the pipe open."""
+        if self._task is None:
+            self._log.close()
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), DRAIN_SECONDS)
+        except (TimeoutError, asyncio.TimeoutError):
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def close_unstarted(self) -> None:
+        """Release the pipe and log when the task never started."""
+        if self._task is None:
+            os.close(self._read_fd)
+            self._log.close()
+
+
+def append_to_log(log_path: str, text: str, on_output: Callable[[str], None] | None = None) -> None:
+    """Write a launcher message into a task log that has no pump (e.g. before start)."""
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write(text if text.endswith("\n") else text + "\n")
+    if on_output is not None:
+        for line in text.rstrip("\n").split("\n"):
+            with contextlib.suppress(Exception):
+                on_output(line)

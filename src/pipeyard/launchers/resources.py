@@ -1,0 +1,115 @@
+"""Admission control for local tasks: parallel slots, CPUs and memory.
+
+Every task takes one of ``max_parallel`` slots. A task that requests CPUs or
+memory also needs that much free on this machine. Waiters are served strictly
+in arrival order, so a large request is not starved by a stream of small ones;
+a request that can never fit is refused up front rather than waiting forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+
+def machine_memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return 0
+
+
+@dataclass(frozen=True)
+class Need:
+    cpu: float
+    memory_bytes: int
+
+
+class ResourcePool:
+    def __init__(
+        self,
+        max_parallel: int | None = None,
+        total_cpu: float | None = None,
+        total_memory_bytes: int | None = None,
+    ) -> None:
+        cpus = os.cpu_count() or 1
+        self.max_parallel = max(1, max_parallel if max_parallel is not None else cpus)
+        self.total_cpu = float(total_cpu if total_cpu is not None else cpus)
+        self.total_memory = total_memory_bytes if total_memory_bytes is not None else machine_memory_bytes()
+        self._slots = self.max_parallel
+        self._cpu = self.total_cpu
+        self._memory = self.total_memory
+        self._waiters: deque[tuple[Need, asyncio.Future[None]]] = deque()
+
+    def refusal(self, cpu: float, memory_bytes: int) -> str | None:
+        """Why a request can never run here, or None when it can."""
+        if cpu > self.total_cpu:
+            return f"task requests {cpu:g} CPUs but this machine has {self.total_cpu:g}"
+        if self.total_memory and memory_bytes > self.total_memory:
+            return (
+                f"task requests {memory_bytes} bytes of memory "
+                f"but this machine has {self.total_memory}"
+            )
+        return None
+
+    def _fits(self, need: Need) -> bool:
+        return (
+            self._slots >= 1
+            and need.cpu <= self._cpu + 1e-9
+            and (not self.total_memory or need.memory_bytes <= self._memory)
+        )
+
+    def _take(self, need: Need) -> None:
+        self._slots -= 1
+        self._cpu -= need.cpu
+        if self.total_memory:
+            self._memory -= need.memory_bytes
+
+    def _give_back(self, need: Need) -> None:
+        self._slots += 1
+        self._cpu += need.cpu
+        if self.total_memory:
+            self._memory += need.memory_bytes
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters:
+            need, future = self._waiters[0]
+            if future.done():  # cancelled while waiting
+                self._waiters.popleft()
+                continue
+            if not self._fits(need):
+                return
+            self._waiters.popleft()
+            self._take(need)
+            future.set_result(None)
+
+    @asynccontextmanager
+    async def reserve(self, cpu: float, memory_bytes: int) -> AsyncIterator[None]:
+        need = Need(max(cpu, 0.0), max(memory_bytes, 0))
+        if not self._waiters and self._fits(need):
+            self._take(need)
+        else:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append((need, future))
+            try:
+                await future
+            except asyncio.CancelledError:
+                if future.done() and not future.cancelled():
+                    self._give_back(need)  # granted just as we were cancelled
+                else:
+                    future.cancel()
+                    self._wake()
+                raise
+        try:
+            yield
+        finally:
+            self._give_back(need)
+
+    @property
+    def running(self) -> int:
+        return self.max_parallel - self._slots
