@@ -11,6 +11,7 @@ import json
 import os
 import pickle
 import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO_ROOT / "examples"
@@ -140,6 +142,38 @@ def read_csv_rows(uri: str) -> list[list[float]]:
     lines = local_path(uri).read_text().strip().splitlines()
     assert lines[0].split(",")[-1] == "label", lines[0]
     return [[float(cell) for cell in line.split(",")] for line in lines[1:]]
+
+
+# --- every example is a valid KFP pipeline ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("example", "pipeline_name"),
+    [
+        ("sequential.py", "sequential-pipeline"),
+        ("iris_pipeline.py", "iris-pipeline"),
+        ("parallel_loop.py", "parallel-loop-pipeline"),
+        ("conditions.py", "conditions-pipeline"),
+        ("exit_handler.py", "exit-handler-pipeline"),
+    ],
+)
+def test_example_compiles_with_kfp(example: str, pipeline_name: str, tmp_path: Path) -> None:
+    from kfp import compiler
+    from kfp.dsl.graph_component import GraphComponent
+
+    namespace = runpy.run_path(str(EXAMPLES / example), run_name="example")
+    pipelines = [value for value in namespace.values() if isinstance(value, GraphComponent)]
+    assert len(pipelines) == 1, (
+        "each example defines exactly one pipeline, so `pipeyard run` needs no --pipeline"
+    )
+    package = tmp_path / "pipeline.yaml"
+    compiler.Compiler().compile(pipelines[0], str(package))
+    spec = yaml.safe_load(package.read_text())
+    assert spec["pipelineInfo"]["name"] == pipeline_name
+    # The host already has scikit-learn and numpy; a local run must never need to install them.
+    for executor in spec["deploymentSpec"]["executors"].values():
+        bootstrap = [part for part in executor["container"].get("command", []) if "pip install" in part]
+        assert all("scikit-learn" not in part and "numpy" not in part for part in bootstrap), bootstrap
 
 
 # --- sequential -------------------------------------------------------------------------------
