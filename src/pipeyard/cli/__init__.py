@@ -1,0 +1,1 @@
+"""Command line: thin commands over the engine (local runs) or the REST API."""

@@ -1,0 +1,99 @@
+"""The live terminal view of a run (rich), fed by engine events."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from pipeyard.engine.events import Event, LogLine, RunChanged, TaskChanged
+from pipeyard.store.entities import Task
+
+STATE_STYLES = {
+    "PENDING": "dim", "RUNNING": "bold blue", "SUCCEEDED": "green", "SKIPPED": "yellow",
+    "FAILED": "bold red", "CANCELED": "magenta", "CANCELING": "magenta",
+}
+LEAF_KINDS = ("CONTAINER", "IMPORTER")
+MAX_ROWS = 25
+
+
+def duration(task: Task, now: datetime | None = None) -> str:
+    if task.started_at is None:
+        return ""
+    end = task.finished_at or now
+    if end is None:
+        return ""
+    seconds = max(0.0, (end - task.started_at).total_seconds())
+    return f"{seconds:.2f}s" if seconds < 60 else f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+@dataclass
+class Progress:
+    """Collects events; renders a table of leaf tasks and a done/total count."""
+
+    console: Console
+    verbose: bool = False
+    tasks: dict[str, Task] = field(default_factory=dict)
+    run_state: str = "PENDING"
+    started: float = field(default_factory=time.monotonic)
+    live: Live | None = None
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, TaskChanged):
+            previous = self.tasks.get(event.task.task_id)
+            self.tasks[event.task.task_id] = event.task
+            if self.live is None and event.task.kind in LEAF_KINDS and event.task.state != (
+                previous.state if previous else None
+            ) and not self.console.is_terminal:
+                self.console.print(self._line(event.task))
+        elif isinstance(event, RunChanged):
+            self.run_state = event.run.state
+        elif isinstance(event, LogLine) and self.verbose:
+            task = self.tasks.get(event.task_id)
+            name = task.path if task else event.task_id[:8]
+            self.console.print(Text(f"[{name}] ", style="cyan") + Text(event.line))
+        if self.live is not None:
+            self.live.update(self.render())
+
+    def _line(self, task: Task) -> Text:
+        text = Text(f"{task.state:<10}", style=STATE_STYLES.get(task.state, ""))
+        text.append(f" {task.path}")
+        if task.attempts > 1:
+            text.append(f" (attempt {task.attempts})")
+        if task.cached:
+            text.append(" (cached)", style="dim")
+        d = duration(task)
+        if d and task.finished_at:
+            text.append(f" {d}", style="dim")
+        return text
+
+    def counts(self) -> tuple[int, int]:
+        leaves = [t for t in self.tasks.values() if t.kind in LEAF_KINDS]
+        done = sum(1 for t in leaves if t.state in ("SUCCEEDED", "SKIPPED", "FAILED", "CANCELED"))
+        return done, len(leaves)
+
+    def render(self) -> RenderableType:
+        now = datetime.now().astimezone()
+        leaves = [t for t in self.tasks.values() if t.kind in LEAF_KINDS]
+        running = [t for t in leaves if t.state == "RUNNING"]
+        others = [t for t in leaves if t.state != "RUNNING"]
+        shown = (running + others[-max(0, MAX_ROWS - len(running)):])[:MAX_ROWS]
+        table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+        table.add_column("task")
+        table.add_column("state")
+        table.add_column("attempt", justify="right")
+        table.add_column("time", justify="right")
+        for t in sorted(shown, key=lambda t: t.created_at):
+            state = Text(t.state + (" (cached)" if t.cached else ""), style=STATE_STYLES.get(t.state, ""))
+            table.add_row(t.path, state, str(t.attempts or ""), duration(t, now))
+        done, total = self.counts()
+        elapsed = time.monotonic() - self.started
+        footer = Text(f"{done}/{total} tasks done · run {self.run_state} · {elapsed:.1f}s", style="bold")
+        if len(leaves) > len(shown):
+            footer.append(f" · {len(leaves) - len(shown)} more not shown", style="dim")
+        return Group(table, footer)

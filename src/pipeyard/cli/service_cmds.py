@@ -1,0 +1,71 @@
+"""`pipeyard server`, `pipeyard worker` and `pipeyard secrets`."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(server)
+    cli.add_command(worker)
+    cli.add_command(secrets)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8888, show_default=True, type=int)
+@click.option("--workers", default=4, show_default=True, type=int, help="Runs executed at once.")
+def server(host: str, port: int, workers: int) -> None:
+    """Serve KFP's REST API and the web UI, and execute runs."""
+    from pipeyard.server.main import serve
+
+    serve(host=host, port=port, workers=workers)
+
+
+@click.command()
+@click.option("--workers", default=4, show_default=True, type=int, help="Runs executed at once.")
+def worker(workers: int) -> None:
+    """Execute runs from the database without serving the API (PostgreSQL setups)."""
+    from pipeyard.server.main import run_worker
+
+    run_worker(workers=workers)
+
+
+@click.group()
+def secrets() -> None:
+    """The local secret store that kfp-kubernetes secrets read from."""
+
+
+@secrets.command("set")
+@click.argument("name")
+@click.argument("pairs", nargs=-1, required=True, metavar="KEY=VALUE...")
+def secrets_set(name: str, pairs: tuple[str, ...]) -> None:
+    """Create or replace secret NAME with the given keys."""
+    from pipeyard.secrets import SecretStore
+
+    data = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r}: expected KEY=VALUE")
+        data[key] = value
+    SecretStore.default().put(name, data)
+    click.echo(f"secret {name!r} saved with keys: {', '.join(sorted(data))}")
+
+
+@secrets.command("list")
+def secrets_list() -> None:
+    """Secret names and their keys (never the values)."""
+    from pipeyard.secrets import SecretStore
+
+    store = SecretStore.default()
+    for name in store.names():
+        click.echo(f"{name}: {', '.join(sorted(store.get(name)))}")
+
+
+@secrets.command("delete")
+@click.argument("name")
+def secrets_delete(name: str) -> None:
+    from pipeyard.secrets import SecretStore
+
+    SecretStore.default().delete(name)

@@ -1,0 +1,102 @@
+"""Turning a loaded pipeline and user arguments into a stored, PENDING run."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from google.protobuf import json_format
+
+from pipeyard.errors import NotFound
+from pipeyard.spec.loader import LoadedPipeline, spec_to_dict
+from pipeyard.spec.params import coerce_parameters
+from pipeyard.store import Store
+from pipeyard.store.entities import Experiment, Pipeline, PipelineVersion, Run
+
+DEFAULT_EXPERIMENT = "Default"
+
+
+def root_parameter_definitions(loaded: LoadedPipeline) -> dict[str, Any]:
+    inputs = json_format.MessageToDict(loaded.spec.root.input_definitions)
+    return dict(inputs.get("parameters") or {})
+
+
+def check_arguments(loaded: LoadedPipeline, given: dict[str, Any]) -> dict[str, Any]:
+    """Every root parameter's value, checked and converted, or InvalidArgument."""
+    return coerce_parameters(root_parameter_definitions(loaded), given, where="pipeline")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def ensure_experiment(store: Store, name: str = DEFAULT_EXPERIMENT) -> Experiment:
+    try:
+        return store.get_experiment_by_name(name)
+    except NotFound:
+        return store.create_experiment(Experiment(uuid.uuid4().hex, name, "", _now()))
+
+
+def ensure_pipeline_version(store: Store, loaded: LoadedPipeline, spec: dict[str, Any]
+                            ) -> tuple[Pipeline, PipelineVersion]:
+    """The pipeline (by name) and a version holding exactly this spec; a new
+    version only when the spec changed, so repeated runs do not pile up versions."""
+    name = loaded.spec.pipeline_info.name or "pipeline"
+    now = _now()
+    try:
+        pipeline = store.get_pipeline_by_name(name)
+    except NotFound:
+        pipeline = Pipeline(uuid.uuid4().hex, name, loaded.spec.pipeline_info.display_name or name,
+                            loaded.spec.pipeline_info.description, now)
+        version = PipelineVersion(uuid.uuid4().hex, pipeline.pipeline_id, f"{name} v1", f"{name} v1", "",
+                                  now, spec, loaded.platform_spec)
+        store.create_pipeline_with_version(pipeline, version)
+        return pipeline, version
+    try:
+        latest: PipelineVersion | None = store.latest_pipeline_version(pipeline.pipeline_id)
+    except NotFound:
+        latest = None
+    if latest is not None and latest.pipeline_spec == spec and latest.platform_spec == loaded.platform_spec:
+        return pipeline, latest
+    count = store.list_pipeline_versions(pipeline.pipeline_id, _all()).total_size
+    version_name = f"{name} v{count + 1}"
+    version = PipelineVersion(uuid.uuid4().hex, pipeline.pipeline_id, version_name, version_name, "", now,
+                              spec, loaded.platform_spec)
+    return pipeline, store.create_pipeline_version(version)
+
+
+def _all() -> Any:
+    from pipeyard.store.entities import ListQuery
+
+    return ListQuery(page_size=1)
+
+
+def create_run(store: Store, loaded: LoadedPipeline, parameters: dict[str, Any], *,
+               pipeline_root: str, enable_caching: bool | None, display_name: str | None = None,
+               experiment_name: str = DEFAULT_EXPERIMENT, local_worker: str | None = None) -> Run:
+    spec = spec_to_dict(loaded.spec)
+    pipeline, version = ensure_pipeline_version(store, loaded, spec)
+    experiment = ensure_experiment(store, experiment_name)
+    now = _now()
+    name = loaded.spec.pipeline_info.name or "pipeline"
+    run = Run(
+        run_id=uuid.uuid4().hex,
+        display_name=display_name or f"{name} {now.strftime('%Y-%m-%d %H:%M:%S')}",
+        pipeline_spec=spec,
+        platform_spec=loaded.platform_spec,
+        created_at=now,
+        experiment_id=experiment.experiment_id,
+        pipeline_id=pipeline.pipeline_id,
+        pipeline_version_id=version.version_id,
+        pipeline_name=name,
+        parameters=parameters,
+        pipeline_root=pipeline_root,
+        enable_caching=enable_caching,
+        # Executed by this process, not by a server sharing the database: hold the
+        # claim so no worker picks it up.
+        state="RUNNING" if local_worker else "PENDING",
+        worker_id=local_worker,
+        lease_expires_at=now + timedelta(days=3650) if local_worker else None,
+    )
+    return store.create_run(run)

@@ -1,0 +1,306 @@
+"""Expanding and driving DAGs: task ordering, sub-DAGs, loops, conditions, DAG outputs.
+
+Each task of a DAG is an asyncio task that awaits the outcomes of the tasks it
+depends on; nothing polls. Leaf tasks (containers, importers) are handed to
+``engine/container.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pipeyard.engine.container import run_leaf
+from pipeyard.engine.context import RunContext
+from pipeyard.engine.inputs import (
+    InputUnavailable,
+    check_required,
+    resolve_artifacts,
+    resolve_parameters,
+)
+from pipeyard.engine.outcome import ArtifactDict, Outcome, Scope
+from pipeyard.errors import PipeyardError, SpecError
+from pipeyard.spec.cel import evaluate_condition
+from pipeyard.spec.views import ComponentView, DagView, TaskView
+
+_BLOCKING = ("FAILED", "CANCELED", "NOT_RUN")
+
+
+def job_resource_name(ctx: RunContext) -> str:
+    return f"{ctx.pipeline.name}-{ctx.run_id}"
+
+
+async def run_dag(ctx: RunContext, component: ComponentView, scope: Scope) -> dict[str, Outcome]:
+    """Run every task of ``component``'s DAG; returns each task's outcome by name."""
+    dag = component.dag
+    assert dag is not None
+    _check_graph(dag, scope.prefix or component.name)
+    loop = asyncio.get_running_loop()
+    futures: dict[str, asyncio.Future[Outcome]] = {name: loop.create_future() for name in dag.tasks}
+
+    async def drive(task: TaskView) -> None:
+        upstream = {name: await futures[name] for name in sorted(task.upstream)}
+        try:
+            outcome = await run_task(ctx, task, scope, upstream)
+        except asyncio.CancelledError:
+            futures[task.name].set_result(Outcome("CANCELED", task_name=task.display_name))
+            raise
+        futures[task.name].set_result(outcome)
+
+    runners = [asyncio.ensure_future(drive(t)) for t in dag.tasks.values()]
+    try:
+        await asyncio.gather(*runners)
+    except BaseException:
+        for r in runners:
+            r.cancel()
+        await asyncio.gather(*runners, return_exceptions=True)
+        raise
+    return {name: f.result() for name, f in futures.items()}
+
+
+def _check_graph(dag: DagView, where: str) -> None:
+    """Unknown dependencies and cycles would otherwise hang the run."""
+    for t in dag.tasks.values():
+        for u in t.upstream:
+            if u not in dag.tasks:
+                raise SpecError(f"depends on unknown task {u!r}", where=f"task {t.name!r}")
+    state: dict[str, int] = {}
+
+    def visit(name: str) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            raise SpecError("tasks depend on each other in a cycle", where=f"{where}: task {name!r}")
+        state[name] = 1
+        for u in dag.tasks[name].upstream:
+            visit(u)
+        state[name] = 2
+
+    for name in dag.tasks:
+        visit(name)
+
+
+async def run_task(
+    ctx: RunContext, task: TaskView, scope: Scope, upstream: Mapping[str, Outcome]
+) -> Outcome:
+    path = scope.path(task.name)
+    where = f"task {path!r}"
+    component = ctx.pipeline.component(task.component, where)
+    if not task.all_upstream_completed and any(u.state in _BLOCKING for u in upstream.values()):
+        return Outcome("NOT_RUN", task_name=task.display_name)
+    try:
+        params = resolve_parameters(task, component, scope, upstream, job_resource_name(ctx), where)
+        artifacts = resolve_artifacts(task, scope, upstream)
+        item = task.iterator.item_input if task.iterator is not None else None
+        check_required(component, params, artifacts, exclude=item)
+    except InputUnavailable as e:
+        if any(u.state == "SKIPPED" for u in upstream.values()):
+            # Its data comes from a branch that did not run: it cannot run either.
+            return skip(ctx, task, scope, f"not run: {e}")
+        return fail_unstarted(ctx, task, scope, component, str(e))
+    except PipeyardError as e:
+        return fail_unstarted(ctx, task, scope, component, str(e))
+    if task.condition:
+        try:
+            taken = evaluate_condition(task.condition, params, where=where)
+        except PipeyardError as e:
+            return fail_unstarted(ctx, task, scope, component, str(e))
+        if not taken:
+            return skip(ctx, task, scope, f"condition is false: {task.condition}")
+    if task.iterator is not None:
+        return await run_loop(ctx, task, component, scope, params, artifacts)
+    if component.dag is not None:
+        return await run_sub_dag(ctx, task, component, scope, params, artifacts)
+    return await run_leaf(ctx, task, component, scope, params, artifacts)
+
+
+def _kind(component: ComponentView, task: TaskView) -> Any:
+    if task.iterator is not None:
+        return "LOOP"
+    if component.dag is not None:
+        return "DAG"
+    return "IMPORTER" if component.importer is not None else "CONTAINER"
+
+
+def fail_unstarted(
+    ctx: RunContext, task: TaskView, scope: Scope, component: ComponentView, error: str
+) -> Outcome:
+    row = ctx.open_task(
+        path=scope.path(task.name), name=task.name, display_name=task.display_name,
+        kind=_kind(component, task), parent_task_id=scope.parent_task_id,
+        iteration_index=scope.iteration_index, state="FAILED", error=error,
+    )
+    ctx.finish_task(row, "FAILED", error=error)
+    return Outcome("FAILED", error=f"task {scope.path(task.name)!r}: {error}", task_id=row.task_id,
+                   task_name=task.display_name)
+
+
+def skip(ctx: RunContext, task: TaskView, scope: Scope, reason: str) -> Outcome:
+    """Record ``task`` and everything inside it as SKIPPED."""
+    row = _record_skipped(ctx, task, scope.path(task.name), scope.parent_task_id,
+                          scope.iteration_index, reason)
+    return Outcome("SKIPPED", task_id=row, task_name=task.display_name)
+
+
+def _record_skipped(
+    ctx: RunContext, task: TaskView, path: str, parent: str | None, index: int | None, reason: str
+) -> str:
+    component = ctx.pipeline.component(task.component)
+    row = ctx.open_task(path=path, name=task.name, display_name=task.display_name,
+                        kind=_kind(component, task), parent_task_id=parent, iteration_index=index,
+                        state="SKIPPED")
+    ctx.finish_task(row, "SKIPPED", details={"skip_reason": reason})
+    if component.dag is not None and task.iterator is None:
+        for child in component.dag.tasks.values():
+            _record_skipped(ctx, child, f"{path}/{child.name}", row.task_id, index, reason)
+    return row.task_id
+
+
+def dag_state(outcomes: Mapping[str, Outcome]) -> tuple[str, str | None]:
+    states = [o.state for o in outcomes.values()]
+    errors = [o.error for o in outcomes.values() if o.state == "FAILED" and o.error]
+    if "FAILED" in states:
+        return "FAILED", errors[0] if errors else "a task failed"
+    if "CANCELED" in states:
+        return "CANCELED", "canceled"
+    return "SUCCEEDED", None
+
+
+def dag_outputs(
+    dag: DagView, outcomes: Mapping[str, Outcome]
+) -> tuple[dict[str, Any], dict[str, list[ArtifactDict]]]:
+    """A DAG's outputs from its tasks. Several selectors are a dsl.OneOf: the first
+    producer that ran provides the value."""
+    params: dict[str, Any] = {}
+    for name, selectors in dag.output_parameters.items():
+        for sel in selectors:
+            o = outcomes.get(sel.producer)
+            if o is not None and o.ok and sel.key in o.parameters:
+                params[name] = o.parameters[sel.key]
+                break
+    artifacts: dict[str, list[ArtifactDict]] = {}
+    for name, selectors in dag.output_artifacts.items():
+        for sel in selectors:
+            o = outcomes.get(sel.producer)
+            if o is not None and o.ok and sel.key in o.artifacts:
+                artifacts[name] = o.artifacts[sel.key]
+                break
+    return params, artifacts
+
+
+async def run_sub_dag(
+    ctx: RunContext, task: TaskView, component: ComponentView, scope: Scope,
+    params: dict[str, Any], artifacts: dict[str, list[ArtifactDict]],
+) -> Outcome:
+    path = scope.path(task.name)
+    row = ctx.open_task(path=path, name=task.name, display_name=task.display_name, kind="DAG",
+                        parent_task_id=scope.parent_task_id, iteration_index=scope.iteration_index,
+                        inputs=_io(params, artifacts))
+    inner = Scope(f"{path}/", row.task_id, params, artifacts, scope.iteration_index)
+    try:
+        outcomes = await run_dag(ctx, component, inner)
+    except asyncio.CancelledError:
+        ctx.finish_task(row, "CANCELED")
+        raise
+    assert component.dag is not None
+    state, error = dag_state(outcomes)
+    out_params, out_artifacts = dag_outputs(component.dag, outcomes)
+    ctx.finish_task(row, state, error=error, outputs=_io(out_params, out_artifacts))
+    return Outcome(state, out_params, out_artifacts, error, row.task_id, task.display_name)  # type: ignore[arg-type]
+
+
+def loop_items(task: TaskView, params: Mapping[str, Any],
+               artifacts: Mapping[str, list[ArtifactDict]], where: str) -> list[Any]:
+    it = task.iterator
+    assert it is not None
+    if it.kind == "artifact":
+        return list(artifacts.get(it.input_name or "", []))
+    value: Any = json.loads(it.raw) if it.raw is not None else params.get(it.input_name or "")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise SpecError(f"loop items are not a JSON list: {value!r}", where=where) from None
+    if isinstance(value, dict):
+        value = list(value.items())
+    if not isinstance(value, list):
+        raise SpecError(f"loop items must be a list, got {type(value).__name__}", where=where)
+    return value
+
+
+async def run_loop(
+    ctx: RunContext, task: TaskView, component: ComponentView, scope: Scope,
+    params: dict[str, Any], artifacts: dict[str, list[ArtifactDict]],
+) -> Outcome:
+    path = scope.path(task.name)
+    it = task.iterator
+    assert it is not None and component.dag is not None
+    try:
+        items = loop_items(task, params, artifacts, f"task {path!r}")
+    except SpecError as e:
+        return fail_unstarted(ctx, task, scope, component, e.reason)
+    row = ctx.open_task(path=path, name=task.name, display_name=task.display_name, kind="LOOP",
+                        parent_task_id=scope.parent_task_id, iteration_index=scope.iteration_index,
+                        inputs=_io(params, artifacts), details={"iterations": len(items)})
+    limit = asyncio.Semaphore(it.parallelism) if it.parallelism > 0 else None
+
+    async def iteration(index: int, item: Any) -> Outcome:
+        if limit is None:
+            return await _run_iteration(ctx, task, component, path, row.task_id, index, item, params,
+                                        artifacts)
+        async with limit:
+            return await _run_iteration(ctx, task, component, path, row.task_id, index, item, params,
+                                        artifacts)
+
+    try:
+        results = await asyncio.gather(*(iteration(i, item) for i, item in enumerate(items)))
+    except asyncio.CancelledError:
+        ctx.finish_task(row, "CANCELED")
+        raise
+    state, error = dag_state({str(i): r for i, r in enumerate(results)})
+    # dsl.Collected: parameters collect into a list per loop level (nested loops
+    # nest lists); artifacts always flatten. Iterations that did not produce a
+    # value (a skipped branch) contribute nothing.
+    out_params: dict[str, Any] = {}
+    out_artifacts: dict[str, list[ArtifactDict]] = {}
+    for name in component.dag.output_parameters:
+        out_params[name] = [r.parameters[name] for r in results if name in r.parameters]
+    for name in component.dag.output_artifacts:
+        out_artifacts[name] = [a for r in results for a in r.artifacts.get(name, [])]
+    ctx.finish_task(row, state, error=error, outputs=_io(out_params, out_artifacts))
+    return Outcome(state, out_params, out_artifacts, error, row.task_id, task.display_name)  # type: ignore[arg-type]
+
+
+async def _run_iteration(
+    ctx: RunContext, task: TaskView, component: ComponentView, loop_path: str, loop_task_id: str,
+    index: int, item: Any, params: dict[str, Any], artifacts: dict[str, list[ArtifactDict]],
+) -> Outcome:
+    it = task.iterator
+    assert it is not None and component.dag is not None
+    path = f"{loop_path}[{index}]"
+    inner_params = dict(params)
+    inner_artifacts = dict(artifacts)
+    if it.kind == "artifact":
+        inner_artifacts[it.item_input] = [item]
+    else:
+        inner_params[it.item_input] = item
+    row = ctx.open_task(path=path, name=task.name, display_name=f"{task.display_name}[{index}]",
+                        kind="ITERATION", parent_task_id=loop_task_id, iteration_index=index,
+                        inputs=_io({it.item_input: item} if it.kind != "artifact" else {},
+                                   {it.item_input: [item]} if it.kind == "artifact" else {}))
+    inner = Scope(f"{path}/", row.task_id, inner_params, inner_artifacts, index)
+    try:
+        outcomes = await run_dag(ctx, component, inner)
+    except asyncio.CancelledError:
+        ctx.finish_task(row, "CANCELED")
+        raise
+    state, error = dag_state(outcomes)
+    out_params, out_artifacts = dag_outputs(component.dag, outcomes)
+    ctx.finish_task(row, state, error=error, outputs=_io(out_params, out_artifacts))
+    return Outcome(state, out_params, out_artifacts, error, row.task_id, task.display_name)  # type: ignore[arg-type]
+
+
+def _io(params: Mapping[str, Any], artifacts: Mapping[str, list[ArtifactDict]]) -> dict[str, Any]:
+    return {"parameters": dict(params), "artifacts": {k: list(v) for k, v in artifacts.items()}}

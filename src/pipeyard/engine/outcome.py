@@ -1,0 +1,40 @@
+"""What a task or DAG produced, as the scheduler passes it along the graph."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# NOT_RUN is internal: a task that could no longer run because something it
+# depends on failed. It is not recorded; KFP does not create such tasks either.
+OutcomeState = Literal["SUCCEEDED", "FAILED", "SKIPPED", "CANCELED", "NOT_RUN"]
+
+ArtifactDict = dict[str, Any]  # {"artifact_id", "name", "uri", "type", "metadata"}
+
+
+@dataclass
+class Outcome:
+    state: OutcomeState
+    parameters: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, list[ArtifactDict]] = field(default_factory=dict)
+    error: str | None = None
+    task_id: str | None = None
+    task_name: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "SUCCEEDED"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The inside of one DAG execution: its inputs and where its tasks live."""
+
+    prefix: str  # path prefix of tasks in this DAG, "" for the root, "for-loop-2[0]/" etc.
+    parent_task_id: str | None
+    parameters: dict[str, Any]
+    artifacts: dict[str, list[ArtifactDict]]
+    iteration_index: int | None = None
+
+    def path(self, task_name: str) -> str:
+        return f"{self.prefix}{task_name}"

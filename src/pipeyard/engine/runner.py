@@ -1,0 +1,81 @@
+"""Executing one run end to end: the entry point the CLI and the server call."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pipeyard.config import Settings
+from pipeyard.engine.context import RunContext, utcnow
+from pipeyard.engine.dag import dag_outputs, dag_state, run_dag
+from pipeyard.engine.events import EventSink, discard
+from pipeyard.engine.inputs import conform_all
+from pipeyard.engine.outcome import ArtifactDict, Scope
+from pipeyard.engine.ports import Launcher, RunRecorder
+from pipeyard.errors import PipeyardError
+from pipeyard.spec.loader import dict_to_spec
+from pipeyard.spec.views import PipelineView, build_view
+from pipeyard.store.entities import Run
+
+
+def pipeline_of(run: Run) -> PipelineView:
+    return build_view(dict_to_spec(run.pipeline_spec), run.platform_spec)
+
+
+def public_artifact(a: ArtifactDict) -> dict[str, Any]:
+    return {"uri": a["uri"], "metadata": a.get("metadata") or {}}
+
+
+def public_outputs(params: dict[str, Any], artifacts: dict[str, list[ArtifactDict]],
+                   pipeline: PipelineView) -> dict[str, Any]:
+    """Pipeline outputs as users see them: parameter values, and artifacts as
+    ``{"uri", "metadata"}`` (a list of those for artifact lists)."""
+    out: dict[str, Any] = dict(params)
+    for name, arts in artifacts.items():
+        adef = pipeline.root.outputs.artifacts.get(name)
+        if adef is not None and not adef.is_list and len(arts) == 1:
+            out[name] = public_artifact(arts[0])
+        else:
+            out[name] = [public_artifact(a) for a in arts]
+    return out
+
+
+async def execute_run(
+    run_id: str,
+    *,
+    recorder: RunRecorder,
+    launcher: Launcher,
+    settings: Settings,
+    on_event: EventSink = discard,
+    parallelism: int | None = None,
+    input_artifacts: dict[str, list[ArtifactDict]] | None = None,
+) -> Run:
+    """Execute (or resume) the run ``run_id`` whose row is in the store.
+
+    Tasks the store already holds as SUCCEEDED are not run again. Cancelling the
+    coroutine terminates running task processes and ends the run CANCELED."""
+    run = recorder.get_run(run_id)
+    existing = {t.path: t for t in recorder.list_tasks(run_id)}
+    try:
+        pipeline = pipeline_of(run)
+    except PipeyardError as e:
+        return recorder.update_run(run_id, state="FAILED", error=str(e), finished_at=utcnow())
+    ctx = RunContext(
+        run=run, pipeline=pipeline, recorder=recorder, launcher=launcher, settings=settings,
+        on_event=on_event, pipeline_root=run.pipeline_root or settings.pipeline_root, existing=existing,
+    )
+    ctx.update_run(state="RUNNING", started_at=run.started_at or utcnow(), finished_at=None, error=None)
+    params = conform_all(run.parameters, pipeline.root.inputs)
+    scope = Scope("", None, params, dict(input_artifacts or {}))
+    try:
+        outcomes = await run_dag(ctx, pipeline.root, scope)
+    except asyncio.CancelledError:
+        ctx.update_run(state="CANCELED", finished_at=utcnow(), error="the run was canceled")
+        raise
+    except PipeyardError as e:
+        return ctx.update_run(state="FAILED", finished_at=utcnow(), error=str(e))
+    state, error = dag_state(outcomes)
+    assert pipeline.root.dag is not None
+    out_params, out_artifacts = dag_outputs(pipeline.root.dag, outcomes)
+    return ctx.update_run(state=state, error=error, finished_at=utcnow(),
+                          outputs=public_outputs(out_params, out_artifacts, pipeline))
