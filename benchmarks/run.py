@@ -108,13 +108,15 @@ def find_pipeyard() -> Path | None:
 
 
 def time_pipeyard(
-    cli: Path, pipeline_yaml: Path, home: Path, parallelism: int | None, timeout: float
+    cli: Path, pipeline_yaml: Path, home: Path, parallelism: int | None, timeout: float, expected_tasks: int
 ) -> float:
     """Run the CLI once; return its wall time, or raise RuntimeError saying why the run did not succeed."""
     command = [str(cli), "run", str(pipeline_yaml), "--json", "--no-cache"]
     if parallelism is not None:
         command += ["--parallelism", str(parallelism)]
-    env = {**os.environ, "PIPEYARD_HOME": str(home)}
+    # Only the scratch home: an inherited database URL or pipeline root would send the runs elsewhere.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPEYARD_")}
+    env["PIPEYARD_HOME"] = str(home)
     started = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
     elapsed = time.perf_counter() - started
@@ -128,6 +130,12 @@ def time_pipeyard(
         failed = [t["name"] for t in summary.get("tasks", []) if t.get("state") != "SUCCEEDED"]
         raise RuntimeError(
             f"run {summary.get('state')}; tasks not succeeded: {failed}\n{_tail(completed.stderr)}"
+        )
+    # A fast time is only meaningful if every task really ran: none skipped, none served from cache.
+    executed = [t for t in summary["tasks"] if t.get("state") == "SUCCEEDED" and not t.get("cached")]
+    if len(executed) < expected_tasks:
+        raise RuntimeError(
+            f"only {len(executed)} of {expected_tasks} tasks executed (others cached or missing)"
         )
     return elapsed
 
@@ -305,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             _measure(
                 Side(),
                 "pipeyard warm-up",
-                lambda: time_pipeyard(cli, warmup, home, args.parallelism, args.timeout),
+                lambda: time_pipeyard(cli, warmup, home, args.parallelism, args.timeout, 2),
             )
         if kfp_python is not None:
             _measure(
@@ -324,7 +332,9 @@ def main(argv: list[str] | None = None) -> int:
                     _measure(
                         row.pipeyard,
                         f"pipeyard  #{attempt}",
-                        lambda path=path: time_pipeyard(cli, path, home, args.parallelism, args.timeout),
+                        lambda path=path, row=row: time_pipeyard(
+                            cli, path, home, args.parallelism, args.timeout, row.tasks
+                        ),
                     )
                 if kfp_python is not None:
                     _measure(
