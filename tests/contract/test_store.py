@@ -181,7 +181,9 @@ def test_experiments_and_archiving_cascades_to_runs_and_schedules(store: Store) 
     store.create_run(make_run(2, experiment_id="e1"))
     store.create_run(make_run(3))
     assert store.get_experiment("e1").last_run_created_at == at(2)
-    store.create_recurring_run(RecurringRun("rr1", "nightly", T0, T0, {"cron_schedule": {}}, experiment_id="e1"))
+    store.create_recurring_run(
+        RecurringRun("rr1", "nightly", T0, T0, {"cron_schedule": {}}, experiment_id="e1")
+    )
 
     archived = store.set_experiment_storage_state("e1", "ARCHIVED")
     assert archived.storage_state == "ARCHIVED"
@@ -237,7 +239,9 @@ def test_run_round_trip_update_and_not_found(store: Store) -> None:
 def test_list_runs_filters_with_entity_and_kfp_keys(store: Store) -> None:
     for i in range(10):
         state = "SUCCEEDED" if i % 2 else "FAILED"
-        store.create_run(make_run(i, state=state, display_name=f"Train-{i}", experiment_id="e1" if i < 4 else None))
+        store.create_run(
+            make_run(i, state=state, display_name=f"Train-{i}", experiment_id="e1" if i < 4 else None)
+        )
 
     def ids(*predicates: Predicate, **kw: Any) -> list[str]:
         page = store.list_runs(ListQuery(predicates=predicates, page_size=100, descending=False), **kw)
@@ -343,7 +347,9 @@ def test_delete_run_removes_everything_it_owns(store: Store) -> None:
         store.put_task(task)
         store.put_attempt(TaskAttempt(task.task_id, 1, "SUCCEEDED", T0, "/logs/1"))
         artifact = make_artifact(task, "model")
-        store.record_task_result(replace(task, state="SUCCEEDED"), [artifact], [event(artifact, task, "OUTPUT")])
+        store.record_task_result(
+            replace(task, state="SUCCEEDED"), [artifact], [event(artifact, task, "OUTPUT")]
+        )
 
     store.delete_run("run-0001")
     with pytest.raises(NotFound):
@@ -356,3 +362,238 @@ def test_delete_run_removes_everything_it_owns(store: Store) -> None:
     assert len(store.list_tasks("run-0002")) == 1
     assert store.get_artifact("run-0002/train/model").name == "model"
     assert len(store.artifact_events("run-0002/train/model")) == 1
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def test_tasks_upsert_list_and_attempts(store: Store) -> None:
+    store.create_run(make_run(1))
+    late = make_task("run-0001", "late", seconds=5)
+    early = make_task("run-0001", "early", seconds=1, inputs={"parameters": {"x": 1}}, command=["echo", "hi"])
+    store.put_task(late)
+    store.put_task(early)
+    assert [t.name for t in store.list_tasks("run-0001")] == ["early", "late"]
+    assert store.get_task(early.task_id) == early
+    done = replace(late, state="SUCCEEDED", attempts=2, finished_at=at(9), details={"image": "python"})
+    store.put_task(done)
+    assert store.get_task(late.task_id) == done
+    with pytest.raises(NotFound):
+        store.get_task("missing")
+
+    store.put_attempt(TaskAttempt(late.task_id, 1, "RUNNING", at(5), "/logs/late.1"))
+    store.put_attempt(TaskAttempt(late.task_id, 2, "SUCCEEDED", at(6), "/logs/late.2", at(7), 0))
+    store.put_attempt(TaskAttempt(late.task_id, 1, "FAILED", at(5), "/logs/late.1", at(6), 1, "boom"))
+    store.put_attempt(TaskAttempt(early.task_id, 1, "RUNNING", at(1), "/logs/early.1"))
+    attempts = store.list_attempts(late.task_id)
+    assert [(a.attempt, a.state, a.exit_code) for a in attempts] == [(1, "FAILED", 1), (2, "SUCCEEDED", 0)]
+    with count_statements(store) as statements:
+        by_task = store.list_attempts_for_run("run-0001")
+    assert len(statements) == 1
+    assert by_task == {late.task_id: attempts, early.task_id: store.list_attempts(early.task_id)}
+    with pytest.raises(NotFound):
+        store.put_attempt(TaskAttempt("missing", 1, "RUNNING", T0, "/logs/x"))
+
+
+def test_find_cached_task_returns_the_newest_succeeded_match(store: Store) -> None:
+    store.create_run(make_run(1))
+    store.create_run(make_run(2))
+    store.put_task(make_task("run-0001", "a", seconds=1, state="SUCCEEDED", fingerprint="fp"))
+    store.put_task(
+        make_task("run-0002", "a", seconds=2, state="SUCCEEDED", fingerprint="fp", outputs={"n": 2})
+    )
+    store.put_task(make_task("run-0002", "b", seconds=3, state="FAILED", fingerprint="fp"))
+    store.put_task(make_task("run-0002", "c", seconds=4, state="SUCCEEDED", fingerprint="other"))
+    found = store.find_cached_task("fp")
+    assert found is not None and found.task_id == "run-0002/a" and found.outputs == {"n": 2}
+    assert store.find_cached_task("unknown") is None
+
+
+def test_record_task_result_stores_task_artifacts_and_lineage(store: Store) -> None:
+    store.create_run(make_run(1))
+    producer = make_task("run-0001", "producer", seconds=1)
+    consumer = make_task("run-0001", "consumer", seconds=2)
+    store.put_task(producer)
+    store.put_task(consumer)
+    data = make_artifact(producer, "data", seconds=1, metadata={"rows": 10}, schema_title="system.Dataset")
+    model = make_artifact(producer, "model", seconds=2, schema_title="system.Model", digest="sha256:x")
+    finished = replace(producer, state="SUCCEEDED", outputs={"artifacts": {"data": [{"uri": data.uri}]}})
+    events = [event(data, producer, "OUTPUT", 1), event(model, producer, "OUTPUT", 2)]
+    store.record_task_result(finished, [data, model], events)
+    store.record_task_result(finished, [data, model], events)  # a resumed run records again
+    store.record_task_result(replace(consumer, state="SUCCEEDED"), [], [event(data, consumer, "INPUT", 3)])
+
+    assert store.get_task(producer.task_id) == finished
+    assert store.get_artifact(data.artifact_id) == data
+    assert store.list_artifacts_for_task(producer.task_id) == [data, model]
+    lineage = store.artifact_events(data.artifact_id)
+    assert [(e.task_id, e.kind) for e in lineage] == [
+        (producer.task_id, "OUTPUT"),
+        (consumer.task_id, "INPUT"),
+    ]
+    assert [e.kind for e in store.task_events(consumer.task_id)] == ["INPUT"]
+    with pytest.raises(NotFound):
+        store.get_artifact("missing")
+
+    models = store.list_artifacts(ListQuery(), run_id="run-0001", schema_title="system.Model")
+    assert [a.artifact_id for a in models.items] == [model.artifact_id]
+    typed = store.list_artifacts(ListQuery(predicates=(Predicate("type", "EQUALS", "system.Dataset"),)))
+    assert [a.artifact_id for a in typed.items] == [data.artifact_id]
+    paged = all_pages(store.list_artifacts, ListQuery(page_size=1, sort_by="name", descending=False))
+    assert [a.name for a in paged] == ["data", "model"]
+
+
+def test_failed_record_task_result_leaves_nothing(store: Store) -> None:
+    store.create_run(make_run(1))
+    task = make_task("run-0001", "t")
+    store.put_task(task)
+    artifact = make_artifact(task, "out")
+    ghost = make_artifact(task, "ghost")  # never stored, so its event violates a foreign key
+    finished = replace(task, state="SUCCEEDED")
+    with pytest.raises(FailedPrecondition):
+        store.record_task_result(
+            finished, [artifact], [event(artifact, task, "OUTPUT"), event(ghost, task, "OUTPUT")]
+        )
+    assert store.get_task(task.task_id).state == "RUNNING"
+    assert store.list_artifacts(ListQuery(), run_id="run-0001").total_size == 0
+    assert store.artifact_events(artifact.artifact_id) == []
+
+
+def test_delete_tasks_for_retry(store: Store) -> None:
+    store.create_run(make_run(1))
+    keep = make_task("run-0001", "keep", seconds=1, state="SUCCEEDED")
+    retry = make_task("run-0001", "retry", seconds=2, state="FAILED")
+    for task in (keep, retry):
+        store.put_task(task)
+        store.put_attempt(TaskAttempt(task.task_id, 1, task.state, T0, "/logs"))
+        artifact = make_artifact(task, "out")
+        store.record_task_result(task, [artifact], [event(artifact, task, "OUTPUT")])
+    assert store.delete_tasks("run-0001", [retry.task_id, "unknown"]) == 1
+    assert [t.task_id for t in store.list_tasks("run-0001")] == [keep.task_id]
+    assert store.list_attempts(retry.task_id) == []
+    assert [a.name for a in store.list_artifacts_for_task(retry.task_id)] == []
+    assert len(store.list_attempts_for_run("run-0001")) == 1
+    assert store.delete_tasks("run-0002", [keep.task_id]) == 0  # another run's task id is not touched
+    assert store.get_task(keep.task_id) == keep
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def test_claim_takes_pending_runs_oldest_first_and_respects_live_leases(store: Store) -> None:
+    store.create_run(make_run(2))
+    store.create_run(make_run(1))
+    store.create_run(make_run(3, state="RUNNING"))  # started by a process that takes no claims
+    store.create_run(make_run(4, state="SUCCEEDED"))
+    first = store.claim_run("w1", 30, T0)
+    assert first is not None and (first.run_id, first.worker_id) == ("run-0001", "w1")
+    assert first.lease_expires_at == T0 + timedelta(seconds=30)
+    second = store.claim_run("w2", 30, T0)
+    assert second is not None and second.run_id == "run-0002"
+    assert store.claim_run("w3", 30, T0 + timedelta(seconds=29)) is None
+
+
+def test_expired_lease_can_be_reclaimed_and_renewal_is_owner_only(store: Store) -> None:
+    store.create_run(make_run(1))
+    claimed = store.claim_run("w1", 10, T0)
+    assert claimed is not None
+    store.update_run(claimed.run_id, state="RUNNING")
+    assert store.renew_lease(claimed.run_id, "w1", 10, T0 + timedelta(seconds=5))
+    assert not store.renew_lease(claimed.run_id, "w2", 10, T0 + timedelta(seconds=5))
+    assert store.claim_run("w2", 10, T0 + timedelta(seconds=14)) is None  # renewed until 15 s
+    taken = store.claim_run("w2", 10, T0 + timedelta(seconds=16))
+    assert taken is not None and (taken.run_id, taken.worker_id, taken.state) == ("run-0001", "w2", "RUNNING")
+    assert not store.renew_lease(claimed.run_id, "w1", 10, T0 + timedelta(seconds=17))
+    assert not store.release_run(claimed.run_id, "w1")
+    assert store.get_run(claimed.run_id).worker_id == "w2"
+    assert not store.renew_lease("missing", "w1", 10, T0)
+
+
+def test_released_runs_are_claimable_only_when_unfinished(store: Store) -> None:
+    store.create_run(make_run(1))
+    store.create_run(make_run(2))
+    assert [getattr(store.claim_run("w1", 60, T0), "run_id", None) for _ in range(3)] == [
+        "run-0001",
+        "run-0002",
+        None,
+    ]
+    for run_id, state in (("run-0001", "RUNNING"), ("run-0002", "SUCCEEDED")):
+        store.update_run(run_id, state=state)
+        assert store.release_run(run_id, "w1")
+    assert store.get_run("run-0002").lease_expires_at is None
+    again = store.claim_run("w2", 60, T0)
+    assert again is not None and again.run_id == "run-0001"
+    assert store.claim_run("w3", 60, T0) is None
+
+
+def test_concurrent_claims_never_share_a_run(store_url: str) -> None:
+    # Separate stores have separate pools, like separate worker processes.
+    stores = [open_store(store_url) for _ in range(4)]
+    try:
+        for i in range(40):
+            stores[0].create_run(make_run(i))
+        barrier = threading.Barrier(8)
+        claimed: list[list[str]] = [[] for _ in range(8)]
+        errors: list[BaseException] = []
+
+        def worker(n: int) -> None:
+            store = stores[n % len(stores)]
+            try:
+                barrier.wait()
+                while (run := store.claim_run(f"w{n}", 300, T0)) is not None:
+                    claimed[n].append(run.run_id)
+            except BaseException as e:  # surfaced below, a thread cannot fail the test
+                errors.append(e)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        everything = [run_id for ids in claimed for run_id in ids]
+        assert sorted(everything) == [f"run-{i:04d}" for i in range(40)]  # each exactly once
+        owners = {r.run_id: r.worker_id for r in stores[0].list_runs(ListQuery(page_size=100)).items}
+        for n, ids in enumerate(claimed):
+            assert all(owners[run_id] == f"w{n}" for run_id in ids)
+    finally:
+        for s in stores:
+            s.close()
+
+
+# --------------------------------------------------------------------------- recurring runs
+
+
+def test_recurring_runs(store: Store) -> None:
+    trigger = {"cron_schedule": {"cron": "0 0 * * * *"}}
+    nightly = store.create_recurring_run(
+        RecurringRun(
+            "", "nightly", T0, T0, trigger, experiment_id="e1", parameters={"n": 1}, pipeline_spec=SPEC
+        )
+    )
+    paused = store.create_recurring_run(RecurringRun("rr2", "paused", at(1), at(1), trigger, mode="DISABLE"))
+    assert store.get_recurring_run(nightly.recurring_run_id) == nightly
+    assert [r.recurring_run_id for r in store.list_enabled_recurring_runs()] == [nightly.recurring_run_id]
+    assert store.list_recurring_runs(ListQuery(), experiment_id="e1").items == [nightly]
+    named = store.list_recurring_runs(ListQuery(predicates=(Predicate("name", "EQUALS", "paused"),)))
+    assert named.items == [paused]
+
+    fired = store.update_recurring_run(nightly.recurring_run_id, last_fired_at=at(60), mode="DISABLE")
+    assert (fired.last_fired_at, fired.mode) == (at(60), "DISABLE")
+    assert store.list_enabled_recurring_runs() == []
+    with pytest.raises(InvalidArgument):
+        store.update_recurring_run("rr2", id="other")
+
+    rid = nightly.recurring_run_id
+    store.create_run(make_run(1, recurring_run_id=rid, state="RUNNING"))
+    store.create_run(make_run(2, recurring_run_id=rid, state="PENDING"))
+    store.create_run(make_run(3, recurring_run_id=rid, state="SUCCEEDED"))
+    store.create_run(make_run(4, state="RUNNING"))
+    assert store.count_active_runs_of_recurring(rid) == 2
+
+    store.delete_recurring_run("rr2")
+    for call in (store.get_recurring_run, store.delete_recurring_run):
+        with pytest.raises(NotFound):
+            call("rr2")
+    with pytest.raises(NotFound):
+        store.update_recurring_run("rr2", mode="ENABLE")
