@@ -94,13 +94,14 @@ class Mounter:
     def plan(self, argv: Sequence[str], mounts: Mapping[str, str]) -> MountPlan:
         if not mounts:
             return MountPlan(tuple(argv))
+        for host in mounts.values():
+            Path(host).mkdir(parents=True, exist_ok=True)
         prefix = self._namespace_prefix()
         if prefix is None:
             return MountPlan(rewrite_argv(argv, mounts))
         created: list[Path] = []
         pairs: list[str] = []
         for container, host in mounts.items():
-            Path(host).mkdir(parents=True, exist_ok=True)
             try:
                 created += self._claim(Path(container))
             except OSError:

@@ -40,3 +40,23 @@ def spawn_and_hang(pid_file: str) -> int:
     print("grandchild", child.pid, flush=True)
     time.sleep(1000)
     return 0
+
+
+@component()
+def report_parent() -> int:
+    import os
+
+    return os.getppid()
+
+
+@component(packages_to_install=["inflection==0.5.1"])
+def use_inflection(word: str) -> str:
+    import inflection
+
+    print("inflection from", inflection.__file__)
+    return inflection.camelize(word)
+
+
+@component(packages_to_install=["pipeyard-no-such-package-xyz==0.0.1"])
+def needs_missing_package() -> int:
+    return 0

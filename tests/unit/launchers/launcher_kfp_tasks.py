@@ -49,9 +49,11 @@ def compile_component(component: Any, tmp_dir: Path, **arguments: Any) -> Compil
 
 
 def _quoted_packages(bootstrap: str) -> list[str]:
-    # The bootstrap ends with "pip install ... 'pkg==1'"; we only need the user's packages.
-    last = bootstrap.rsplit("&&", 1)[0] if "&&" in bootstrap else bootstrap
-    return [part.strip("'") for part in last.split() if part.startswith("'")]
+    # The bootstrap is "pip install <user packages> && pip install kfp..."; keep the user's.
+    if "&&" not in bootstrap:
+        return []
+    first = bootstrap.split("&&", 1)[0]
+    return [part.strip("'") for part in first.split() if part.startswith("'")]
 
 
 def executor_input(tmp_dir: Path, parameters: dict[str, Any], outputs: tuple[str, ...] = ("Output",)) -> str:

@@ -217,3 +217,14 @@ def test_fork_server_env_switch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setenv("PIPEYARD_FORK_SERVER", "1")
     assert LocalLauncher(envs_dir=tmp_path).fork_server is True
     assert LocalLauncher(envs_dir=tmp_path, fork_server=False).fork_server is False
+
+
+def test_fork_server_really_forks(launcher: LocalLauncher, tmp_path: Path) -> None:
+    from launcher_components import report_parent
+
+    compiled = compile_component(report_parent, tmp_path)
+    result = run(launcher, python_request(compiled, tmp_path, {}))
+    assert result.exit_code == 0
+    parent = executor_output(tmp_path)["parameterValues"]["Output"]
+    # A subprocess is our child; a forked task is the fork server's child.
+    assert (parent != os.getpid()) is launcher.fork_server

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pipeyard.engine.ports import LaunchRequest
+from pipeyard.launchers import LocalLauncher
+from pipeyard.launchers.mounts import Mounter, rewrite_argv
+
+
+def test_rewrite_argv_replaces_whole_path_prefixes_only() -> None:
+    mounts = {"/data": "/host/vol", "/data/sub": "/other"}
+    argv = ("cp", "/data/a", "/data", "/database/x", "--out=/data/b", "/data/sub/c", '{"p": "/data/x"}')
+    assert rewrite_argv(argv, mounts) == (
+        "cp",
+        "/host/vol/a",
+        "/host/vol",
+        "/database/x",
+        "--out=/host/vol/b",
+        "/other/c",
+        '{"p": "/host/vol/x"}',
+    )
+
+
+@pytest.mark.parametrize("namespaces", [True, False], ids=["namespace", "argv-rewrite"])
+def test_task_writes_through_mount_and_leaves_host_clean(namespaces: bool, tmp_path: Path) -> None:
+    container = Path(f"/pipeyard-test-{uuid.uuid4().hex[:8]}") / "data"
+    volume = tmp_path / "volume"
+    launcher = LocalLauncher(envs_dir=tmp_path / "envs", mount_namespaces=namespaces)
+    request = LaunchRequest(
+        key="k",
+        argv=("sh", "-c", 'echo written > "$0/x"; ls "$0"', str(container)),
+        log_path=str(tmp_path / "log"),
+        mounts={str(container): str(volume)},
+    )
+    result = asyncio.run(launcher.launch(request))
+    assert result.exit_code == 0, Path(request.log_path).read_text()
+    assert (volume / "x").read_text() == "written\n"
+    assert "x" in Path(request.log_path).read_text().split()
+    assert not container.exists() and not container.parent.exists()
+
+
+def test_mount_points_we_did_not_create_are_kept(tmp_path: Path) -> None:
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    mounter = Mounter()
+    plan = mounter.plan(("true",), {str(existing / "new" / "point"): str(tmp_path / "vol")})
+    if plan.namespaced:
+        assert plan.created == [existing / "new" / "point", existing / "new"]
+    mounter.release(plan.created)
+    assert existing.is_dir() and not (existing / "new").exists()
