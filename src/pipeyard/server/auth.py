@@ -1,0 +1,54 @@
+"""Bearer-token authentication for ``/apis/...``, as KFP's ``Authorization: Bearer``.
+
+Bound to loopback the server trusts its callers; bound to anything else it needs a
+token (``PIPEYARD_AUTH_TOKEN``), checked here for every API path. The static UI is
+public: it holds no data, and it asks the user for the token to call the API.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from pipeyard.server.errors import error_response
+
+API_PREFIX = "/apis/"
+# Probes and the OpenAPI document stay reachable for load balancers and tooling.
+_OPEN_PATHS = frozenset({"/apis/v2beta1/healthz"})
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class BearerAuth:
+    """Pure ASGI middleware: cheaper than BaseHTTPMiddleware and safe for SSE streams."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"].startswith(API_PREFIX)
+            and scope["path"] not in _OPEN_PATHS
+        ):
+            given = b""
+            for name, value in scope.get("headers", ()):
+                if name == b"authorization":
+                    given = value
+                    break
+            if not hmac.compare_digest(given, self.expected):
+                resp = error_response(401, "missing or wrong bearer token (Authorization: Bearer <token>)")
+                resp.headers["WWW-Authenticate"] = "Bearer"
+                await resp(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -1,0 +1,70 @@
+"""The one place where errors become HTTP responses.
+
+Every error body has KFP's shape (``googleRpcStatus`` plus the ``error_message`` that
+KFP's API server also sends), so ``kfp.Client`` and the UI read the same thing whatever
+went wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pipeyard.errors import PipeyardError
+
+log = logging.getLogger(__name__)
+
+# gRPC status codes, which KFP puts in ``code`` (not the HTTP status).
+_GRPC_CODE = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 413: 8, 422: 3, 500: 13, 503: 14}
+
+
+def error_body(status: int, message: str, details: list[Any] | None = None) -> dict[str, Any]:
+    return {
+        "error_message": message,
+        "code": _GRPC_CODE.get(status, 2),
+        "message": message,
+        "details": details or [],
+    }
+
+
+def error_response(status: int, message: str, details: list[Any] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(status, message, details), status_code=status)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}" if loc else str(err.get("msg", "invalid")))
+    return "invalid request: " + "; ".join(parts or ["malformed"])
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PipeyardError)
+    async def _pipeyard(_request: Request, exc: PipeyardError) -> JSONResponse:
+        if exc.http_status >= 500:
+            log.exception("internal error", exc_info=exc)
+        return error_response(exc.http_status, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # KFP answers a malformed request with 400 (INVALID_ARGUMENT), not FastAPI's 422.
+        return error_response(400, _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = getattr(exc, "headers", None)
+        resp = error_response(exc.status_code, str(exc.detail))
+        if headers:
+            resp.headers.update(headers)
+        return resp
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(500, f"internal error: {type(exc).__name__}: {exc}")

@@ -1,0 +1,118 @@
+"""Live events for the UI: the engine's ``on_event`` sink feeds a broadcaster on the
+API's event loop, which fans out to Server-Sent Events subscribers.
+
+The engine calls the sink from the worker thread, synchronously, and it must be quick
+and never raise: it only hands the event over with ``call_soon_threadsafe``. Each
+subscriber has a bounded queue; a slow reader loses events (and is told so with a
+``dropped`` comment) instead of slowing runs down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeyard.engine.events import Event, LogLine, RunChanged, TaskChanged
+from pipeyard.server.converters import run_json, task_json
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 1000
+
+
+@dataclass(eq=False)
+class Subscriber:
+    run_id: str | None
+    queue: asyncio.Queue[tuple[str, str]] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    dropped: int = 0
+
+
+def encode(event: Event) -> tuple[str, str, str]:
+    """(SSE event name, run id, JSON data)."""
+    data: dict[str, Any]
+    if isinstance(event, RunChanged):
+        name, run_id, data = "run", event.run.run_id, run_json(event.run)
+    elif isinstance(event, TaskChanged):
+        name, run_id, data = "task", event.task.run_id, task_json(event.task)
+    elif isinstance(event, LogLine):
+        name, run_id = "log", event.run_id
+        data = {
+            "run_id": event.run_id,
+            "task_id": event.task_id,
+            "attempt": event.attempt,
+            "line": event.line,
+        }
+    else:  # pragma: no cover - the Event union is closed
+        raise TypeError(type(event))
+    return name, run_id, json.dumps(data, separators=(",", ":"), default=str)
+
+
+class EventHub:
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._subs: set[Subscriber] = set()
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def detach(self) -> None:
+        self._loop = None
+
+    def publish(self, event: Event) -> None:
+        """The engine's sink; callable from any thread."""
+        loop = self._loop
+        # Reading the set's size from another thread is racy but harmless: at worst one
+        # event published while the first subscriber connects is missed.
+        if loop is None or not self._subs:
+            return
+        with contextlib.suppress(RuntimeError):  # the API loop closed during shutdown
+            loop.call_soon_threadsafe(self._dispatch, event)
+
+    def _dispatch(self, event: Event) -> None:
+        try:
+            name, run_id, data = encode(event)
+        except Exception:  # a sink must never break a run
+            log.exception("cannot encode event %r", type(event).__name__)
+            return
+        for sub in list(self._subs):
+            if sub.run_id is not None and sub.run_id != run_id:
+                continue
+            try:
+                sub.queue.put_nowait((name, data))
+            except asyncio.QueueFull:
+                sub.dropped += 1
+
+    @asynccontextmanager
+    async def subscribe(self, run_id: str | None) -> AsyncIterator[Subscriber]:
+        sub = Subscriber(run_id)
+        self._subs.add(sub)
+        try:
+            yield sub
+        finally:
+            self._subs.discard(sub)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subs)
+
+
+async def sse_stream(hub: EventHub, run_id: str | None, ping_seconds: float = 15.0) -> AsyncIterator[str]:
+    async with hub.subscribe(run_id) as sub:
+        # An initial comment flushes the headers so clients see the stream is open.
+        yield ": connected\n\n"
+        while True:
+            try:
+                name, data = await asyncio.wait_for(sub.queue.get(), timeout=ping_seconds)
+            except asyncio.TimeoutError:
+                yield ": ping\n\n"
+                continue
+            if sub.dropped:
+                yield f": dropped {sub.dropped} events\n\n"
+                sub.dropped = 0
+            yield f"event: {name}\ndata: {data}\n\n"

@@ -1,0 +1,90 @@
+"""Reading logs and artifact bytes without ever leaving the allowed directories.
+
+Paths recorded in the store are not trusted: a run can be given any pipeline root and
+a log path could be anything. Every path is resolved (symlinks and ``..`` included)
+and must then lie under the pipeline root or the logs directory of this server.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pipeyard.config import Settings
+from pipeyard.errors import NotFound, PipeyardError
+
+
+class Forbidden(PipeyardError):
+    http_status = 403
+
+
+def _uri_to_path(uri: str) -> str:
+    if uri.startswith("file://"):
+        return uri[len("file://") :]
+    return uri
+
+
+def is_remote(uri: str) -> bool:
+    return "://" in uri and not uri.startswith("file://")
+
+
+def allowed_roots(settings: Settings) -> list[Path]:
+    roots = [Path(settings.logs_dir).resolve()]
+    if not is_remote(settings.pipeline_root):
+        roots.append(Path(_uri_to_path(settings.pipeline_root)).resolve())
+    return roots
+
+
+def safe_local_path(settings: Settings, uri_or_path: str, what: str) -> Path:
+    """The resolved path, if it is inside an allowed root; Forbidden otherwise."""
+    raw = _uri_to_path(uri_or_path)
+    if not raw or "\x00" in raw or not os.path.isabs(raw):
+        raise Forbidden(f"{what}: {uri_or_path!r} is not an absolute local path")
+    path = Path(raw).resolve()
+    if not any(path == root or path.is_relative_to(root) for root in allowed_roots(settings)):
+        raise Forbidden(f"{what}: {uri_or_path!r} is outside the pipeline root and the logs directory")
+    return path
+
+
+def safe_remote_uri(settings: Settings, uri: str, what: str) -> str:
+    root = settings.pipeline_root.rstrip("/") + "/"
+    if (
+        not is_remote(settings.pipeline_root)
+        or not uri.startswith(root)
+        or "/../" in uri
+        or uri.endswith("/..")
+    ):
+        raise Forbidden(f"{what}: {uri!r} is outside the pipeline root")
+    return uri
+
+
+def read_bytes(
+    settings: Settings, uri: str, what: str, *, offset: int = 0, max_bytes: int | None = None
+) -> tuple[bytes, int]:
+    """(content from ``offset``, up to ``max_bytes``; total size). A directory reads as
+    a listing of its files (relative path and size, one per line)."""
+    if is_remote(uri):
+        import fsspec
+
+        target = safe_remote_uri(settings, uri, what)
+        try:
+            with fsspec.open(target, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            raise NotFound(what, uri) from None
+        return data[offset : None if max_bytes is None else offset + max_bytes], len(data)
+    path = safe_local_path(settings, uri, what)
+    if path.is_dir():
+        lines = []
+        for p in sorted(path.rglob("*")):
+            if p.is_file():
+                lines.append(f"{p.relative_to(path)}\t{p.stat().st_size}")
+        data = ("\n".join(lines) + "\n").encode() if lines else b""
+        return data[offset : None if max_bytes is None else offset + max_bytes], len(data)
+    if not path.is_file():
+        raise NotFound(what, uri)
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        f.seek(min(offset, size))
+        data = f.read() if max_bytes is None else f.read(max_bytes)
+    return data, size

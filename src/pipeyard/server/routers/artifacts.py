@@ -1,0 +1,179 @@
+"""Task logs and artifacts: KFP's log and ``:read`` endpoints and the UI's extensions."""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from pipeyard.errors import InvalidArgument, NotFound
+from pipeyard.server.context import ServerContext, get_ctx
+from pipeyard.server.converters import artifact_json, task_json
+from pipeyard.server.files import is_remote, read_bytes
+from pipeyard.server.listing import list_query
+from pipeyard.store.entities import Task, TaskAttempt
+
+router = APIRouter(tags=["logs and artifacts"])
+
+# Beyond this the UI should download rather than inline.
+DEFAULT_MAX_CONTENT = 50 * 1024 * 1024
+
+
+def _task_of_run(ctx: ServerContext, run_id: str, task_id: str) -> Task:
+    ctx.store.get_run(run_id)  # 404 names the run when it is the run that is missing
+    task: Task = ctx.store.get_task(task_id)
+    if task.run_id != run_id:
+        raise NotFound("task", f"{run_id}/{task_id}")
+    return task
+
+
+def _attempt(ctx: ServerContext, task: Task, attempt: int | None) -> TaskAttempt:
+    attempts: list[TaskAttempt] = ctx.store.list_attempts(task.task_id)
+    if not attempts:
+        raise NotFound("log of task", task.task_id)
+    if attempt is None:
+        return attempts[-1]
+    for a in attempts:
+        if a.attempt == attempt:
+            return a
+    raise NotFound("attempt", f"{task.task_id}#{attempt}")
+
+
+def _log_response(ctx: ServerContext, att: TaskAttempt, offset: int) -> Response:
+    if offset < 0:
+        raise InvalidArgument("must not be negative", field="offset")
+    if not att.log_path:
+        return Response(b"", media_type="text/plain; charset=utf-8", headers={"X-Log-Size": "0"})
+    try:
+        data, size = read_bytes(ctx.settings, att.log_path, "log", offset=offset)
+    except NotFound:
+        # The attempt started but wrote nothing yet.
+        data, size = b"", 0
+    return Response(data, media_type="text/plain; charset=utf-8", headers={"X-Log-Size": str(size)})
+
+
+@router.get("/apis/v1alpha1/runs/{run_id}/nodes/{node_id}/log")
+def kfp_node_log(run_id: str, node_id: str, ctx: ServerContext = Depends(get_ctx)) -> Response:
+    task = _task_of_run(ctx, run_id, node_id)
+    return _log_response(ctx, _attempt(ctx, task, None), 0)
+
+
+@router.get("/apis/v2beta1/runs/{run_id}/nodes/{node_id}/artifacts/{artifact_name}:read")
+def kfp_read_artifact(
+    run_id: str, node_id: str, artifact_name: str, ctx: ServerContext = Depends(get_ctx)
+) -> dict[str, Any]:
+    task = _task_of_run(ctx, run_id, node_id)
+    items = ((task.outputs or {}).get("artifacts") or {}).get(artifact_name) or []
+    if not items or not isinstance(items[0], dict) or not items[0].get("uri"):
+        raise NotFound("output artifact", f"{node_id}/{artifact_name}")
+    data, _ = read_bytes(ctx.settings, str(items[0]["uri"]), "artifact")
+    return {"data": base64.b64encode(data).decode()}
+
+
+# --------------------------------------------------------------------------- pipeyard UI API
+
+
+@router.get("/apis/pipeyard/v1/runs/{run_id}/tasks")
+def list_tasks(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    ctx.store.get_run(run_id)
+    tasks = ctx.store.list_tasks(run_id)
+    attempts = ctx.store.list_attempts_for_run(run_id)
+    return {"tasks": [task_json(t, attempts.get(t.task_id, ())) for t in tasks]}
+
+
+@router.get("/apis/pipeyard/v1/runs/{run_id}/tasks/{task_id}/log")
+def task_log(
+    run_id: str,
+    task_id: str,
+    attempt: int | None = None,
+    offset: int = 0,
+    ctx: ServerContext = Depends(get_ctx),
+) -> Response:
+    task = _task_of_run(ctx, run_id, task_id)
+    return _log_response(ctx, _attempt(ctx, task, attempt), offset)
+
+
+@router.get("/apis/pipeyard/v1/runs/{run_id}/spec")
+def run_spec(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    run = ctx.store.get_run(run_id)
+    return {"pipeline_spec": run.pipeline_spec, "platform_spec": run.platform_spec}
+
+
+@router.get("/apis/pipeyard/v1/artifacts")
+def list_artifacts(
+    run_id: str | None = None,
+    type: str | None = None,
+    page_size: int | None = None,
+    page_token: str | None = None,
+    ctx: ServerContext = Depends(get_ctx),
+) -> dict[str, Any]:
+    q = list_query(page_token=page_token, page_size=page_size, sort_by=None, filter=None)
+    page = ctx.store.list_artifacts(q, run_id=run_id or None, schema_title=type or None)
+    return {
+        "artifacts": [artifact_json(a) for a in page.items],
+        "next_page_token": page.next_page_token,
+        "total_size": page.total_size,
+    }
+
+
+@router.get("/apis/pipeyard/v1/artifacts/{artifact_id}")
+def get_artifact(artifact_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    art = ctx.store.get_artifact(artifact_id)
+    events = ctx.store.artifact_events(artifact_id)
+    names: dict[str, str] = {}
+
+    def task_name(task_id: str) -> str:
+        if task_id not in names:
+            try:
+                t = ctx.store.get_task(task_id)
+                names[task_id] = t.display_name or t.name
+            except NotFound:
+                names[task_id] = ""
+        return names[task_id]
+
+    producer = None
+    consumers = []
+    for ev in events:
+        if ev.kind == "OUTPUT" and producer is None:
+            producer = {"run_id": ev.run_id, "task_id": ev.task_id, "task_name": task_name(ev.task_id)}
+        elif ev.kind == "INPUT":
+            consumers.append(
+                {
+                    "run_id": ev.run_id,
+                    "task_id": ev.task_id,
+                    "task_name": task_name(ev.task_id),
+                    "input_name": ev.name,
+                }
+            )
+    if producer is None and art.task_id:
+        producer = {"run_id": art.run_id, "task_id": art.task_id, "task_name": task_name(art.task_id)}
+    body = artifact_json(art)
+    body["lineage"] = {"producer": producer, "consumers": consumers}
+    return body
+
+
+@router.get("/apis/pipeyard/v1/artifacts/{artifact_id}/content")
+def artifact_content(
+    artifact_id: str,
+    max_bytes: int | None = Query(None, ge=0),
+    download: int = 0,
+    ctx: ServerContext = Depends(get_ctx),
+) -> Response:
+    art = ctx.store.get_artifact(artifact_id)
+    limit = DEFAULT_MAX_CONTENT if max_bytes is None else max_bytes
+    data, size = read_bytes(ctx.settings, art.uri, "artifact", max_bytes=limit)
+    name = PurePosixPath(art.uri if not is_remote(art.uri) else art.uri.split("://", 1)[1]).name or art.name
+    is_dir = not is_remote(art.uri) and Path(art.uri.removeprefix("file://")).is_dir()
+    media = (
+        "text/plain; charset=utf-8"
+        if is_dir
+        else (mimetypes.guess_type(name)[0] or "application/octet-stream")
+    )
+    headers = {"X-Content-Size": str(size)}
+    if download:
+        headers["Content-Disposition"] = f'attachment; filename="{name.replace(chr(34), "")}"'
+    return Response(data, media_type=media, headers=headers)

@@ -1,0 +1,76 @@
+"""Experiments: create, get, list, delete, archive, unarchive."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from pipeyard.errors import InvalidArgument
+from pipeyard.server.context import ServerContext, get_ctx
+from pipeyard.server.converters import experiment_json
+from pipeyard.server.listing import EXPERIMENT_KEYS, list_query
+from pipeyard.server.models import ExperimentBody
+from pipeyard.server.timefmt import utcnow
+from pipeyard.store.entities import Experiment
+
+router = APIRouter(prefix="/apis/v2beta1", tags=["experiments"])
+
+
+@router.get("/experiments")
+def list_experiments(
+    page_token: str | None = None,
+    page_size: int | None = None,
+    sort_by: str | None = None,
+    filter: str | None = None,
+    namespace: str | None = None,
+    ctx: ServerContext = Depends(get_ctx),
+) -> dict[str, Any]:
+    q = list_query(
+        page_token=page_token, page_size=page_size, sort_by=sort_by, filter=filter, key_map=EXPERIMENT_KEYS
+    )
+    page = ctx.store.list_experiments(q, namespace=namespace)
+    return {
+        "experiments": [experiment_json(e) for e in page.items],
+        "total_size": page.total_size,
+        "next_page_token": page.next_page_token,
+    }
+
+
+@router.post("/experiments")
+def create_experiment(body: ExperimentBody, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    if not body.display_name.strip():
+        raise InvalidArgument("must not be empty", field="experiment.display_name")
+    exp = Experiment(
+        experiment_id=str(uuid.uuid4()),
+        display_name=body.display_name,
+        description=body.description or "",
+        created_at=utcnow(),
+        namespace=body.namespace or "",
+    )
+    return experiment_json(ctx.store.create_experiment(exp))
+
+
+@router.get("/experiments/{experiment_id}")
+def get_experiment(experiment_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    return experiment_json(ctx.store.get_experiment(experiment_id))
+
+
+@router.delete("/experiments/{experiment_id}")
+def delete_experiment(experiment_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    ctx.store.delete_experiment(experiment_id)
+    return {}
+
+
+@router.post("/experiments/{experiment_id}:archive")
+def archive_experiment(experiment_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    ctx.store.set_experiment_storage_state(experiment_id, "ARCHIVED")
+    ctx.wake_scheduler()  # its recurring runs were disabled
+    return {}
+
+
+@router.post("/experiments/{experiment_id}:unarchive")
+def unarchive_experiment(experiment_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    ctx.store.set_experiment_storage_state(experiment_id, "AVAILABLE")
+    return {}

@@ -1,0 +1,137 @@
+"""Recurring runs (KFP's schedules): create, get, list, enable, disable, delete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from pipeyard.errors import InvalidArgument
+from pipeyard.server.context import ServerContext, get_ctx
+from pipeyard.server.converters import recurring_run_json
+from pipeyard.server.listing import RECURRING_KEYS, list_query
+from pipeyard.server.models import RecurringRunBody
+from pipeyard.server.routers.runs import reference_of
+from pipeyard.server.submit import check_parameters, resolve_experiment, resolve_spec
+from pipeyard.server.timefmt import utcnow
+from pipeyard.server.triggers import parse_trigger
+from pipeyard.store.entities import RecurringRun
+
+router = APIRouter(prefix="/apis/v2beta1", tags=["recurring runs"])
+
+MAX_CONCURRENCY = 10  # KFP's limit
+
+
+def _max_concurrency(raw: int | str | None) -> int:
+    if raw is None or raw == "":
+        return 1
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"must be an integer, got {raw!r}", field="max_concurrency") from None
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise InvalidArgument(
+            f"must be between 1 and {MAX_CONCURRENCY}, got {value}", field="max_concurrency"
+        )
+    return value
+
+
+def _clean(d: Any) -> Any:
+    """Drop nulls so the stored trigger reads like protobuf JSON."""
+    if isinstance(d, dict):
+        return {k: _clean(v) for k, v in d.items() if v is not None}
+    return d
+
+
+@router.get("/recurringruns")
+def list_recurring_runs(
+    page_token: str | None = None,
+    page_size: int | None = None,
+    sort_by: str | None = None,
+    namespace: str | None = None,
+    filter: str | None = None,
+    experiment_id: str | None = None,
+    ctx: ServerContext = Depends(get_ctx),
+) -> dict[str, Any]:
+    q = list_query(
+        page_token=page_token, page_size=page_size, sort_by=sort_by, filter=filter, key_map=RECURRING_KEYS
+    )
+    page = ctx.store.list_recurring_runs(q, experiment_id=experiment_id or None, namespace=namespace)
+    # KFP's response really uses camelCase for this one field.
+    return {
+        "recurringRuns": [recurring_run_json(r) for r in page.items],
+        "total_size": page.total_size,
+        "next_page_token": page.next_page_token,
+    }
+
+
+@router.post("/recurringruns")
+def create_recurring_run(body: RecurringRunBody, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    trigger = _clean(body.trigger)
+    parse_trigger(trigger)
+    mode = (body.mode or "ENABLE").upper()
+    if mode == "MODE_UNSPECIFIED":
+        mode = "ENABLE"
+    if mode not in ("ENABLE", "DISABLE"):
+        raise InvalidArgument(f"must be ENABLE or DISABLE, got {body.mode!r}", field="mode")
+    spec = resolve_spec(ctx.store, pipeline_spec=body.pipeline_spec, reference=reference_of(body))
+    cfg = body.runtime_config
+    params = check_parameters(spec, cfg.parameters if cfg else None)
+    max_conc = _max_concurrency(body.max_concurrency)
+    display_name = body.display_name or spec.pipeline_name
+    if not display_name:
+        raise InvalidArgument("is required", field="display_name")
+    experiment_id = resolve_experiment(ctx.store, body.experiment_id, body.namespace or "")
+    now = utcnow()
+    rr = RecurringRun(
+        recurring_run_id=str(uuid.uuid4()),
+        display_name=display_name,
+        created_at=now,
+        updated_at=now,
+        trigger=trigger,
+        mode=mode,  # type: ignore[arg-type]
+        description=body.description or "",
+        experiment_id=experiment_id,
+        pipeline_id=spec.pipeline_id,
+        pipeline_version_id=spec.pipeline_version_id,
+        pipeline_spec=None if spec.pipeline_version_id else spec.pipeline_spec,
+        platform_spec=None if spec.pipeline_version_id else spec.platform_spec,
+        parameters=params,
+        pipeline_root=(cfg.pipeline_root or "") if cfg else "",
+        max_concurrency=max_conc,
+        no_catchup=bool(body.no_catchup),
+        namespace=body.namespace or "",
+        service_account=body.service_account or "",
+    )
+    created = ctx.store.create_recurring_run(rr)
+    ctx.wake_scheduler()
+    return recurring_run_json(created)
+
+
+@router.get("/recurringruns/{recurring_run_id}")
+def get_recurring_run(recurring_run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    return recurring_run_json(ctx.store.get_recurring_run(recurring_run_id))
+
+
+@router.delete("/recurringruns/{recurring_run_id}")
+def delete_recurring_run(recurring_run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    ctx.store.delete_recurring_run(recurring_run_id)
+    ctx.wake_scheduler()
+    return {}
+
+
+def _set_mode(ctx: ServerContext, recurring_run_id: str, mode: str) -> dict[str, Any]:
+    ctx.store.update_recurring_run(recurring_run_id, mode=mode, updated_at=utcnow())
+    ctx.wake_scheduler()
+    return {}
+
+
+@router.post("/recurringruns/{recurring_run_id}:enable")
+def enable_recurring_run(recurring_run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    return _set_mode(ctx, recurring_run_id, "ENABLE")
+
+
+@router.post("/recurringruns/{recurring_run_id}:disable")
+def disable_recurring_run(recurring_run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    return _set_mode(ctx, recurring_run_id, "DISABLE")

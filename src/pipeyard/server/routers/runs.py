@@ -1,0 +1,150 @@
+"""Runs: create, get, list, terminate, retry, archive, unarchive, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from pipeyard.engine.events import RunChanged
+from pipeyard.errors import FailedPrecondition
+from pipeyard.server.context import ServerContext, get_ctx
+from pipeyard.server.converters import run_json
+from pipeyard.server.listing import RUN_KEYS, list_query
+from pipeyard.server.models import RunBody
+from pipeyard.server.submit import new_run, resolve_spec
+from pipeyard.server.timefmt import utcnow
+from pipeyard.store.entities import FINAL_STATES, Run
+
+router = APIRouter(prefix="/apis/v2beta1", tags=["runs"])
+
+RETRYABLE = frozenset({"FAILED", "CANCELED"})
+
+
+def reference_of(body: RunBody) -> dict[str, Any] | None:
+    ref = body.pipeline_version_reference.model_dump() if body.pipeline_version_reference else {}
+    if body.pipeline_version_id and not ref.get("pipeline_version_id"):
+        ref["pipeline_version_id"] = body.pipeline_version_id
+    return ref or None
+
+
+def _changed(ctx: ServerContext, run: Run) -> Run:
+    ctx.hub.publish(RunChanged(run))
+    return run
+
+
+@router.get("/runs")
+def list_runs(
+    namespace: str | None = None,
+    experiment_id: str | None = None,
+    page_token: str | None = None,
+    page_size: int | None = None,
+    sort_by: str | None = None,
+    filter: str | None = None,
+    ctx: ServerContext = Depends(get_ctx),
+) -> dict[str, Any]:
+    q = list_query(
+        page_token=page_token, page_size=page_size, sort_by=sort_by, filter=filter, key_map=RUN_KEYS
+    )
+    # Specs are large and a list never shows them: the page stays two SQL statements.
+    page = ctx.store.list_runs(
+        q, experiment_id=experiment_id or None, namespace=namespace, include_pipeline_spec=False
+    )
+    return {
+        "runs": [run_json(r) for r in page.items],
+        "total_size": page.total_size,
+        "next_page_token": page.next_page_token,
+    }
+
+
+@router.post("/runs")
+def create_run(
+    body: RunBody, experiment_id: str | None = None, ctx: ServerContext = Depends(get_ctx)
+) -> dict[str, Any]:
+    spec = resolve_spec(ctx.store, pipeline_spec=body.pipeline_spec, reference=reference_of(body))
+    cfg = body.runtime_config
+    run = new_run(
+        ctx.store,
+        display_name=body.display_name or "",
+        spec=spec,
+        parameters=cfg.parameters if cfg else None,
+        pipeline_root=(cfg.pipeline_root or "") if cfg else "",
+        experiment_id=body.experiment_id or experiment_id,
+        description=body.description or "",
+        service_account=body.service_account or "",
+        namespace=body.namespace or "",
+    )
+    _changed(ctx, run)
+    ctx.wake_workers()
+    return run_json(run, [])
+
+
+@router.get("/runs/{run_id}")
+def get_run(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    run = ctx.store.get_run(run_id)
+    return run_json(run, ctx.store.list_tasks(run_id))
+
+
+@router.delete("/runs/{run_id}")
+def delete_run(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    run = ctx.store.get_run(run_id)
+    if run.state not in FINAL_STATES and ctx.workers is not None:
+        # Stop its task processes; a run owned by another process notices that its
+        # row is gone when it next renews its lease.
+        ctx.workers.terminate(run_id)
+    ctx.store.delete_run(run_id)
+    return {}
+
+
+@router.post("/runs/{run_id}:terminate")
+def terminate_run(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    run = ctx.store.get_run(run_id)
+    if run.state in FINAL_STATES:
+        return {}
+    now = utcnow()
+    unclaimed = run.worker_id is None or (run.lease_expires_at is not None and run.lease_expires_at < now)
+    if run.state == "PENDING" and unclaimed:
+        # Nobody executes it: it ends here.
+        _changed(ctx, ctx.store.update_run(run_id, state="CANCELED", finished_at=now))
+    elif run.state != "CANCELING":
+        _changed(ctx, ctx.store.update_run(run_id, state="CANCELING", generation=run.generation + 1))
+    if ctx.workers is not None:
+        # Also after CANCELED above: our worker may have claimed it a moment ago.
+        ctx.workers.terminate(run_id)
+    return {}
+
+
+@router.post("/runs/{run_id}:retry")
+def retry_run(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    run = ctx.store.get_run(run_id)
+    if run.state not in RETRYABLE:
+        raise FailedPrecondition(
+            f"run {run_id!r} is {run.state}; only FAILED or CANCELED runs can be retried"
+        )
+    # The engine resumes it: tasks that succeeded are reused, the rest run again.
+    _changed(
+        ctx,
+        ctx.store.update_run(
+            run_id,
+            state="PENDING",
+            error=None,
+            finished_at=None,
+            worker_id=None,
+            lease_expires_at=None,
+            generation=run.generation + 1,
+        ),
+    )
+    ctx.wake_workers()
+    return {}
+
+
+@router.post("/runs/{run_id}:archive")
+def archive_run(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    _changed(ctx, ctx.store.update_run(run_id, storage_state="ARCHIVED"))
+    return {}
+
+
+@router.post("/runs/{run_id}:unarchive")
+def unarchive_run(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    _changed(ctx, ctx.store.update_run(run_id, storage_state="AVAILABLE"))
+    return {}

@@ -1,0 +1,47 @@
+"""RFC 3339 timestamps, as KFP's JSON uses them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pipeyard.errors import InvalidArgument
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def fmt(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        # The store hands back UTC; a naive value is UTC that lost its zone.
+        dt = dt.replace(tzinfo=timezone.utc)
+    dt = dt.astimezone(timezone.utc)
+    # Milliseconds keep ordering visible to clients without the noise of microseconds.
+    if dt.microsecond:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse(value: str | int | float | None, field: str) -> datetime | None:
+    """Accept RFC 3339 (``Z`` or an offset) and, like protobuf JSON, epoch seconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(float(value), timezone.utc)
+    if not isinstance(value, str):
+        raise InvalidArgument(f"expected an RFC 3339 timestamp, got {value!r}", field=field)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            return datetime.fromtimestamp(float(text), timezone.utc)
+        except (ValueError, OverflowError):
+            raise InvalidArgument(f"expected an RFC 3339 timestamp, got {value!r}", field=field) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
