@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 
 from pipeyard.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from pipeyard.store import Store, open_store
@@ -27,6 +29,8 @@ from pipeyard.store.entities import (
     Task,
     TaskAttempt,
 )
+from pipeyard.store.migrate import current_revision, head_revision
+from pipeyard.store.schema import metadata
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
 SPEC = {"pipelineInfo": {"name": "demo"}, "root": {"dag": {"tasks": {"a": {"x": [1, 2.5, None, True]}}}}}
@@ -219,6 +223,8 @@ def test_run_round_trip_update_and_not_found(store: Store) -> None:
     )
     assert store.create_run(run) == run
     assert store.get_run("run-0001") == run
+    with pytest.raises(AlreadyExists):
+        store.create_run(run)
     updated = store.update_run("run-0001", state="SUCCEEDED", outputs={"acc": 0.9}, finished_at=at(9))
     assert (updated.state, updated.outputs, updated.finished_at) == ("SUCCEEDED", {"acc": 0.9}, at(9))
     assert store.get_run("run-0001") == updated
@@ -597,3 +603,13 @@ def test_recurring_runs(store: Store) -> None:
             call("rr2")
     with pytest.raises(NotFound):
         store.update_recurring_run("rr2", mode="ENABLE")
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def test_migrated_schema_matches_the_metadata_the_code_queries(store: Store) -> None:
+    assert current_revision(store.engine) == head_revision()
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+    assert diff == []

@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pipeyard.errors import NotFound
+from pipeyard.errors import AlreadyExists, NotFound
 from pipeyard.store.convert import check_update_fields, to_entity, to_row, with_id
 from pipeyard.store.db import StoreBase
 from pipeyard.store.entities import FINAL_STATES, ListQuery, Page, RecurringRun
@@ -19,7 +19,7 @@ RECURRING_RUNS = Listing.of(recurring_runs, "recurring_run_id", {"name": "displa
 class RecurringRunStore(StoreBase):
     def create_recurring_run(self, recurring_run: RecurringRun) -> RecurringRun:
         recurring_run = with_id(recurring_run, "recurring_run_id")
-        with self._write() as conn:
+        with self._write(conflict=AlreadyExists("recurring run", recurring_run.recurring_run_id)) as conn:
             conn.execute(sa.insert(recurring_runs).values(to_row(recurring_run)))
         return recurring_run
 

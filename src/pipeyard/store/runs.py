@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pipeyard.errors import NotFound
+from pipeyard.errors import AlreadyExists, NotFound
 from pipeyard.store.convert import check_update_fields, to_entity, to_row, with_id
 from pipeyard.store.db import StoreBase
 from pipeyard.store.entities import ListQuery, Page, Predicate, Run
@@ -30,7 +30,7 @@ class RunStore(StoreBase):
     def create_run(self, run: Run) -> Run:
         """Store a new run. Its experiment, when set, records it as its latest run."""
         run = with_id(run, "run_id")
-        with self._write() as conn:
+        with self._write(conflict=AlreadyExists("run", run.run_id)) as conn:
             conn.execute(sa.insert(runs).values(to_row(run)))
             if run.experiment_id is not None:
                 last = experiments.c.last_run_created_at
