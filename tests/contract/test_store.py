@@ -567,6 +567,19 @@ def test_concurrent_claims_never_share_a_run(store_url: str) -> None:
             s.close()
 
 
+def test_postgres_claims_skip_rows_locked_by_another_claimer(store: Store) -> None:
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("row locks with SKIP LOCKED are PostgreSQL's; SQLite serialises writers")
+    store.create_run(make_run(1))
+    store.create_run(make_run(2))
+    with store.engine.connect() as other:
+        # Another worker is in the middle of claiming the oldest run.
+        other.execute(sa.text("SELECT run_id FROM runs WHERE run_id = 'run-0001' FOR UPDATE"))
+        claimed = store.claim_run("w2", 60, T0)
+        other.rollback()
+    assert claimed is not None and claimed.run_id == "run-0002"
+
+
 # --------------------------------------------------------------------------- recurring runs
 
 

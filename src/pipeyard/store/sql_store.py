@@ -8,6 +8,8 @@ frozen entities from ``entities.py``; missing ids raise ``NotFound``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pipeyard.store.claims import ClaimStore
 from pipeyard.store.db import create_db_engine
 from pipeyard.store.experiments import ExperimentStore
@@ -38,3 +40,11 @@ def open_store(database_url: str, *, echo: bool = False) -> Store:
         engine.dispose()
         raise
     return Store(engine)
+
+
+if TYPE_CHECKING:
+    from pipeyard.engine.ports import RunRecorder
+
+    def _is_a_run_recorder(store: Store) -> RunRecorder:
+        # mypy checks here that Store keeps the engine's RunRecorder contract.
+        return store
