@@ -284,4 +284,3 @@ def _start_error(exc: OSError, executable: str, cwd: str | None) -> str:
     if isinstance(exc, PermissionError):
         return f"executable {executable!r} is not executable (permission denied)"
     return f"{executable!r}: {exc}"
-

@@ -31,9 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # Bind-mount each (host, container) pair given as arguments, then run the command.
-_PROLOGUE = (
-    'while [ "$1" != "--" ]; do mount --bind "$1" "$2" || exit 125; shift 2; done; shift; exec "$@"'
-)
+_PROLOGUE = 'while [ "$1" != "--" ]; do mount --bind "$1" "$2" || exit 125; shift 2; done; shift; exec "$@"'
 
 
 def _probe_unshare() -> list[str] | None:

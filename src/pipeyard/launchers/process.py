@@ -90,9 +90,7 @@ async def kill_group(pgid: int) -> None:
     members = group_members(pgid)
     if members:
         with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
-            await asyncio.wait_for(
-                asyncio.gather(*(_wait_pid_exit(pid) for pid in members)), REAP_SECONDS
-            )
+            await asyncio.wait_for(asyncio.gather(*(_wait_pid_exit(pid) for pid in members)), REAP_SECONDS)
 
 
 async def terminate_group(pgid: int, leader_exited: Callable[[], asyncio.Future[int]]) -> None:

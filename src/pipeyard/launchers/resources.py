@@ -50,10 +50,7 @@ class ResourcePool:
         if cpu > self.total_cpu:
             return f"task requests {cpu:g} CPUs but this machine has {self.total_cpu:g}"
         if self.total_memory and memory_bytes > self.total_memory:
-            return (
-                f"task requests {memory_bytes} bytes of memory "
-                f"but this machine has {self.total_memory}"
-            )
+            return f"task requests {memory_bytes} bytes of memory but this machine has {self.total_memory}"
         return None
 
     def _fits(self, need: Need) -> bool:

@@ -49,11 +49,11 @@ def compile_component(component: Any, tmp_dir: Path, **arguments: Any) -> Compil
 
 
 def _quoted_packages(bootstrap: str) -> list[str]:
-    # The bootstrap is "pip install <user packages> && pip install kfp..."; keep the user's.
-    if "&&" not in bootstrap:
+    # With packages_to_install the bootstrap is "pip install <user packages> && pip install kfp...".
+    installs = [segment for segment in bootstrap.split("&&") if "pip install" in segment]
+    if len(installs) < 2:
         return []
-    first = bootstrap.split("&&", 1)[0]
-    return [part.strip("'") for part in first.split() if part.startswith("'")]
+    return [part.strip("'") for part in installs[0].split() if part.startswith("'")]
 
 
 def executor_input(tmp_dir: Path, parameters: dict[str, Any], outputs: tuple[str, ...] = ("Output",)) -> str:

@@ -70,3 +70,16 @@ def test_env_key_ignores_requirement_order(tmp_path: Path) -> None:
     venvs = VirtualEnvs(tmp_path)
     assert venvs.path_for(["b", "a"]) == venvs.path_for(["a", "b"])
     assert venvs.path_for(["a"]) != venvs.path_for(["a"], ["https://example.invalid/simple"])
+
+
+def test_concurrent_ensure_builds_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    venvs = [VirtualEnvs(tmp_path / "envs") for _ in range(3)]
+    with ThreadPoolExecutor(3) as pool:
+        pythons = list(pool.map(lambda v: v.ensure(["inflection==0.5.1"]), venvs))
+    assert len(set(pythons)) == 1
+    assert len([p for p in (tmp_path / "envs").glob("venv-*") if p.is_dir()]) == 1
+    assert not list((tmp_path / "envs").glob("*.building-*"))
+    probe = subprocess.run([str(pythons[0]), "-c", "import inflection, kfp"], capture_output=True, text=True)
+    assert probe.returncode == 0, probe.stderr

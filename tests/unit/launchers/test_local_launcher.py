@@ -51,8 +51,9 @@ def test_lightweight_component_runs_and_writes_outputs(launcher: LocalLauncher, 
     log = Path(request.log_path).read_text()
     assert "sum is 42" in log
     assert "sum is 42" in lines
-    # KFP's bootstrap never ran.
+    # KFP's bootstrap never ran, and without packages_to_install no venv was made.
     assert "pip install" not in log
+    assert not list((tmp_path / "envs").glob("venv-*"))
 
 
 def test_component_exception_fails_with_traceback(launcher: LocalLauncher, tmp_path: Path) -> None:
@@ -171,9 +172,7 @@ def test_missing_executable_is_an_error_not_an_exception(tmp_path: Path) -> None
 
 def test_leftover_background_process_is_killed_when_task_exits(tmp_path: Path) -> None:
     launcher = LocalLauncher(envs_dir=tmp_path / "envs")
-    request = LaunchRequest(
-        key="k", argv=("sh", "-c", "sleep 1000 & echo $!"), log_path=str(tmp_path / "l")
-    )
+    request = LaunchRequest(key="k", argv=("sh", "-c", "sleep 1000 & echo $!"), log_path=str(tmp_path / "l"))
     result = run(launcher, request)
     assert result.exit_code == 0
     assert process_gone(int(Path(request.log_path).read_text().strip()))
@@ -207,7 +206,9 @@ def test_requests_larger_than_the_machine_fail_at_once(tmp_path: Path) -> None:
     assert result.exit_code is None
     assert result.error == f"task requests {cpus + 1} CPUs but this machine has {cpus}"
     huge = 1 << 60
-    result = run(launcher, LaunchRequest(key="k", argv=("true",), log_path=str(tmp_path / "l"), memory_bytes=huge))
+    result = run(
+        launcher, LaunchRequest(key="k", argv=("true",), log_path=str(tmp_path / "l"), memory_bytes=huge)
+    )
     assert result.error is not None and f"task requests {huge} bytes of memory" in result.error
 
 
