@@ -1,0 +1,179 @@
+import { memo, useEffect, useMemo } from 'react';
+import {
+  Background,
+  Controls,
+  Handle,
+  MarkerType,
+  Position,
+  ReactFlow,
+  ReactFlowProvider,
+  useReactFlow,
+  type Edge,
+  type Node,
+  type NodeProps,
+} from '@xyflow/react';
+import type { GNode, ScopeGraph } from '../lib/graph';
+import { visualState } from '../lib/graph';
+import { layoutGraph } from '../lib/layout';
+import { durationBetween, formatDuration } from '../lib/format';
+import { StateIcon } from './common';
+
+type FlowData = { g: GNode; selected: boolean; now: number; onOpen?: (path: string) => void };
+
+const TaskNode = memo(function TaskNode({ data }: NodeProps<Node<FlowData>>) {
+  const { g, selected, now, onOpen } = data;
+  const v = g.type === 'artifact' ? 'none' : visualState(g.state, g.cached);
+  const dur = g.task ? durationBetween(g.task.started_at ?? undefined, g.task.finished_at ?? undefined, now) : undefined;
+  const cls = ['gnode', g.type, `v-${v}`, selected ? 'selected' : '', g.type === 'artifact' && !g.artifact ? 'missing' : ''].join(' ');
+  return (
+    <div className={cls} data-testid={`node-${g.label}`} data-node-id={g.id} data-state={g.state ?? ''} title={g.path}>
+      <Handle type="target" position={Position.Top} isConnectable={false} />
+      {g.type === 'artifact' ? (
+        <>
+          <div className="gn-head">
+            <svg width="13" height="13" viewBox="0 0 16 16" aria-hidden>
+              <path d="M3 2h7l3 3v9H3z" fill={g.artifact ? '#f5c542' : '#d0d5dd'} stroke="#8a6d14" strokeWidth="0.8" />
+            </svg>
+            <span className="gn-label">{g.label}</span>
+          </div>
+          <div className="gn-sub">
+            <span>{(g.artifactType ?? '').replace(/^system\./, '')}</span>
+          </div>
+        </>
+      ) : (
+        <>
+          <div className="gn-head">
+            <StateIcon state={v === 'none' ? 'pending' : v} />
+            <span className="gn-label">{g.label}</span>
+            {g.cached && <span className="tag" title="Result reused from the cache">cached</span>}
+          </div>
+          <div className="gn-sub">
+            <span>
+              {g.sublabel ?? (g.state ? g.state.toLowerCase() : '')}
+              {g.iterations && g.iterations.failed ? ` · ${g.iterations.failed} failed` : ''}
+            </span>
+            <span>{dur !== undefined ? formatDuration(dur) : ''}</span>
+          </div>
+          {g.openPath && onOpen && (
+            <button
+              className="open-hint btn small"
+              style={{ position: 'absolute', right: 6, top: 6, padding: '0 6px' }}
+              onClick={(e) => {
+                e.stopPropagation();
+                onOpen(g.openPath!);
+              }}
+              title="Open this group"
+            >
+              open ›
+            </button>
+          )}
+        </>
+      )}
+      <Handle type="source" position={Position.Bottom} isConnectable={false} />
+    </div>
+  );
+});
+
+const nodeTypes = { pnode: TaskNode };
+
+function FitOnChange({ sig }: { sig: string }) {
+  const rf = useReactFlow();
+  useEffect(() => {
+    const id = requestAnimationFrame(() => rf.fitView({ padding: 0.15, maxZoom: 1.1 }));
+    return () => cancelAnimationFrame(id);
+  }, [sig, rf]);
+  return null;
+}
+
+export interface GraphProps {
+  graph: ScopeGraph;
+  selectedId?: string;
+  onSelect?: (n: GNode) => void;
+  onOpen?: (path: string) => void;
+  now?: number;
+}
+
+function GraphInner({ graph, selectedId, onSelect, onOpen, now = Date.now() }: GraphProps) {
+  // layout depends only on structure, not on states
+  const structure = useMemo(
+    () => `${graph.path}|${graph.nodes.map((n) => n.id).join(',')}|${graph.edges.map((e) => e.id).join(',')}`,
+    [graph],
+  );
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const positions = useMemo(() => layoutGraph(graph.nodes, graph.edges), [structure]);
+  const nodes: Node<FlowData>[] = graph.nodes.map((g) => ({
+    id: g.id,
+    type: 'pnode',
+    position: positions.get(g.id) ?? { x: 0, y: 0 },
+    data: { g, selected: g.id === selectedId, now, onOpen },
+    draggable: false,
+    connectable: false,
+  }));
+  const edges: Edge[] = graph.edges.map((e) => {
+    const src = graph.nodes.find((n) => n.id === e.source);
+    const running = src?.state === 'RUNNING';
+    return {
+      id: e.id,
+      source: e.source,
+      target: e.target,
+      type: 'smoothstep',
+      animated: running,
+      markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color: '#98a2b3' },
+      style: { stroke: '#98a2b3', strokeWidth: 1.4 },
+    };
+  });
+  return (
+    <ReactFlow
+      nodes={nodes}
+      edges={edges}
+      nodeTypes={nodeTypes}
+      fitView
+      fitViewOptions={{ padding: 0.15, maxZoom: 1.1 }}
+      minZoom={0.2}
+      maxZoom={2}
+      nodesDraggable={false}
+      nodesConnectable={false}
+      proOptions={{ hideAttribution: true }}
+      onNodeClick={(_, n) => onSelect?.((n.data as FlowData).g)}
+      onNodeDoubleClick={(_, n) => {
+        const g = (n.data as FlowData).g;
+        if (g.openPath) onOpen?.(g.openPath);
+      }}
+    >
+      <Background gap={18} color="#e6e9ee" />
+      <Controls showInteractive={false} />
+      <FitOnChange sig={structure} />
+    </ReactFlow>
+  );
+}
+
+export function PipelineGraph(props: GraphProps & { onCrumb?: (path: string) => void }) {
+  const { graph, onCrumb } = props;
+  return (
+    <div style={{ display: 'flex', flexDirection: 'column', height: '100%' }}>
+      {graph.crumbs.length > 1 && (
+        <div className="graph-crumbs" aria-label="Graph location">
+          {graph.crumbs.map((c, i) => (
+            <span key={c.path + i} style={{ display: 'inline-flex', gap: 6 }}>
+              {i > 0 && <span className="muted">›</span>}
+              <button disabled={i === graph.crumbs.length - 1} onClick={() => onCrumb?.(c.path)}>
+                {c.label}
+              </button>
+            </span>
+          ))}
+        </div>
+      )}
+      <div className="graph-wrap">
+        {graph.error ? (
+          <div className="empty">{graph.error}</div>
+        ) : graph.nodes.length === 0 ? (
+          <div className="empty">This DAG has no tasks.</div>
+        ) : (
+          <ReactFlowProvider>
+            <GraphInner {...props} />
+          </ReactFlowProvider>
+        )}
+      </div>
+    </div>
+  );
+}

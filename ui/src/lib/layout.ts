@@ -1,0 +1,30 @@
+import dagre from '@dagrejs/dagre';
+import type { GEdge, GNode } from './graph';
+
+export function nodeSize(n: GNode): { width: number; height: number } {
+  switch (n.type) {
+    case 'artifact':
+      return { width: 180, height: 44 };
+    case 'iteration':
+      return { width: 180, height: 58 };
+    default:
+      return { width: 220, height: 58 };
+  }
+}
+
+/** Top-to-bottom layered layout; returns the top-left corner of each node. */
+export function layoutGraph(nodes: GNode[], edges: GEdge[]): Map<string, { x: number; y: number }> {
+  const g = new dagre.graphlib.Graph();
+  g.setGraph({ rankdir: 'TB', nodesep: 30, ranksep: 42, marginx: 20, marginy: 20 });
+  g.setDefaultEdgeLabel(() => ({}));
+  for (const n of nodes) g.setNode(n.id, nodeSize(n));
+  for (const e of edges) if (g.hasNode(e.source) && g.hasNode(e.target)) g.setEdge(e.source, e.target);
+  dagre.layout(g);
+  const out = new Map<string, { x: number; y: number }>();
+  for (const n of nodes) {
+    const p = g.node(n.id) as { x: number; y: number } | undefined;
+    const s = nodeSize(n);
+    out.set(n.id, p ? { x: p.x - s.width / 2, y: p.y - s.height / 2 } : { x: 0, y: 0 });
+  }
+  return out;
+}
