@@ -174,6 +174,11 @@ def main() -> None:
     # The reason this process exists: pay for these imports once, not per task.
     import kfp.dsl.executor_main  # noqa: F401
 
+    # What a typical executor run imports lazily; each fork would pay it again.
+    for name in ("shutil", "locale", "zlib", "bz2", "lzma", "kfp.dsl.executor"):
+        with contextlib.suppress(ImportError):
+            __import__(name)
+
     Server(sock).serve()
 
 
