@@ -41,7 +41,7 @@ def _status(state: str, message: str | None) -> dict[str, Any] | None:
 def wrap_spec(pipeline_spec: dict[str, Any] | None, platform_spec: dict[str, Any] | None) -> Any:
     """KFP's client sends a spec with a kfp-kubernetes platform spec as
     ``{"pipeline_spec", "platform_spec"}``; we answer in the same form."""
-    if pipeline_spec is None:
+    if not pipeline_spec:  # lists leave the (large) spec out
         return None
     if platform_spec:
         return {"pipeline_spec": pipeline_spec, "platform_spec": platform_spec}
