@@ -19,7 +19,6 @@ import kfp
 import pytest
 from kfp import compiler, dsl
 
-
 BASE_IMAGE = "python:3.11"
 
 
