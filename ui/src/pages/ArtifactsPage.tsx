@@ -1,2 +1,149 @@
-export function ArtifactsPage() { return <div>Artifacts</div>; }
-export function ArtifactDetailPage(_p: { artifactId: string }) { return <div>Artifact</div>; }
+import { useState } from 'react';
+import { api } from '../api/client';
+import { ArtifactCard } from '../components/ArtifactView';
+import { EmptyState, ErrorBox, KV, Loading, PageHeader, Pager } from '../components/common';
+import { formatDate } from '../lib/format';
+import { useAsync } from '../lib/hooks';
+import { Link } from '../router';
+
+const TYPES = ['system.Dataset', 'system.Model', 'system.Metrics', 'system.ClassificationMetrics', 'system.SlicedClassificationMetrics', 'system.HTML', 'system.Markdown', 'system.Artifact'];
+
+export function ArtifactsPage() {
+  const [type, setType] = useState('');
+  const [tokens, setTokens] = useState<string[]>(['']);
+  const [pageSize, setPageSize] = useState(20);
+  const token = tokens[tokens.length - 1];
+  const list = useAsync(() => api.listArtifacts({ type: type || undefined, page_size: pageSize, page_token: token || undefined }), [type, pageSize, token]);
+  const items = list.data?.items ?? [];
+  return (
+    <>
+      <PageHeader title="Artifacts" subtitle="Everything tasks produced: datasets, models, metrics, reports." />
+      <ErrorBox error={list.error} title="Could not load artifacts" onRetry={list.reload} />
+      <div className="card flush">
+        <div className="toolbar">
+          <select value={type} onChange={(e) => { setType(e.target.value); setTokens(['']); }} aria-label="Filter by type">
+            <option value="">All types</option>
+            {TYPES.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+        </div>
+        {list.loading && !list.data ? (
+          <Loading what="artifacts" />
+        ) : !items.length ? (
+          <EmptyState title={type ? `No ${type} artifacts` : 'No artifacts yet'} action={<Link className="btn primary" to="/runs/new">Start a run</Link>}>
+            Artifacts appear here when tasks write their outputs.
+          </EmptyState>
+        ) : (
+          <table className="list">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Type</th>
+                <th>Run</th>
+                <th>URI</th>
+                <th>Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((a) => (
+                <tr key={a.artifact_id}>
+                  <td>
+                    <Link to={`/artifacts/${a.artifact_id}`}>
+                      <strong>{a.display_name || a.name}</strong>
+                    </Link>
+                  </td>
+                  <td>
+                    <span className="tag">{a.type}</span>
+                  </td>
+                  <td>{a.run_id ? <Link to={`/runs/${a.run_id}`}>{a.run_id.slice(0, 8)}</Link> : '—'}</td>
+                  <td>
+                    <div className="cell-sub mono" style={{ maxWidth: 380 }} title={a.uri}>
+                      {a.uri}
+                    </div>
+                  </td>
+                  <td className="nowrap">{formatDate(a.created_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <Pager page={tokens.length - 1} hasPrev={tokens.length > 1} hasNext={!!list.data?.next_page_token} onPrev={() => setTokens((t) => t.slice(0, -1))} onNext={() => setTokens((t) => [...t, list.data!.next_page_token!])} pageSize={pageSize} onPageSize={(n) => { setPageSize(n); setTokens(['']); }} total={list.data?.total_size} />
+      </div>
+    </>
+  );
+}
+
+export function ArtifactDetailPage({ artifactId }: { artifactId: string }) {
+  const r = useAsync(() => api.getArtifact(artifactId), [artifactId]);
+  const a = r.data;
+  return (
+    <>
+      <PageHeader crumbs={<Link to="/artifacts">Artifacts</Link>} title={a ? a.display_name || a.name : 'Artifact'} subtitle={a?.type} />
+      <ErrorBox error={r.error} title="Could not load the artifact" onRetry={r.reload} />
+      {!a ? (
+        !r.error && <Loading />
+      ) : (
+        <div className="two-col" style={{ gridTemplateColumns: 'minmax(0, 3fr) minmax(0, 2fr)' }}>
+          <div>
+            <ArtifactCard a={a} showLink={false} />
+          </div>
+          <div>
+            <div className="card">
+              <h2>Lineage</h2>
+              <h3>Produced by</h3>
+              {a.lineage?.producer ? (
+                <KV
+                  rows={[
+                    ['Task', a.lineage.producer.task_name],
+                    ['Run', <Link to={`/runs/${a.lineage.producer.run_id}`}>{a.lineage.producer.run_id.slice(0, 8)}</Link>],
+                  ]}
+                />
+              ) : (
+                <p className="muted">Imported or produced outside a task.</p>
+              )}
+              <h3>Consumed by</h3>
+              {a.lineage?.consumers.length ? (
+                <table className="list">
+                  <thead>
+                    <tr>
+                      <th>Task</th>
+                      <th>Input</th>
+                      <th>Run</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {a.lineage.consumers.map((c, i) => (
+                      <tr key={i}>
+                        <td>{c.task_name}</td>
+                        <td className="mono">{c.input_name}</td>
+                        <td>
+                          <Link to={`/runs/${c.run_id}`}>{c.run_id.slice(0, 8)}</Link>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              ) : (
+                <p className="muted">No task has read it yet.</p>
+              )}
+            </div>
+            <div className="card">
+              <h2>Details</h2>
+              <KV
+                rows={[
+                  ['ID', <span className="mono">{a.artifact_id}</span>],
+                  ['URI', <span className="mono" style={{ wordBreak: 'break-all' }}>{a.uri}</span>],
+                  ['Digest', <span className="mono">{a.digest || '—'}</span>],
+                  ['Created', formatDate(a.created_at)],
+                ]}
+              />
+            </div>
+          </div>
+        </div>
+      )}
+    </>
+  );
+}
