@@ -103,10 +103,19 @@ class ServerProcess:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log_tail()}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/apis/v2beta1/healthz", timeout=2).status_code == 200:
+                if (
+                    httpx.get(
+                        f"{self.url}/apis/v2beta1/healthz", headers=self.auth_headers(), timeout=2
+                    ).status_code
+                    == 200
+                ):
                     return
             time.sleep(0.1)
         raise RuntimeError(f"server did not become ready:\n{self.log_tail()}")
+
+    def auth_headers(self) -> dict[str, str]:
+        token = self.extra_env.get("PIPEYARD_AUTH_TOKEN")
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     def stop(self) -> int | None:
         """Graceful stop (SIGTERM, as a service manager does); SIGKILL if it hangs."""
@@ -140,9 +149,13 @@ class ServerProcess:
     def client(self, **kwargs: Any) -> Any:
         import kfp
 
+        token = self.extra_env.get("PIPEYARD_AUTH_TOKEN")
+        if token:
+            kwargs.setdefault("existing_token", token)
         return kfp.Client(host=self.url, **kwargs)
 
     def http(self, **kwargs: Any) -> httpx.Client:
+        kwargs.setdefault("headers", self.auth_headers())
         return httpx.Client(base_url=self.url, timeout=30, **kwargs)
 
     @staticmethod

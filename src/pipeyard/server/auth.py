@@ -15,8 +15,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from pipeyard.server.errors import error_response
 
 API_PREFIX = "/apis/"
-# Probes and the OpenAPI document stay reachable for load balancers and tooling.
-_OPEN_PATHS = frozenset({"/apis/v2beta1/healthz"})
 
 
 def is_loopback(host: str) -> bool:
@@ -36,11 +34,8 @@ class BearerAuth:
         self.expected = f"Bearer {token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["path"].startswith(API_PREFIX)
-            and scope["path"] not in _OPEN_PATHS
-        ):
+        # The OpenAPI document and /docs stay public: they describe, they hold no data.
+        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
             given = b""
             for name, value in scope.get("headers", ()):
                 if name == b"authorization":
