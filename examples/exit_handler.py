@@ -1,6 +1,8 @@
 """Always run a clean-up step with ``dsl.ExitHandler``, and tell it how the guarded steps ended.
 
-The exit task runs whether the work succeeds or fails; ``PipelineTaskFinalStatus`` tells it which.
+The exit task runs whether the work succeeds or fails; ``PipelineTaskFinalStatus`` tells it which:
+``state`` is ``FAILED`` after a failure and, as on a KFP cluster, ``COMPLETE`` after success
+(kfp.local says ``SUCCEEDED`` instead).
 Try both: ``pipeyard run examples/exit_handler.py`` and ``... --arg should_fail=true``.
 """
 

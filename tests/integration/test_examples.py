@@ -326,7 +326,9 @@ def test_parallel_loop_squares_each_item_and_sums(
     items = json.loads(numbers) if numbers else [1, 2, 3, 4, 5]
     squares = result.tasks_named("square")
     assert len(squares) == len(items), [t["name"] for t in squares]
-    assert sorted(t["outputs"]["Output"] for t in squares) == sorted(n * n for n in items)
+    assert sorted(t["index"] for t in squares) == list(range(len(items)))
+    by_index = {t["index"]: t["outputs"]["Output"] for t in squares}
+    assert [by_index[i] for i in range(len(items))] == [n * n for n in items]
     assert result.task("add-up")["outputs"]["Output"] == expected_total
 
 
@@ -359,7 +361,9 @@ def test_exit_handler_reports_success(pipeyard_env: dict[str, str]) -> None:
 
     assert_succeeded(result)
     assert result.task("do-work")["outputs"]["Output"] == "work done"
-    assert result.task("clean-up")["outputs"]["Output"] == "SUCCEEDED"
+    # KFP's backend reports a successful group with MLMD's name for it, COMPLETE, and pipeyard
+    # follows the backend (see ../shared/conformance/manifest.yaml); kfp.local says SUCCEEDED.
+    assert result.task("clean-up")["outputs"]["Output"] == "COMPLETE"
 
 
 def test_exit_handler_runs_after_a_failure_and_sees_it(pipeyard_env: dict[str, str]) -> None:
