@@ -24,6 +24,8 @@ from pipeyard.server.converters import run_json, task_json
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 1000
+# Put in a subscriber's queue to end its stream (server shutdown).
+_CLOSE = ("", "")
 
 
 @dataclass(eq=False)
@@ -88,6 +90,21 @@ class EventHub:
             except asyncio.QueueFull:
                 sub.dropped += 1
 
+    def close_streams(self) -> None:
+        """End every open stream, from any thread: the server is shutting down and
+        would otherwise wait for clients that never hang up."""
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._close_all)
+
+    def _close_all(self) -> None:
+        for sub in list(self._subs):
+            if sub.queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    sub.queue.get_nowait()
+            sub.queue.put_nowait(_CLOSE)
+
     @asynccontextmanager
     async def subscribe(self, run_id: str | None) -> AsyncIterator[Subscriber]:
         sub = Subscriber(run_id)
@@ -108,10 +125,13 @@ async def sse_stream(hub: EventHub, run_id: str | None, ping_seconds: float = 15
         yield ": connected\n\n"
         while True:
             try:
-                name, data = await asyncio.wait_for(sub.queue.get(), timeout=ping_seconds)
+                item = await asyncio.wait_for(sub.queue.get(), timeout=ping_seconds)
             except asyncio.TimeoutError:
                 yield ": ping\n\n"
                 continue
+            if item is _CLOSE:
+                return
+            name, data = item
             if sub.dropped:
                 yield f": dropped {sub.dropped} events\n\n"
                 sub.dropped = 0

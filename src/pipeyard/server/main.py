@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+from typing import Any
 
 from pipeyard.config import Settings
 from pipeyard.errors import InvalidArgument
@@ -67,8 +68,17 @@ def serve(
         timeout_graceful_shutdown=5,
         access_log=log_level == "debug",
     )
+    hub = app.state.ctx.hub
+
+    class _Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            # uvicorn waits for open connections before the app's shutdown runs; SSE
+            # streams never close by themselves, so end them first.
+            hub.close_streams()
+            super().handle_exit(sig, frame)
+
     try:
-        uvicorn.Server(config).run()
+        _Server(config).run()
     finally:
         store.close()
 

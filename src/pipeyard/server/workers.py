@@ -195,6 +195,7 @@ class RunWorkers:
                 return
             if not self._prepare(run):
                 continue
+            log.info("run %s: claimed by worker %s (%s)", run.run_id, self.worker_id, run.state)
             task = asyncio.create_task(self._execute(run), name=f"run-{run.run_id}")
             self._active[run.run_id] = task
 
