@@ -1,4 +1,4 @@
-import { memo, useEffect, useMemo } from 'react';
+import { memo, useEffect, useMemo, useRef } from 'react';
 import {
   Background,
   Controls,
@@ -26,7 +26,19 @@ const TaskNode = memo(function TaskNode({ data }: NodeProps<Node<FlowData>>) {
   const dur = g.task ? durationBetween(g.task.started_at ?? undefined, g.task.finished_at ?? undefined, now) : undefined;
   const cls = ['gnode', g.type, `v-${v}`, selected ? 'selected' : '', g.type === 'artifact' && !g.artifact ? 'missing' : ''].join(' ');
   return (
-    <div className={cls} data-testid={`node-${g.label}`} data-node-id={g.id} data-state={g.state ?? ''} title={g.path}>
+    <div
+      className={cls}
+      data-testid={`node-${g.label}`}
+      data-node-id={g.id}
+      data-state={g.state ?? ''}
+      title={g.path}
+      onDoubleClick={(e) => {
+        if (g.openPath && onOpen) {
+          e.stopPropagation();
+          onOpen(g.openPath);
+        }
+      }}
+    >
       <Handle type="target" position={Position.Top} isConnectable={false} />
       {g.type === 'artifact' ? (
         <>
@@ -79,8 +91,9 @@ const nodeTypes = { pnode: TaskNode };
 function FitOnChange({ sig }: { sig: string }) {
   const rf = useReactFlow();
   useEffect(() => {
-    const id = requestAnimationFrame(() => rf.fitView({ padding: 0.15, maxZoom: 1.1 }));
-    return () => cancelAnimationFrame(id);
+    // wait for the container to settle (a side panel may have just opened)
+    const id = setTimeout(() => void rf.fitView({ padding: 0.15, maxZoom: 1.1, duration: 150 }), 80);
+    return () => clearTimeout(id);
   }, [sig, rf]);
   return null;
 }
@@ -91,9 +104,12 @@ export interface GraphProps {
   onSelect?: (n: GNode) => void;
   onOpen?: (path: string) => void;
   now?: number;
+  /** refit the view when this changes (e.g. a side panel opened) */
+  fitKey?: string;
 }
 
-function GraphInner({ graph, selectedId, onSelect, onOpen, now = Date.now() }: GraphProps) {
+function GraphInner({ graph, selectedId, onSelect, onOpen, now = Date.now(), fitKey = '' }: GraphProps) {
+  const pendingClick = useRef<{ id: string; timer: ReturnType<typeof setTimeout> } | null>(null);
   // layout depends only on structure, not on states
   const structure = useMemo(
     () => `${graph.path}|${graph.nodes.map((n) => n.id).join(',')}|${graph.edges.map((e) => e.id).join(',')}`,
@@ -134,15 +150,32 @@ function GraphInner({ graph, selectedId, onSelect, onOpen, now = Date.now() }: G
       nodesDraggable={false}
       nodesConnectable={false}
       proOptions={{ hideAttribution: true }}
-      onNodeClick={(_, n) => onSelect?.((n.data as FlowData).g)}
-      onNodeDoubleClick={(_, n) => {
+      onNodeClick={(_, n) => {
         const g = (n.data as FlowData).g;
-        if (g.openPath) onOpen?.(g.openPath);
+        // a group node waits a moment for a second click (open) before selecting,
+        // because selecting opens the side panel and moves the node under the pointer
+        if (!g.openPath || !onOpen) return onSelect?.(g);
+        const p = pendingClick.current;
+        if (p && p.id === g.id) {
+          clearTimeout(p.timer);
+          pendingClick.current = null;
+          onOpen(g.openPath);
+          return;
+        }
+        if (p) clearTimeout(p.timer);
+        pendingClick.current = {
+          id: g.id,
+          timer: setTimeout(() => {
+            pendingClick.current = null;
+            onSelect?.(g);
+          }, 280),
+        };
       }}
+      zoomOnDoubleClick={false}
     >
       <Background gap={18} color="#e6e9ee" />
       <Controls showInteractive={false} />
-      <FitOnChange sig={structure} />
+      <FitOnChange sig={`${structure}#${fitKey}`} />
     </ReactFlow>
   );
 }

@@ -14,6 +14,16 @@ export function nodeSize(n: GNode): { width: number; height: number } {
 
 /** Top-to-bottom layered layout; returns the top-left corner of each node. */
 export function layoutGraph(nodes: GNode[], edges: GEdge[]): Map<string, { x: number; y: number }> {
+  if (!edges.length && nodes.length > 4) {
+    // unconnected nodes (loop iterations): a grid stays readable where one long row would not
+    const cols = Math.ceil(Math.sqrt(nodes.length * 2));
+    const out = new Map<string, { x: number; y: number }>();
+    nodes.forEach((n, i) => {
+      const s = nodeSize(n);
+      out.set(n.id, { x: (i % cols) * (s.width + 24), y: Math.floor(i / cols) * (s.height + 24) });
+    });
+    return out;
+  }
   const g = new dagre.graphlib.Graph();
   g.setGraph({ rankdir: 'TB', nodesep: 30, ranksep: 42, marginx: 20, marginy: 20 });
   g.setDefaultEdgeLabel(() => ({}));

@@ -105,7 +105,7 @@ export function PipelineDetailPage({ pipelineId, versionId }: { pipelineId: stri
         ) : (
           <div className="run-layout" style={{ height: 'calc(100vh - 270px)' }}>
             <div className="run-graph">
-              <PipelineGraph graph={graph} selectedId={selected?.id} onSelect={setSelected} onOpen={(pth) => { setScope(pth); setSelected(undefined); }} onCrumb={setScope} />
+              <PipelineGraph graph={graph} fitKey={selected ? 'panel' : ''} selectedId={selected?.id} onSelect={setSelected} onOpen={(pth) => { setScope(pth); setSelected(undefined); }} onCrumb={setScope} />
             </div>
             {selected && <StaticNodePanel spec={spec} node={selected} scope={scope} onClose={() => setSelected(undefined)} />}
           </div>

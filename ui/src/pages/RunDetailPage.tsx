@@ -148,6 +148,7 @@ export function RunDetailPage({ runId }: { runId: string; query: URLSearchParams
               <PipelineGraph
                 graph={graph}
                 now={now}
+                fitKey={selected ? 'panel' : ''}
                 selectedId={selectedId}
                 onSelect={(n) => setSelectedId(n.id)}
                 onOpen={(p) => {
@@ -190,7 +191,7 @@ function Legend() {
           <StateIcon state={s} size={12} /> {l}
         </span>
       ))}
-      <span>· double-click a loop or group to open it</span>
+      <span>· double-click a group to open it</span>
     </div>
   );
 }
