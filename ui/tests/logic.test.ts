@@ -119,3 +119,12 @@ describe('small helpers', () => {
     expect(rows).toEqual([{ name: 'metrics/accuracy', values: [0.9, undefined], differs: true }]);
   });
 });
+
+import { summarizeError } from '../src/pages/RunDetailPage';
+describe('failure banner', () => {
+  it('puts the exception line next to the first line', () => {
+    const msg = "task 'do-work' failed: exit code 1\n--- last lines ---\nTraceback (most recent call last):\n  File \"x.py\", line 1\nRuntimeError: the work failed\n";
+    expect(summarizeError(msg)).toBe("task 'do-work' failed: exit code 1 — RuntimeError: the work failed");
+    expect(summarizeError('plain')).toBe('plain');
+  });
+});

@@ -218,7 +218,17 @@ function FailureBanner({ run, failed, onOpen }: { run: Run; failed: Task[]; onOp
             ))}
           </span>
         )}
-        <pre>{msg}</pre>
+        <div style={{ marginTop: 6 }}>
+          <strong className="mono">{summarizeError(msg)}</strong>
+        </div>
+        {msg.includes('\n') && (
+          <details>
+            <summary className="small" style={{ cursor: 'pointer' }}>
+              Full error
+            </summary>
+            <pre>{msg}</pre>
+          </details>
+        )}
       </div>
     </div>
   );
@@ -464,4 +474,12 @@ function TaskDetails({ t, tasks }: { t: Task; tasks: Task[] }) {
 
 export function useOpenRun() {
   return (id: string) => navigate(`/runs/${id}`);
+}
+
+/** The line that says what went wrong: the last exception line of a traceback, else the first line. */
+export function summarizeError(msg: string): string {
+  const lines = msg.split('\n').map((l) => l.trim()).filter(Boolean);
+  const exc = [...lines].reverse().find((l) => /^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*:/.test(l));
+  const first = lines[0] ?? msg;
+  return exc && exc !== first ? `${first} — ${exc}` : first;
 }
