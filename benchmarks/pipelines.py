@@ -65,6 +65,8 @@ def loop(items: int) -> BenchPipeline:
 
 
 def suite(quick: bool) -> list[BenchPipeline]:
+    """The pipelines to time; the first, a single task, is the baseline: the fixed cost of any run."""
+    single = BenchPipeline("single", 1, "one task: the fixed cost of a run", chain(1).build)
     if quick:
-        return [chain(5)]
-    return [chain(20), fan_out(20), loop(100)]
+        return [single, chain(5)]
+    return [single, chain(20), fan_out(20), loop(100)]

@@ -2,8 +2,8 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/run.py            # chain-20, fanout-20, loop-100; median of 3
-    .venv/bin/python benchmarks/run.py --quick    # smoke run: chain-5, once
+    .venv/bin/python benchmarks/run.py            # single, chain-20, fanout-20, loop-100; median of 3
+    .venv/bin/python benchmarks/run.py --quick    # smoke run: single and chain-5, once
 
 Both sides are timed as the wall time of a whole fresh command, which is what a user waits for:
 ``pipeyard run FILE.yaml --json --no-cache`` and a Python process that loads the same YAML and
@@ -181,26 +181,43 @@ def _side_cell(side: Side, note_when_missing: str) -> str:
     return _seconds(side.median) if side.seconds else note_when_missing
 
 
+def marginal_ms(side: Side, baseline: Side, tasks: int) -> float | None:
+    """Milliseconds each task beyond the first adds to a run, i.e. the wall time with the fixed
+    cost of starting a run (interpreter, imports, database) taken out."""
+    if tasks < 2 or side.median is None or baseline.median is None:
+        return None
+    return 1000 * (side.median - baseline.median) / (tasks - 1)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
 def render(rows: list[Row], repeat: int) -> Table:
     table = Table(
         title=f"pipeyard vs kfp.local: median of {repeat}, wall time of the whole command",
-        caption="per-task = wall / tasks; ratio = kfp.local / pipeyard",
+        caption="per-task = wall / tasks; marginal = (wall - single) / (tasks - 1); ratio = kfp.local / pipeyard",
     )
     table.add_column("pipeline")
     table.add_column("tasks", justify="right")
     table.add_column("pipeyard s", justify="right")
     table.add_column("per-task ms", justify="right")
+    table.add_column("marginal ms", justify="right")
     table.add_column("kfp.local s", justify="right")
     table.add_column("per-task ms", justify="right")
+    table.add_column("marginal ms", justify="right")
     table.add_column("ratio", justify="right")
+    baseline = rows[0]
     for row in rows:
         table.add_row(
             row.pipeline,
             str(row.tasks),
             _side_cell(row.pipeyard, "skipped"),
             _per_task_ms(row.pipeyard.median, row.tasks),
+            _ms(marginal_ms(row.pipeyard, baseline.pipeyard, row.tasks)),
             _side_cell(row.kfp_local, "skipped"),
             _per_task_ms(row.kfp_local.median, row.tasks),
+            _ms(marginal_ms(row.kfp_local, baseline.kfp_local, row.tasks)),
             "-" if row.ratio is None else f"{row.ratio:.1f}x",
         )
     return table
@@ -239,6 +256,8 @@ def save(rows: list[Row], args: argparse.Namespace, output: Path) -> None:
                 "kfp_local_per_task_ms": None
                 if row.kfp_local.median is None
                 else 1000 * row.kfp_local.median / row.tasks,
+                "pipeyard_marginal_ms": marginal_ms(row.pipeyard, rows[0].pipeyard, row.tasks),
+                "kfp_local_marginal_ms": marginal_ms(row.kfp_local, rows[0].kfp_local, row.tasks),
                 "ratio": row.ratio,
             }
             for row in rows
@@ -255,7 +274,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--repeat", type=int, default=3, help="measurements per pipeline and engine (median reported)"
     )
-    parser.add_argument("--quick", action="store_true", help="smoke run: a chain of 5, measured once")
+    parser.add_argument("--quick", action="store_true", help="smoke run: one task and a chain of 5, once")
     parser.add_argument(
         "--parallelism", type=int, default=None, help="passed to pipeyard run (default: its own)"
     )
