@@ -105,3 +105,29 @@ def test_sigkill_mid_run_then_restart_resumes(start_server: Any, tmp_path: Path)
     assert lines.count("slow-start") == 2
     slow_task = next(t for t in tasks if t["name"] == "slow")
     assert slow_task["state"] == "SUCCEEDED"
+
+
+def test_graceful_stop_mid_run_requeues_it(start_server: Any, tmp_path: Path) -> None:
+    """SIGTERM (a service restart) stops the task processes but does not cancel the run:
+    the next start resumes it."""
+    spec = tmp_path / "resumable.yaml"
+    compiler.Compiler().compile(resumable, str(spec))
+    srv = start_server(env=FAST_LEASES)
+    marker = tmp_path / "marker"
+    run_id = (
+        srv.client()
+        .create_run_from_pipeline_package(
+            str(spec), arguments={"marker": str(marker), "seconds": 2.0}, enable_caching=False
+        )
+        .run_id
+    )
+    _wait_for_line(marker, "slow-start")
+    # uvicorn re-raises SIGTERM after its graceful shutdown, hence -15.
+    assert srv.stop() in (0, -15)
+    assert "Application shutdown complete" in srv.log_tail()
+    srv.start()
+    with srv.http() as http:
+        run = srv.wait_run(http, run_id)
+    assert run["state"] == "SUCCEEDED", run.get("error")
+    lines = marker.read_text().splitlines()
+    assert lines.count("first") == 1 and lines.count("slow-start") == 2
