@@ -214,19 +214,17 @@ async def _attempt(ctx: RunContext, component: ComponentView, row: Task, params:
                    log_path: str, attempt: int, where: str) -> tuple[Outcome, int | None]:
     container = component.container
     assert container is not None
-    output_file = str(work / "executor_output.json")
+    # The executor takes the task root (dsl.get_uri) from the output file's folder,
+    # so it lives beside the task's artifacts under the pipeline root.
+    task_root = Path(local_path(output_uri(ctx.pipeline_root, ctx.pipeline.name, ctx.run_id, row.path, "")))
+    task_root.mkdir(parents=True, exist_ok=True)
+    output_file = str(task_root / "executor_output.json")
+    Path(output_file).unlink(missing_ok=True)
     param_files = {name: str(work / "outputs" / name) for name in component.outputs.parameters}
     (work / "outputs").mkdir(exist_ok=True)
     prepare_output_paths(output_uris)
-    ex_input = executor_input(component, params, artifacts, output_uris, param_files, output_file)
     setup = platform.prepare(ctx, component, row, params, where)
-    pctx = PlaceholderContext(
-        input_parameters=params,
-        input_artifacts={n: [dict(a, path=local_path(a["uri"])) for a in arts] for n, arts in artifacts.items()},
-        output_parameter_files=param_files,
-        output_artifacts={n: {"uri": u, "path": local_path(u)} for n, u in output_uris.items()},
-        executor_input_json=json.dumps(ex_input),
-        output_file=output_file,
+    job = PlaceholderContext(
         pipeline_job_name=ctx.run.display_name or ctx.pipeline.name,
         pipeline_job_resource_name=f"{ctx.pipeline.name}-{ctx.run_id}",
         pipeline_job_uuid=ctx.run_id,
@@ -236,6 +234,20 @@ async def _attempt(ctx: RunContext, component: ComponentView, row: Task, params:
         pipeline_task_uuid=row.task_id,
         pipeline_root=ctx.pipeline_root,
         workspace_path=setup.workspace_path,
+    )
+    # Input values may themselves be runtime placeholders (e.g. a constant
+    # '{{$.pipeline_job_name}}'); KFP's driver resolves them before the task runs.
+    params = {k: substitute_string(v, job, where=where) if isinstance(v, str) and "{{$.pipeline_" in v else v
+              for k, v in params.items()}
+    ex_input = executor_input(component, params, artifacts, output_uris, param_files, output_file)
+    pctx = dataclasses.replace(
+        job,
+        input_parameters=params,
+        input_artifacts={n: [dict(a, path=local_path(a["uri"])) for a in arts] for n, arts in artifacts.items()},
+        output_parameter_files=param_files,
+        output_artifacts={n: {"uri": u, "path": local_path(u)} for n, u in output_uris.items()},
+        executor_input_json=json.dumps(ex_input),
+        output_file=output_file,
     )
     try:
         command = substitute_args(container.command, pctx, where=where)

@@ -41,13 +41,17 @@ async def run_dag(ctx: RunContext, component: ComponentView, scope: Scope) -> di
     futures: dict[str, asyncio.Future[Outcome]] = {name: loop.create_future() for name in dag.tasks}
 
     async def drive(task: TaskView) -> None:
-        upstream = {name: await futures[name] for name in sorted(task.upstream)}
+        mine = futures[task.name]
         try:
+            # shield: cancelling this waiter must not cancel the upstream's future.
+            upstream = {name: await asyncio.shield(futures[name]) for name in sorted(task.upstream)}
             outcome = await run_task(ctx, task, scope, upstream)
         except asyncio.CancelledError:
-            futures[task.name].set_result(Outcome("CANCELED", task_name=task.display_name))
+            if not mine.done():
+                mine.set_result(Outcome("CANCELED", task_name=task.display_name))
             raise
-        futures[task.name].set_result(outcome)
+        if not mine.done():
+            mine.set_result(outcome)
 
     runners = [asyncio.ensure_future(drive(t)) for t in dag.tasks.values()]
     try:

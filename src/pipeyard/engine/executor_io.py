@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -113,18 +114,31 @@ def read_outputs(
     for name, adef in outputs.artifacts.items():
         items = (reported_artifacts.get(name) or {}).get("artifacts")
         if items:
-            artifacts[name] = [
-                {
-                    "name": name,
-                    "uri": item.get("uri") or output_uris[name],
-                    "metadata": item.get("metadata") or {},
-                    "type": adef.schema_title,
-                }
-                for item in items
-            ]
+            artifacts[name] = []
+            for item in items:
+                uri = item.get("uri") or output_uris[name]
+                if item.get("custom_path"):
+                    _adopt_custom_path(item["custom_path"], uri)
+                artifacts[name].append(
+                    {"name": name, "uri": uri, "metadata": item.get("metadata") or {},
+                     "type": adef.schema_title}
+                )
         else:
             artifacts[name] = [{"name": name, "uri": output_uris[name], "metadata": {}, "type": adef.schema_title}]
     return params, artifacts
+
+
+def _adopt_custom_path(custom_path: str, uri: str) -> None:
+    """``Artifact.set_path``: the component wrote elsewhere; KFP's launcher uploads
+    from there to the artifact's URI, so we copy it to the URI's path."""
+    source, target = Path(custom_path), Path(local_path(uri))
+    if not source.exists() or source.resolve() == target.resolve():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, target, dirs_exist_ok=True)
+    else:
+        shutil.copy2(source, target)
 
 
 def prepare_output_paths(output_uris: Mapping[str, str]) -> None:

@@ -129,7 +129,7 @@ class VirtualEnvs:
             index_args = ["--index-url", index_urls[0]]
             for url in index_urls[1:]:
                 index_args += ["--extra-index-url", url]
-        uv = shutil.which("uv")
+        uv = _find_uv()
         if uv:
             command = [uv, "pip", "install", "--python", str(python), *index_args, *packages]
         else:
@@ -174,3 +174,11 @@ def _retarget_scripts(built: Path, final: Path) -> None:
         if head == old:
             data = script.read_bytes()
             script.write_bytes(new + data[len(old) :])
+
+
+def _find_uv() -> str | None:
+    """uv installed beside pipeyard (it is a dependency) or anywhere on PATH."""
+    beside = Path(sys.executable).parent / "uv"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("uv")

@@ -48,7 +48,10 @@ def coerce_parameters(
     defaults included. Optional parameters without a default and without a value are
     left out, as KFP leaves them out of the executor input.
     """
-    user_facing = {n: d for n, d in input_definitions.items() if _type_of(d) not in _RUNTIME_TYPES}
+    # Runtime-filled inputs are hidden unless given: a component compiled as a
+    # pipeline may take its PipelineTaskFinalStatus from the caller.
+    user_facing = {n: d for n, d in input_definitions.items()
+                   if _type_of(d) not in _RUNTIME_TYPES or n in given}
     unknown = sorted(set(given) - set(user_facing))
     if unknown:
         known = ", ".join(sorted(user_facing)) or "none"
@@ -79,6 +82,8 @@ def coerce_parameters(
 
 def coerce_value(value: Any, parameter_type: str, name: str) -> Any:
     """One value converted to ``parameter_type``; InvalidArgument names the parameter."""
+    if parameter_type == TASK_FINAL_STATUS:
+        return _to_dict(value, name)
     convert = _CONVERTERS.get(parameter_type)
     if convert is None:
         # An unspecified or future type: pass the value through rather than guess.

@@ -1,0 +1,21 @@
+"""Shared test fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("PIPEYARD_SHARED_DIR") or REPO.parent / "shared")
+
+
+@pytest.fixture
+def pipeyard_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh PIPEYARD_HOME (database, artifacts, logs) for one test."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("PIPEYARD_HOME", str(home))
+    monkeypatch.delenv("PIPEYARD_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PIPEYARD_PIPELINE_ROOT", raising=False)
+    return home
