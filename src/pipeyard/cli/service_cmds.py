@@ -17,9 +17,13 @@ def register(cli: click.Group) -> None:
 @click.option("--workers", default=4, show_default=True, type=int, help="Runs executed at once.")
 def server(host: str, port: int, workers: int) -> None:
     """Serve KFP's REST API and the web UI, and execute runs."""
+    from pipeyard.errors import InvalidArgument
     from pipeyard.server.main import serve
 
-    serve(host=host, port=port, workers=workers)
+    try:
+        serve(host=host, port=port, workers=workers)
+    except InvalidArgument as e:
+        raise click.UsageError(str(e)) from None
 
 
 @click.command()
@@ -28,7 +32,7 @@ def worker(workers: int) -> None:
     """Execute runs from the database without serving the API (PostgreSQL setups)."""
     from pipeyard.server.main import run_worker
 
-    run_worker(workers=workers)
+    run_worker(max_runs=workers)
 
 
 @click.group()

@@ -20,6 +20,11 @@ import shlex
 from pathlib import Path
 
 _NAMES = ("python", "python3")
+# Container images' /bin/sh is usually busybox ash or bash, which know `[[`;
+# Debian's dash does not. Component commands written for images call plain
+# `sh`, so on the host that means bash, in its POSIX mode.
+_SH = "sh"
+_BASH = "/bin/bash"
 
 
 def _is_venv_interpreter(python: Path) -> bool:
@@ -31,7 +36,9 @@ def shim_dir(root: Path, python: str) -> Path:
     interpreter = Path(os.path.abspath(python))
     digest = hashlib.sha256(str(interpreter).encode()).hexdigest()[:16]
     target = root / "shims" / digest
-    if all((target / name).exists() for name in _NAMES):
+    if all((target / name).exists() for name in _NAMES) and (
+        not os.path.exists(_BASH) or (target / _SH).exists()
+    ):
         return target
     building = root / "shims" / f"{digest}.building-{os.getpid()}"
     building.mkdir(parents=True, exist_ok=True)
@@ -44,11 +51,16 @@ def shim_dir(root: Path, python: str) -> Path:
             path.chmod(0o755)
         else:
             path.symlink_to(interpreter)
+    if os.path.exists(_BASH):
+        sh = building / _SH
+        if sh.exists() or sh.is_symlink():
+            sh.unlink()
+        sh.symlink_to(_BASH)
     try:
         building.rename(target)
     except OSError:
         # Another process finished the same shims first; theirs are identical.
-        for name in _NAMES:
+        for name in (*_NAMES, _SH):
             (building / name).unlink(missing_ok=True)
         building.rmdir()
     return target

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: set up, install and start what the tests
+# need (Chromium, PostgreSQL), lint and type-check, then the Python tests (unit,
+# contract on SQLite and PostgreSQL, conformance, integration with the real
+# kfp.Client) and the UI tests (Vitest, then Playwright in Chromium).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+if ! command -v chromium >/dev/null 2>&1 && [[ ! -x /usr/bin/chromium ]]; then
+  echo "test: installing Debian's chromium for the browser tests"
+  if [[ "$(id -u)" == 0 ]]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi
+fi
+scripts/setup.sh
+
+export PIPEYARD_TEST_POSTGRES_URL="${PIPEYARD_TEST_POSTGRES_URL:-$(scripts/start-postgres.sh)}"
+echo "test: PostgreSQL at $PIPEYARD_TEST_POSTGRES_URL"
+
+.venv/bin/ruff check src tests benchmarks examples
+.venv/bin/mypy
+
+.venv/bin/pytest -n 3 --dist loadgroup -q "$@"
+
+npm --prefix ui test
+npm --prefix ui run e2e
