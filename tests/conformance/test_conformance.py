@@ -15,8 +15,8 @@ import yaml
 
 from pipeyard.engine.artifacts import local_path
 from pipeyard.store import Store
-from tests.conftest import SHARED
 from tests.conformance.harness import Result, open_home_store, prepare_home, run_entry
+from tests.conftest import SHARED
 
 CONFORMANCE = SHARED / "conformance"
 PIPELINES = CONFORMANCE / "pipelines"
@@ -51,7 +51,7 @@ def _same(actual: Any, expected: Any) -> bool:
     if isinstance(expected, float) or isinstance(actual, float):
         return isinstance(actual, (int, float)) and math.isclose(actual, expected, rel_tol=1e-9)
     if isinstance(expected, list) and isinstance(actual, list):
-        return len(actual) == len(expected) and all(_same(a, e) for a, e in zip(actual, expected))
+        return len(actual) == len(expected) and all(_same(a, e) for a, e in zip(actual, expected, strict=True))
     if isinstance(expected, dict) and isinstance(actual, dict):
         return actual.keys() == expected.keys() and all(_same(actual[k], v) for k, v in expected.items())
     return bool(actual == expected)

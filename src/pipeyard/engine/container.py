@@ -27,7 +27,7 @@ from pipeyard.errors import PipeyardError
 from pipeyard.spec.placeholders import PlaceholderContext, substitute_args, substitute_string
 from pipeyard.spec.python_component import detect_python_program
 from pipeyard.spec.views import ComponentView, TaskView, parse_cpu, parse_memory
-from pipeyard.store.entities import Artifact, ArtifactEvent, Task, TaskAttempt
+from pipeyard.store.entities import Artifact, ArtifactEvent, Task, TaskAttempt, TaskKind
 
 LOG_TAIL_LINES = 20
 
@@ -47,7 +47,7 @@ async def run_leaf(
     previous = ctx.existing.get(path)
     if previous is not None and previous.state == "SUCCEEDED":
         return outcome_from_row(previous)  # resumed or retried run: done already
-    kind = "IMPORTER" if component.importer is not None else "CONTAINER"
+    kind: TaskKind = "IMPORTER" if component.importer is not None else "CONTAINER"
     fp = None
     if ctx.caching_allowed and task.caching:
         fp = fingerprint(pipeline_name=ctx.pipeline.name, component=component, parameters=params,
