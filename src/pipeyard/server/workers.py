@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -217,8 +218,6 @@ class RunWorkers:
         return True
 
     def _emit_task(self, store: Any, task: Any, now: Any) -> None:
-        import dataclasses
-
         ended = dataclasses.replace(task, state="CANCELED", finished_at=task.finished_at or now)
         store.put_task(ended)
         self.on_event(TaskChanged(ended))
