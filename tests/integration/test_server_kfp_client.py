@@ -201,7 +201,9 @@ def test_run_from_package_lists_filters_and_sorts(
     )
     found = kfp_client.list_runs(experiment_id=exp.experiment_id, filter=in_names, sort_by="name desc")
     assert [r.display_name for r in found.runs] == ["pkg-2", "pkg-0"]
-    succeeded = json.dumps({"predicates": [{"operation": "EQUALS", "key": "state", "string_value": "SUCCEEDED"}]})
+    succeeded = json.dumps(
+        {"predicates": [{"operation": "EQUALS", "key": "state", "string_value": "SUCCEEDED"}]}
+    )
     assert kfp_client.list_runs(experiment_id=exp.experiment_id, filter=succeeded).total_size == 3
     exps = kfp_client.list_experiments(page_size=100).experiments
     assert exp_name in {e.display_name for e in exps}
@@ -360,7 +362,9 @@ def test_logs_artifacts_and_ui_endpoints(server: Any, kfp_client: kfp.Client) ->
         art = http.get(f"/apis/pipeyard/v1/artifacts/{art_ref['artifact_id']}").json()
         assert art["lineage"]["producer"]["task_name"] == "write-text"
         assert [c["task_name"] for c in art["lineage"]["consumers"]] == ["shout"]
-        content = http.get(f"/apis/pipeyard/v1/artifacts/{art_ref['artifact_id']}/content", params={"download": 1})
+        content = http.get(
+            f"/apis/pipeyard/v1/artifacts/{art_ref['artifact_id']}/content", params={"download": 1}
+        )
         assert content.content == b"payload"
         assert "attachment" in content.headers["Content-Disposition"]
 
@@ -380,5 +384,8 @@ def test_pipeline_crud_and_cascade(server: Any, kfp_client: kfp.Client, arith_ya
     with server.http() as http:
         # KFP refuses to delete a pipeline with versions unless asked to cascade.
         assert http.delete(f"/apis/v2beta1/pipelines/{p.pipeline_id}").status_code == 409
-        assert http.delete(f"/apis/v2beta1/pipelines/{p.pipeline_id}", params={"cascade": "true"}).status_code == 200
+        assert (
+            http.delete(f"/apis/v2beta1/pipelines/{p.pipeline_id}", params={"cascade": "true"}).status_code
+            == 200
+        )
         assert http.get(f"/apis/v2beta1/pipelines/{p.pipeline_id}").status_code == 404
