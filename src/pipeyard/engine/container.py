@@ -7,10 +7,11 @@ import dataclasses
 import json
 import shutil
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeyard.engine import platform
+from pipeyard.engine import platform, platform_tasks
 from pipeyard.engine.artifacts import content_digest, local_path, output_uri, task_dir_name
 from pipeyard.engine.cache import fingerprint
 from pipeyard.engine.context import RunContext, utcnow
@@ -42,11 +43,14 @@ def outcome_from_row(task: Task) -> Outcome:
 async def run_leaf(
     ctx: RunContext, task: TaskView, component: ComponentView, scope: Scope,
     params: dict[str, Any], artifacts: dict[str, list[ArtifactDict]],
+    upstream: Mapping[str, Outcome] | None = None,
 ) -> Outcome:
     path = scope.path(task.name)
     previous = ctx.existing.get(path)
     if previous is not None and previous.state == "SUCCEEDED":
         return outcome_from_row(previous)  # resumed or retried run: done already
+    if platform_tasks.is_platform_task(component):
+        return platform_tasks.run_platform_task(ctx, task, component, scope, params)
     kind: TaskKind = "IMPORTER" if component.importer is not None else "CONTAINER"
     fp = None
     if ctx.caching_allowed and task.caching:
@@ -60,7 +64,8 @@ async def run_leaf(
                         inputs=_io(params, artifacts), fingerprint=fp)
     if component.importer is not None:
         return _import(ctx, task, component, row, params, artifacts)
-    return await _run_container(ctx, task, component, row, params, artifacts)
+    refs = platform.Refs(scope.parameters, upstream or {})
+    return await _run_container(ctx, task, component, row, params, artifacts, refs)
 
 
 def _io(params: dict[str, Any], artifacts: dict[str, list[ArtifactDict]]) -> dict[str, Any]:
@@ -158,7 +163,8 @@ def _log_tail(path: str, lines: int = LOG_TAIL_LINES) -> str:
 
 
 async def _run_container(ctx: RunContext, task: TaskView, component: ComponentView, row: Task,
-                         params: dict[str, Any], artifacts: dict[str, list[ArtifactDict]]) -> Outcome:
+                         params: dict[str, Any], artifacts: dict[str, list[ArtifactDict]],
+                         refs: platform.Refs) -> Outcome:
     container = component.container
     assert container is not None
     where = f"task {row.path!r}"
@@ -184,7 +190,7 @@ async def _run_container(ctx: RunContext, task: TaskView, component: ComponentVi
         ctx.recorder.put_attempt(TaskAttempt(row.task_id, attempt, "RUNNING", started, log_path))
         try:
             outcome, exit_code = await _attempt(ctx, component, row, params, artifacts, output_uris, work,
-                                     log_path, attempt, where)
+                                     log_path, attempt, where, refs)
         except asyncio.CancelledError:
             ctx.recorder.put_attempt(TaskAttempt(row.task_id, attempt, "CANCELED", started, log_path,
                                                  utcnow(), None, "canceled"))
@@ -211,7 +217,8 @@ async def _run_container(ctx: RunContext, task: TaskView, component: ComponentVi
 
 async def _attempt(ctx: RunContext, component: ComponentView, row: Task, params: dict[str, Any],
                    artifacts: dict[str, list[ArtifactDict]], output_uris: dict[str, str], work: Path,
-                   log_path: str, attempt: int, where: str) -> tuple[Outcome, int | None]:
+                   log_path: str, attempt: int, where: str, refs: platform.Refs,
+                   ) -> tuple[Outcome, int | None]:
     container = component.container
     assert container is not None
     # The executor takes the task root (dsl.get_uri) from the output file's folder,
@@ -223,7 +230,10 @@ async def _attempt(ctx: RunContext, component: ComponentView, row: Task, params:
     param_files = {name: str(work / "outputs" / name) for name in component.outputs.parameters}
     (work / "outputs").mkdir(exist_ok=True)
     prepare_output_paths(output_uris)
-    setup = platform.prepare(ctx, component, row, params, where)
+    try:
+        setup = platform.prepare(ctx, component, row, params, where, refs=refs, work=work)
+    except PipeyardError as e:
+        return Outcome("FAILED", error=str(e)), None
     job = PlaceholderContext(
         pipeline_job_name=ctx.run.display_name or ctx.pipeline.name,
         pipeline_job_resource_name=f"{ctx.pipeline.name}-{ctx.run_id}",
@@ -237,7 +247,8 @@ async def _attempt(ctx: RunContext, component: ComponentView, row: Task, params:
     )
     # Input values may themselves be runtime placeholders (e.g. a constant
     # '{{$.pipeline_job_name}}'); KFP's driver resolves them before the task runs.
-    params = {k: substitute_string(v, job, where=where) if isinstance(v, str) and "{{$.pipeline_" in v else v
+    params = {k: substitute_string(v, job, where=where)
+              if isinstance(v, str) and ("{{$.pipeline_" in v or "{{$.workspace_path}}" in v) else v
               for k, v in params.items()}
     ex_input = executor_input(component, params, artifacts, output_uris, param_files, output_file)
     pctx = dataclasses.replace(
@@ -261,8 +272,8 @@ async def _attempt(ctx: RunContext, component: ComponentView, row: Task, params:
     if attempt == 1 or row.command is None:
         row = dataclasses.replace(row, command=list(argv), details={**row.details, **setup.details})
         ctx.put_task(row)
-    env = {**container.env, **setup.env}
-    env = {k: substitute_string(v, pctx) for k, v in env.items()}
+    # Platform values (secrets) are data: never scanned for placeholders.
+    env = {**{k: substitute_string(v, pctx) for k, v in container.env.items()}, **setup.env}
 
     def on_output(line: str) -> None:
         ctx.on_event(LogLine(ctx.run_id, row.task_id, attempt, line))

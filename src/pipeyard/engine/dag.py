@@ -117,7 +117,7 @@ async def run_task(
         return await run_loop(ctx, task, component, scope, params, artifacts)
     if component.dag is not None:
         return await run_sub_dag(ctx, task, component, scope, params, artifacts)
-    return await run_leaf(ctx, task, component, scope, params, artifacts)
+    return await run_leaf(ctx, task, component, scope, params, artifacts, upstream)
 
 
 def _kind(component: ComponentView, task: TaskView) -> Any:
