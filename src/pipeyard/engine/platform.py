@@ -210,8 +210,9 @@ class _Builder:
         return path
 
     def _load(self, store: SecretStore, setting: str, item: Mapping[str, Any],
-              legacy_key: str, param_key: str) -> tuple[str, dict[str, str]] | None:
-        """The named secret/config map's data; None when optional and absent."""
+              legacy_key: str, param_key: str, keys: list[str]) -> tuple[str, dict[str, str]] | None:
+        """The named secret/config map's data; None when optional and absent. ``keys``
+        (the ones the task wants, if it names them) only make the error clearer."""
         kind = store.kind.replace("configmap", "config map")
         optional = bool(item.get("optional", False))
         name = name_of(item, legacy_key, param_key, self.refs, self.params)
@@ -230,9 +231,11 @@ class _Builder:
                 self._note("skipped_optional", f"{setting}: {kind} {name!r} not found (optional)")
                 return None
             cli = "secrets" if store.kind == "secret" else "configmaps"
+            wanted = f" (wanted for key {', '.join(repr(k) for k in keys)})" if keys else ""
             raise FailedPrecondition(
-                f"{self.where}: {setting}: {kind} {name!r} not found in the local {kind} store "
-                f"({store.directory}); create it with `pipeyard {cli} set {name} KEY=VALUE`") from None
+                f"{self.where}: {setting}: {kind} {name!r}{wanted} not found in the local {kind} "
+                f"store ({store.directory}); create it with "
+                f"`pipeyard {cli} set {name} {(keys or ['KEY'])[0]}=VALUE`") from None
         except InvalidArgument as e:
             raise FailedPrecondition(f"{self.where}: {setting}: {e.reason}") from None
 
@@ -240,11 +243,13 @@ class _Builder:
                 legacy_key: str, param_key: str, key_field: str) -> None:
         kind = store.kind.replace("configmap", "config map")
         for item in items:
-            loaded = self._load(store, setting, item, legacy_key, param_key)
+            pairs = list(item.get("keyToEnv") or [])
+            loaded = self._load(store, setting, item, legacy_key, param_key,
+                                [str(p.get(key_field, "")) for p in pairs])
             if loaded is None:
                 continue
             name, data = loaded
-            for pair in item.get("keyToEnv") or []:
+            for pair in pairs:
                 key, var = pair.get(key_field, ""), pair.get("envVar", "")
                 if key not in data:
                     if item.get("optional"):
@@ -258,7 +263,7 @@ class _Builder:
     def _as_volume(self, store: SecretStore, setting: str, items: list[Mapping[str, Any]],
                    legacy_key: str, param_key: str) -> None:
         for i, item in enumerate(items):
-            loaded = self._load(store, setting, item, legacy_key, param_key)
+            loaded = self._load(store, setting, item, legacy_key, param_key, [])
             if loaded is None:
                 continue
             name, data = loaded
