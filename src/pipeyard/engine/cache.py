@@ -4,6 +4,10 @@ KFP's backend hashes input artifact *names*, input parameter values, output
 specs and the container spec. That gives stale hits when the data behind an
 artifact changes under the same name; we also fold in each input artifact's URI
 and content digest. A custom ``cache_key`` replaces the computed key, as in KFP.
+
+Importers fold in the current content of the URI they import: an importer served
+from the cache would hand downstream tasks the digest of the data as it was then,
+and they would hit the cache on changed data.
 """
 
 from __future__ import annotations
@@ -13,7 +17,30 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from pipeyard.engine.artifacts import content_digest
 from pipeyard.spec.views import ComponentView
+
+
+def cacheable(component: ComponentView) -> bool:
+    """``dsl.importer(reimport=True)`` asks for a new import every time."""
+    return component.importer is None or not component.importer.reimport
+
+
+def _importer_material(component: ComponentView, parameters: Mapping[str, Any]) -> Any:
+    imp = component.importer
+    if imp is None:
+        return None
+    uri = imp.uri.value if imp.uri.kind == "constant" else parameters.get(imp.uri.name)
+    digest = content_digest(uri) if isinstance(uri, str) and uri else None
+    return {"spec": repr(imp), "uri": uri, "digest": digest}
+
+
+def _artifact_identity(a: Mapping[str, Any]) -> dict[str, Any]:
+    # Artifacts handed in from outside (run inputs) carry no digest yet.
+    digest = a.get("digest")
+    if digest is None and isinstance(a.get("uri"), str):
+        digest = content_digest(a["uri"])
+    return {"uri": a.get("uri"), "digest": digest, "type": a.get("type")}
 
 
 def fingerprint(
@@ -31,7 +58,7 @@ def fingerprint(
         material = {
             "parameters": dict(parameters),
             "artifacts": {
-                name: [{"uri": a.get("uri"), "digest": a.get("digest"), "type": a.get("type")} for a in arts]
+                name: [_artifact_identity(a) for a in arts]
                 for name, arts in sorted(artifacts.items())
             },
             "outputs": {
@@ -46,7 +73,7 @@ def fingerprint(
                 "args": list(container.args),
                 "env": dict(container.env),
             },
-            "importer": None if component.importer is None else repr(component.importer),
+            "importer": _importer_material(component, parameters),
         }
     blob = json.dumps({"pipeline": pipeline_name, **material}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()

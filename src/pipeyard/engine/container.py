@@ -13,7 +13,7 @@ from typing import Any
 
 from pipeyard.engine import platform, platform_tasks
 from pipeyard.engine.artifacts import content_digest, local_path, output_uri, task_dir_name
-from pipeyard.engine.cache import fingerprint
+from pipeyard.engine.cache import cacheable, fingerprint
 from pipeyard.engine.context import RunContext, utcnow
 from pipeyard.engine.events import LogLine
 from pipeyard.engine.executor_io import (
@@ -53,7 +53,7 @@ async def run_leaf(
         return platform_tasks.run_platform_task(ctx, task, component, scope, params)
     kind: TaskKind = "IMPORTER" if component.importer is not None else "CONTAINER"
     fp = None
-    if ctx.caching_allowed and task.caching:
+    if ctx.caching_allowed and task.caching and cacheable(component):
         fp = fingerprint(pipeline_name=ctx.pipeline.name, component=component, parameters=params,
                          artifacts=artifacts, cache_key=task.cache_key)
         hit = ctx.recorder.find_cached_task(fp)
