@@ -247,9 +247,12 @@ async def _attempt(ctx: RunContext, component: ComponentView, row: Task, params:
     )
     # Input values may themselves be runtime placeholders (e.g. a constant
     # '{{$.pipeline_job_name}}'); KFP's driver resolves them before the task runs.
-    params = {k: substitute_string(v, job, where=where)
-              if isinstance(v, str) and ("{{$.pipeline_" in v or "{{$.workspace_path}}" in v) else v
-              for k, v in params.items()}
+    try:
+        params = {k: substitute_string(v, job, where=where)
+                  if isinstance(v, str) and ("{{$.pipeline_" in v or "{{$.workspace_path}}" in v) else v
+                  for k, v in params.items()}
+    except PipeyardError as e:  # e.g. a workspace placeholder in a pipeline without a workspace
+        return Outcome("FAILED", error=str(e)), None
     ex_input = executor_input(component, params, artifacts, output_uris, param_files, output_file)
     pctx = dataclasses.replace(
         job,
