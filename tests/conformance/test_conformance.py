@@ -27,12 +27,19 @@ def _entries() -> list[Any]:
     if not path.is_file():
         return []
     entries = yaml.safe_load(path.read_text())
-    return [
-        pytest.param(e, id=e["file"],
-                     marks=[pytest.mark.skip(reason=e.get("skip_reason", "out of scope"))]
-                     if e["expect"] == "skip" else [])
-        for e in entries
-    ]
+    return [pytest.param(e, id=e["file"], marks=_marks(e)) for e in entries]
+
+
+# Entries whose tasks sleep on purpose (long-running.yaml: two `sleep 300`).
+SLOW = {"long-running.yaml": 900}
+
+
+def _marks(entry: dict[str, Any]) -> list[Any]:
+    if entry["expect"] == "skip":
+        return [pytest.mark.skip(reason=entry.get("skip_reason", "out of scope"))]
+    if entry["file"] in SLOW:
+        return [pytest.mark.timeout(SLOW[entry["file"]]), pytest.mark.slow]
+    return []
 
 
 @pytest.fixture(scope="module")

@@ -93,9 +93,13 @@ def test_unknown_parameter_lists_the_known_ones() -> None:
     assert "known parameters: b, d, f, i, l, s" in e.value.reason
 
 
-def test_runtime_only_parameters_cannot_be_given() -> None:
-    with pytest.raises(InvalidArgument, match="unknown parameter 'status'"):
-        coerce_parameters(DEFS, {"s": "x", "status": {}})
+def test_runtime_parameters_are_hidden_unless_given() -> None:
+    # A component compiled as a pipeline can take its PipelineTaskFinalStatus from the caller.
+    assert "status" not in coerce_parameters(DEFS, {"s": "x"})
+    status = {"state": "SUCCEEDED", "error": {}}
+    assert coerce_parameters(DEFS, {"s": "x", "status": status})["status"] == status
+    with pytest.raises(InvalidArgument):
+        coerce_parameters(DEFS, {"s": "x", "status": "not a struct"})
 
 
 def test_missing_required() -> None:
