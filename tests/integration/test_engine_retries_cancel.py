@@ -1,0 +1,184 @@
+"""set_retry (attempts, their logs, backoff) and Ctrl-C on `pipeyard run`."""
+
+# No `from __future__ import annotations`: kfp reads component signatures at runtime.
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from kfp import dsl
+from tests.unit.engine.pipeline_runs import (
+    PIPEYARD,
+    EngineHarness,
+    cli_env,
+    compile_pipeline,
+    engine_fixture,
+    run_cli,
+)
+
+from pipeyard.spec.loader import load_pipeline_file
+from pipeyard.spec.views import build_view
+
+engine = pytest.fixture(scope="module")(engine_fixture)
+
+
+@dsl.component
+def flaky(counter: str, succeed_on: int) -> str:
+    import os
+
+    n = (int(open(counter).read()) if os.path.exists(counter) else 0) + 1  # noqa: SIM115
+    with open(counter, "w") as f:
+        f.write(str(n))
+    print(f"this is attempt {n}")
+    if n < succeed_on:
+        raise RuntimeError(f"failing on attempt {n}")
+    return f"done on {n}"
+
+
+@dsl.pipeline(name="retries")
+def retries(counter: str, succeed_on: int) -> str:
+    return flaky(counter=counter, succeed_on=succeed_on).set_retry(
+        num_retries=2, backoff_duration="1s", backoff_factor=3, backoff_max_duration="2s"
+    ).output
+
+
+@pytest.fixture(scope="module")
+def retries_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return compile_pipeline(retries, tmp_path_factory.mktemp("r") / "retries.yaml")
+
+
+@pytest.fixture
+def backoffs(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The delays the engine asks for between attempts, without waiting them out."""
+    import pipeyard.engine.container as container
+
+    asked: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def record(delay: float, *args: object) -> None:
+        asked.append(delay)
+        await real_sleep(0)
+
+    monkeypatch.setattr(container.asyncio, "sleep", record)
+    return asked
+
+
+def test_retries_until_success_with_each_attempt_recorded(engine: EngineHarness, retries_yaml: Path,
+                                                          tmp_path: Path, backoffs: list[float]) -> None:
+    r = engine.run(retries_yaml, {"counter": str(tmp_path / "n"), "succeed_on": 3})
+    assert r.state == "SUCCEEDED", r.run.error
+    assert r.run.outputs["Output"] == "done on 3"
+    task = r.one("flaky")
+    assert task.attempts == 3 and task.state == "SUCCEEDED"
+    attempts = r.attempts(task)
+    assert [(a.attempt, a.state) for a in attempts] == [(1, "FAILED"), (2, "FAILED"), (3, "SUCCEEDED")]
+    # Each attempt has a log of its own.
+    assert len({a.log_path for a in attempts}) == 3
+    for k in (1, 2, 3):
+        log = r.log(task, k)
+        assert f"this is attempt {k}" in log
+        assert all(f"this is attempt {j}" not in log for j in (1, 2, 3) if j != k)
+    assert "failing on attempt 1" in r.log(task, 1)
+    # backoff 1s, factor 3, capped at 2s.
+    assert [d for d in backoffs if d > 0] == [1.0, 2.0]
+    assert r.json()["tasks"][0]["attempts"] == 3
+
+
+def test_retries_exhausted_fail_the_run(engine: EngineHarness, retries_yaml: Path, tmp_path: Path,
+                                        backoffs: list[float]) -> None:
+    r = engine.run(retries_yaml, {"counter": str(tmp_path / "n"), "succeed_on": 10})
+    assert r.state == "FAILED"
+    task = r.one("flaky")
+    assert task.attempts == 3 and task.state == "FAILED"
+    assert [a.state for a in r.attempts(task)] == ["FAILED"] * 3
+    assert "failing on attempt 3" in (r.run.error or "")
+
+
+def test_retry_policy_is_read_from_the_compiled_spec(retries_yaml: Path) -> None:
+    loaded = load_pipeline_file(retries_yaml)
+    view = build_view(loaded.spec, loaded.platform_spec)
+    assert view.root.dag is not None
+    policy = view.root.dag.tasks["flaky"].retry
+    assert policy is not None and policy.max_retries == 2
+    assert [policy.delay(k) for k in (1, 2, 3)] == [1.0, 2.0, 2.0]
+    doc = yaml.safe_load(retries_yaml.read_text())
+    assert doc["root"]["dag"]["tasks"]["flaky"]["retryPolicy"]["backoffDuration"] == "1s"
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+
+@dsl.component
+def spawn_and_sleep(pid_dir: str) -> str:
+    import os
+    import subprocess
+    import time
+
+    child = subprocess.Popen(["sleep", "300"])
+    with open(os.path.join(pid_dir, "pids.tmp"), "w") as f:
+        f.write(f"{os.getpid()} {child.pid}")
+    os.rename(os.path.join(pid_dir, "pids.tmp"), os.path.join(pid_dir, "pids"))
+    time.sleep(300)
+    return "not reached"
+
+
+@dsl.pipeline(name="sleeper")
+def sleeper(pid_dir: str) -> None:
+    spawn_and_sleep(pid_dir=pid_dir)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie has ended; only its parent has not collected it yet.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait_for(predicate: object, what: str, deadline_s: float = 60.0) -> None:
+    # A guard against hanging, not a timing assertion.
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def test_ctrl_c_cancels_the_run_and_kills_task_processes(tmp_path: Path) -> None:
+    spec = compile_pipeline(sleeper, tmp_path / "sleeper.yaml")
+    home, pid_dir = tmp_path / "home", tmp_path / "pids"
+    pid_dir.mkdir()
+    proc = subprocess.Popen([str(PIPEYARD), "run", str(spec), "--arg", f"pid_dir={pid_dir}"],
+                            env=cli_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: (pid_dir / "pids").exists() or proc.poll() is not None, "the task to start")
+        assert proc.poll() is None, proc.communicate()
+        task_pid, child_pid = map(int, (pid_dir / "pids").read_text().split())
+        assert _alive(task_pid) and _alive(child_pid)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode != 0, out + err
+    _wait_for(lambda: not _alive(task_pid) and not _alive(child_pid), "task processes to end", 30)
+    listed = run_cli(home, "runs", "list", "--json")
+    runs = json.loads(listed.stdout)
+    assert len(runs) == 1
+    shown = run_cli(home, "runs", "show", runs[0]["run_id"], "--json")
+    doc = json.loads(shown.stdout)
+    assert doc["state"] == "CANCELED"
+    task = next(t for t in doc["tasks"] if t["name"] == "spawn-and-sleep")
+    assert task["state"] == "CANCELED"
