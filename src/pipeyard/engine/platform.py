@@ -198,6 +198,12 @@ class _Builder:
     def _note(self, key: str, item: Any) -> None:
         self.details.setdefault(key, []).append(item)
 
+    def _mount(self, setting: str, item: Mapping[str, Any], host: Path) -> None:
+        path = str(item.get("mountPath") or "")
+        if not path.startswith("/"):
+            raise FailedPrecondition(f"{self.where}: {setting}: mountPath {path!r} is not an absolute path")
+        self.mounts[path] = str(host)
+
     def _private_dir(self, label: str) -> Path:
         """A fresh directory for this attempt only: it goes away with the attempt's work dir."""
         if self._work is None:
@@ -275,7 +281,7 @@ class _Builder:
                 fd = os.open(directory / key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "w") as f:
                     f.write(value)
-            self.mounts[item.get("mountPath", "")] = str(directory)
+            self._mount(setting, item, directory)
             self._note(setting, {"name": name, "keys": sorted(data), "mount_path": item.get("mountPath")})
 
     # ------------------------------------------------------------------ settings
@@ -310,14 +316,14 @@ class _Builder:
             # Like a named Docker volume, a PVC that no CreatePVC made (mount_pvc of an
             # existing claim) starts empty and then persists.
             host.mkdir(parents=True, exist_ok=True)
-            self.mounts[item.get("mountPath", "")] = str(host)
+            self._mount("pvcMount", item, host)
             self._note("volumes", {"pvc": name, "sub_path": sub or None,
                                    "mount_path": item.get("mountPath"), "host_path": str(host)})
         ephemeral = [("emptyDirMounts", m) for m in config.get("emptyDirMounts") or []]
         ephemeral += [("genericEphemeralVolume", m) for m in config.get("genericEphemeralVolume") or []]
         for i, (setting, item) in enumerate(ephemeral):
             directory = self._private_dir(f"ephemeral-{i}")
-            self.mounts[item.get("mountPath", "")] = str(directory)
+            self._mount(setting, item, directory)
             self._note("volumes", {setting: item.get("volumeName"), "mount_path": item.get("mountPath")})
 
     def field_paths(self, config: Mapping[str, Any]) -> None:
