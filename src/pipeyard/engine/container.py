@@ -14,6 +14,7 @@ from typing import Any
 from pipeyard.engine import platform, platform_tasks
 from pipeyard.engine.artifacts import content_digest, local_path, output_uri, task_dir_name
 from pipeyard.engine.cache import cacheable, fingerprint
+from pipeyard.engine.cancel import abandoned
 from pipeyard.engine.context import RunContext, utcnow
 from pipeyard.engine.events import LogLine
 from pipeyard.engine.executor_io import (
@@ -191,10 +192,11 @@ async def _run_container(ctx: RunContext, task: TaskView, component: ComponentVi
         try:
             outcome, exit_code = await _attempt(ctx, component, row, params, artifacts, output_uris, work,
                                      log_path, attempt, where, refs)
-        except asyncio.CancelledError:
-            ctx.recorder.put_attempt(TaskAttempt(row.task_id, attempt, "CANCELED", started, log_path,
-                                                 utcnow(), None, "canceled"))
-            ctx.finish_task(row, "CANCELED", error="canceled")
+        except asyncio.CancelledError as e:
+            if not abandoned(e):
+                ctx.recorder.put_attempt(TaskAttempt(row.task_id, attempt, "CANCELED", started, log_path,
+                                                     utcnow(), None, "canceled"))
+                ctx.finish_task(row, "CANCELED", error="canceled")
             raise
         state = "SUCCEEDED" if outcome.ok else "FAILED"
         ctx.recorder.put_attempt(TaskAttempt(row.task_id, attempt, state, started, log_path, utcnow(),  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from pipeyard.engine.cancel import abandoned
 from pipeyard.engine.container import run_leaf
 from pipeyard.engine.context import RunContext
 from pipeyard.engine.inputs import (
@@ -205,8 +206,9 @@ async def run_sub_dag(
     inner = Scope(f"{path}/", row.task_id, params, artifacts, scope.iteration_index)
     try:
         outcomes = await run_dag(ctx, component, inner)
-    except asyncio.CancelledError:
-        ctx.finish_task(row, "CANCELED")
+    except asyncio.CancelledError as e:
+        if not abandoned(e):
+            ctx.finish_task(row, "CANCELED")
         raise
     assert component.dag is not None
     state, error = dag_state(outcomes)
@@ -260,8 +262,9 @@ async def run_loop(
 
     try:
         results = await asyncio.gather(*(iteration(i, item) for i, item in enumerate(items)))
-    except asyncio.CancelledError:
-        ctx.finish_task(row, "CANCELED")
+    except asyncio.CancelledError as e:
+        if not abandoned(e):
+            ctx.finish_task(row, "CANCELED")
         raise
     state, error = dag_state({str(i): r for i, r in enumerate(results)})
     # dsl.Collected: parameters collect into a list per loop level (nested loops
@@ -297,8 +300,9 @@ async def _run_iteration(
     inner = Scope(f"{path}/", row.task_id, inner_params, inner_artifacts, index)
     try:
         outcomes = await run_dag(ctx, component, inner)
-    except asyncio.CancelledError:
-        ctx.finish_task(row, "CANCELED")
+    except asyncio.CancelledError as e:
+        if not abandoned(e):
+            ctx.finish_task(row, "CANCELED")
         raise
     state, error = dag_state(outcomes)
     out_params, out_artifacts = dag_outputs(component.dag, outcomes)

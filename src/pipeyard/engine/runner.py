@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from pipeyard.config import Settings
+from pipeyard.engine.cancel import abandoned
 from pipeyard.engine.context import RunContext, utcnow
 from pipeyard.engine.dag import dag_outputs, dag_state, run_dag
 from pipeyard.engine.events import EventSink, discard
@@ -69,8 +70,9 @@ async def execute_run(
     scope = Scope("", None, params, dict(input_artifacts or {}))
     try:
         outcomes = await run_dag(ctx, pipeline.root, scope)
-    except asyncio.CancelledError:
-        ctx.update_run(state="CANCELED", finished_at=utcnow(), error="the run was canceled")
+    except asyncio.CancelledError as e:
+        if not abandoned(e):
+            ctx.update_run(state="CANCELED", finished_at=utcnow(), error="the run was canceled")
         raise
     except PipeyardError as e:
         return ctx.update_run(state="FAILED", finished_at=utcnow(), error=str(e))

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeyard.config import Settings
+from pipeyard.engine.cancel import ABANDON
 from pipeyard.engine.events import EventSink, RunChanged, TaskChanged, discard
 from pipeyard.server.timefmt import utcnow
 from pipeyard.store.entities import FINAL_STATES, Run
@@ -77,7 +78,7 @@ def _execute_run() -> Callable[..., Any]:
 
 
 # Why a run's asyncio task was cancelled decides what is written afterwards.
-TERMINATE, SHUTDOWN, LEASE_LOST = "terminate", "shutdown", "lease-lost"
+TERMINATE, SHUTDOWN, LEASE_LOST = "terminate", "shutdown", ABANDON
 
 
 class RunWorkers:
@@ -278,7 +279,8 @@ class RunWorkers:
         if task is None or task.done():
             return
         self._reasons.setdefault(run_id, reason)
-        task.cancel()
+        # The reason travels with the CancelledError: on ABANDON the engine writes nothing.
+        task.cancel(msg=reason)
 
     async def _renew_loop(self) -> None:
         while True:
