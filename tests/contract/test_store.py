@@ -626,3 +626,15 @@ def test_migrated_schema_matches_the_metadata_the_code_queries(store: Store) -> 
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     assert diff == []
+
+
+def test_advancing_a_schedule_is_a_compare_and_set(store: Store) -> None:
+    trigger = {"periodic_schedule": {"interval_second": 60}}
+    rr = store.create_recurring_run(RecurringRun("", "every minute", T0, T0, trigger))
+    # Two schedulers saw the same state; only the first one fires this time.
+    assert store.advance_recurring_run(rr.recurring_run_id, None, at(60)) is True
+    assert store.advance_recurring_run(rr.recurring_run_id, None, at(60)) is False
+    assert store.get_recurring_run(rr.recurring_run_id).last_fired_at == at(60)
+    assert store.advance_recurring_run(rr.recurring_run_id, at(60), at(120)) is True
+    assert store.advance_recurring_run(rr.recurring_run_id, at(60), at(120)) is False
+    assert store.get_recurring_run(rr.recurring_run_id).last_fired_at == at(120)

@@ -94,6 +94,9 @@ class RecurringScheduler:
             return next_fire(trigger, last)
         if self.store.count_active_runs_of_recurring(rr.recurring_run_id) >= max(1, rr.max_concurrency):
             return now + timedelta(seconds=BUSY_RETRY_SECONDS)
+        # Claim this firing first: another scheduler on the same database may be here too.
+        if not self.store.advance_recurring_run(rr.recurring_run_id, rr.last_fired_at, when):
+            return now
         try:
             run = new_run(
                 self.store,
@@ -113,7 +116,6 @@ class RecurringScheduler:
             # time rather than retry it forever.
             log.warning("recurring run %s: skipped the run due at %s: %s", rr.recurring_run_id, fmt(when), e)
             run = None
-        self.store.update_recurring_run(rr.recurring_run_id, last_fired_at=when)
         if run is not None:
             self.on_run_created(run)
         # More may be due already (catch-up): look again at once.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,6 +63,22 @@ class RecurringRunStore(StoreBase):
                 if result.rowcount == 0:
                     raise NotFound("recurring run", recurring_run_id)
             return self._get_recurring_run(conn, recurring_run_id)
+
+    def advance_recurring_run(
+        self, recurring_run_id: str, expected_last: datetime | None, fired_at: datetime
+    ) -> bool:
+        """Move ``last_fired_at`` from ``expected_last`` to ``fired_at`` if nobody else
+        did first: the compare-and-set that lets several schedulers share one database
+        without firing the same time twice."""
+        column = recurring_runs.c.last_fired_at
+        guard = column.is_(None) if expected_last is None else column == expected_last
+        with self._write() as conn:
+            result = conn.execute(
+                sa.update(recurring_runs)
+                .where(recurring_runs.c.recurring_run_id == recurring_run_id, guard)
+                .values(last_fired_at=fired_at)
+            )
+            return bool(result.rowcount)
 
     def delete_recurring_run(self, recurring_run_id: str) -> None:
         """Delete the schedule; the runs it started remain, as in KFP."""
