@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from kfp import compiler, dsl
-
 from tests.integration.conftest import ServerFactory
 
 PIPEYARD = [sys.executable, "-m", "pipeyard.cli.main"]
