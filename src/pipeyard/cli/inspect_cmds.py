@@ -55,7 +55,10 @@ def list_runs(limit: int, as_json: bool, server: str | None) -> None:
                                 "created_at": r.created_at.isoformat()} for r in page.items]))
         return
     table = Table(box=None, header_style="bold")
-    for col in ("run id", "name", "state", "created", "duration"):
+    # The id is what `runs show` and `logs` take: never shorten it, even on a
+    # narrow terminal or when piped (rich assumes 80 columns then).
+    table.add_column("run id", no_wrap=True, min_width=max((len(r.run_id) for r in page.items), default=6))
+    for col in ("name", "state", "created", "duration"):
         table.add_column(col)
     for r in page.items:
         took = ""
