@@ -91,6 +91,7 @@ def test_condition_that_cannot_be_evaluated_fails_with_the_expression(engine: En
     assert row.state == "FAILED"
     assert broken in (row.error or "")
     assert broken in (r.run.error or "")
+    assert (r.run.error or "").count(f"task {name!r}") == 1
     # Never silently false: the Else branch still ran or was skipped by its own
     # condition, but the broken branch is not SKIPPED.
     assert row.state != "SKIPPED"

@@ -242,3 +242,48 @@ def test_loop_parallelism_limit_is_honoured(engine: EngineHarness, tmp_path: Pat
     intervals = read_intervals(probes)
     assert len(intervals) == 8
     assert max_overlap(intervals) == 2
+
+
+# ---------------------------------------------------------------- conditions and failures inside loops
+
+
+@dsl.component
+def fail_on_two(x: int) -> int:
+    if x == 2:
+        raise ValueError("two is not allowed")
+    return x
+
+
+@dsl.pipeline(name="condition-in-loop")
+def condition_in_loop() -> str:
+    with dsl.ParallelFor([1, 5, 9, 2]) as v, dsl.If(v > 3):
+        d = double(x=v)
+    return join(values=dsl.Collected(d.output)).output
+
+
+@dsl.pipeline(name="failing-iteration")
+def failing_iteration() -> str:
+    with dsl.ParallelFor([1, 2, 3]) as v:
+        f = fail_on_two(x=v)
+    return join(values=dsl.Collected(f.output)).output
+
+
+def test_condition_per_iteration_and_collected_skips_untaken(engine: EngineHarness, tmp_path: Path) -> None:
+    import json
+
+    r = engine.run(compile_pipeline(condition_in_loop, tmp_path / "cil.yaml"))
+    assert r.state == "SUCCEEDED", r.run.error
+    assert json.loads(r.run.outputs["Output"]) == [10, 18]
+    states = {t.path: t.state for t in r.named("double")}
+    assert sorted(states.values()) == ["SKIPPED", "SKIPPED", "SUCCEEDED", "SUCCEEDED"]
+    assert all(p.startswith("for-loop-") for p in states)
+
+
+def test_one_failing_iteration_fails_the_loop_not_its_siblings(engine: EngineHarness, tmp_path: Path) -> None:
+    r = engine.run(compile_pipeline(failing_iteration, tmp_path / "fail.yaml"))
+    assert r.state == "FAILED"
+    assert "two is not allowed" in (r.run.error or "")
+    assert [(t.iteration_index, t.state) for t in r.named("fail-on-two")] == [
+        (0, "SUCCEEDED"), (1, "FAILED"), (2, "SUCCEEDED")]
+    assert next(t for t in r.tasks if t.kind == "LOOP").state == "FAILED"
+    assert r.named("join") == []  # the fan-in never started

@@ -132,14 +132,16 @@ def _kind(component: ComponentView, task: TaskView) -> Any:
 def fail_unstarted(
     ctx: RunContext, task: TaskView, scope: Scope, component: ComponentView, error: str
 ) -> Outcome:
+    prefix = f"task {scope.path(task.name)!r}: "
+    # Errors raised with ``where=`` already name the task; say it once.
+    error = error.removeprefix(prefix)
     row = ctx.open_task(
         path=scope.path(task.name), name=task.name, display_name=task.display_name,
         kind=_kind(component, task), parent_task_id=scope.parent_task_id,
         iteration_index=scope.iteration_index, state="FAILED", error=error,
     )
     ctx.finish_task(row, "FAILED", error=error)
-    return Outcome("FAILED", error=f"task {scope.path(task.name)!r}: {error}", task_id=row.task_id,
-                   task_name=task.display_name)
+    return Outcome("FAILED", error=prefix + error, task_id=row.task_id, task_name=task.display_name)
 
 
 def skip(ctx: RunContext, task: TaskView, scope: Scope, reason: str) -> Outcome:
