@@ -7,6 +7,7 @@ entries' checks say more than the state and get assertions of their own below.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,11 @@ def test_conformance(entry: dict[str, Any], home: tuple[Any, Store], tmp_path: P
     check_outputs(result, entry.get("outputs") or {})
     extra = EXTRA_CHECKS.get(entry["file"])
     if extra is not None:
-        extra(result, tmp_path)
+        def again() -> Result:
+            return run_entry(entry, PIPELINES, settings, store, tmp_path / "again")
+
+        (tmp_path / "again").mkdir()
+        extra(result, again)
 
 
 # --------------------------------------------------------------------------- entry checks
@@ -105,4 +110,99 @@ def _states(result: Result, name: str) -> list[str]:
     return sorted(t.state for t in _leaves(result, name))
 
 
-EXTRA_CHECKS: dict[str, Any] = {}
+def _count(result: Result, name: str, state: str) -> int:
+    return sum(1 for t in _leaves(result, name) if t.state == state)
+
+
+def _artifacts_complex(result: Result, again: Any) -> None:
+    # Inner loop over [1,2,3] with y >= 2 in each of 3 outer iterations.
+    assert _count(result, "double-2", "SUCCEEDED") == 6
+    assert _count(result, "double-2", "SKIPPED") == 3
+    assert _count(result, "double", "SUCCEEDED") == 3
+
+
+def _flip_coin(result: Result, again: Any) -> None:
+    printed = [t for t in _leaves(result) if t.name.startswith("print-msg") and t.state == "SUCCEEDED"]
+    assert len(printed) == 1, "exactly one nested branch prints"
+    coin = _leaves(result, "flip-coin")[0].outputs["parameters"]["Output"]
+    ran = [t for t in _leaves(result, None) if t.name.startswith("random-num") and t.state == "SUCCEEDED"]
+    assert len(ran) == 1 and ran[0].name == ("random-num" if coin == "heads" else "random-num-2")
+
+
+def _conditional_consumers(result: Result, again: Any) -> None:
+    assert _states(result, "double") == ["SKIPPED", "SUCCEEDED", "SUCCEEDED"]
+
+
+def _retry(result: Result, again: Any) -> None:
+    (flaky,) = _leaves(result, "flaky")
+    assert flaky.attempts == 2
+    attempts = result.store.list_attempts(flaky.task_id)
+    assert [a.state for a in attempts] == ["FAILED", "SUCCEEDED"]
+    assert attempts[0].log_path != attempts[1].log_path
+
+
+def _oneof_parameters(result: Result, again: Any) -> None:
+    ran = [t for t in _leaves(result) if t.name in ("print-and-return", "print-and-return-2")
+           and t.state == "SUCCEEDED"]
+    assert len(ran) == 1
+    assert result.run.outputs["Output"] == ran[0].outputs["parameters"]["Output"]
+
+
+def _exit_handler_after_failure(result: Result, again: Any) -> None:
+    states = {t.path: t.state for t in _leaves(result)}
+    assert states["exit-handler-1/fail-op"] == "FAILED"
+    assert states["print-op"] == "SUCCEEDED", "the exit task runs after the failure"
+
+
+def _cached_on_second_run(result: Result, again: Any) -> None:
+    cacheable = [t for t in _leaves(result) if t.state == "SUCCEEDED"]
+    second = again()
+    assert second.run.state == "SUCCEEDED"
+    assert second.run.outputs == result.run.outputs
+    hits = [t for t in _leaves(second) if t.cached]
+    assert hits and len(hits) == len([t for t in _leaves(second) if t.state == "SUCCEEDED"])
+    assert {t.cached_from_task_id for t in hits} <= {t.task_id for t in cacheable} | {
+        t.cached_from_task_id for t in cacheable}
+
+
+def _loop_limits(spec: dict[str, Any]) -> dict[str, int]:
+    """Loop task name -> iteratorPolicy.parallelismLimit, over every DAG of the spec."""
+    dags = [spec["root"]] + list(spec.get("components", {}).values())
+    return {
+        name: task["iteratorPolicy"]["parallelismLimit"]
+        for dag in dags for name, task in (dag.get("dag") or {}).get("tasks", {}).items()
+        if (task.get("iteratorPolicy") or {}).get("parallelismLimit")
+    }
+
+
+def _parallelism(result: Result, again: Any) -> None:
+    """No loop ever has more iterations running at once than its parallelismLimit."""
+    limits = _loop_limits(result.run.pipeline_spec)
+    assert limits, "the fixture sets parallelism limits"
+    for loop, limit in limits.items():
+        # Iterations of this loop, wherever the loop sits: ".../for-loop-2[3]".
+        own = re.compile(rf"(^|/){re.escape(loop)}\[\d+\]$")
+        by_parent: dict[str, list[Any]] = {}
+        for t in result.tasks:
+            if t.kind == "ITERATION" and own.search(t.path):
+                by_parent.setdefault(t.path.rsplit("[", 1)[0], []).append((t.started_at, t.finished_at))
+        assert by_parent, f"no iterations of {loop}"
+        for spans in by_parent.values():
+            for start, _ in spans:
+                overlapping = sum(1 for s, e in spans if s <= start < e)
+                assert overlapping <= limit, f"{loop}: {overlapping} iterations at once (limit {limit})"
+
+
+EXTRA_CHECKS: dict[str, Any] = {
+    "artifacts_complex.yaml": _artifacts_complex,
+    "critical_flip_coin.yaml": _flip_coin,
+    "conditional_producer_and_consumers.yaml": _conditional_consumers,
+    "local_execution_local_execution_pipeline_with_retry.yaml": _retry,
+    "if_else_with_oneof_parameters.yaml": _oneof_parameters,
+    "failing_pipeline_with_exit_handler.yaml": _exit_handler_after_failure,
+    "local_execution_pipeline_with_caching.yaml": _cached_on_second_run,
+    "critical_parameter_cache.yaml": _cached_on_second_run,
+    "pipeline_with_parallelfor_parallelism.yaml": _parallelism,
+    "pipeline_with_parallelfor_pipeline_param.yaml": _parallelism,
+    "parallel_and_nested_parallel_for_secret.yaml": _parallelism,
+}
