@@ -55,7 +55,7 @@ def keep(text: str, out: dsl.Output[dsl.Dataset]) -> None:
 @dsl.pipeline(name="cli-mixed")
 def mixed(fail: bool = False) -> dsl.Dataset:
     with dsl.ParallelFor(["a", "b"]) as w:
-        shout(word=w, fail=fail)
+        shout(word=w, fail=fail).set_retry(num_retries=1, backoff_duration="0s")
     return keep(text="kept").outputs["out"]
 
 
@@ -151,8 +151,8 @@ def test_failed_run_exits_1_with_the_error(mixed_failed: tuple[int, dict[str, An
     assert code == 1
     assert doc["state"] == "FAILED"
     assert "cannot shout b" in doc["error"]
-    states = {(t["name"], t["index"]): t["state"] for t in doc["tasks"] if t["name"] == "shout"}
-    assert states == {("shout", 0): "SUCCEEDED", ("shout", 1): "FAILED"}
+    states = {t["index"]: (t["state"], t["attempts"]) for t in doc["tasks"] if t["name"] == "shout"}
+    assert states == {0: ("SUCCEEDED", 1), 1: ("FAILED", 2)}
     assert next(t for t in doc["tasks"] if t["name"] == "keep")["state"] == "SUCCEEDED"
 
 
@@ -193,7 +193,11 @@ def test_logs_of_a_task_and_of_loop_iterations(home: Path, mixed_failed: tuple[i
     assert "ValueError: cannot shout b" in both.stdout
     failing = next(t for t in mixed_failed[1]["tasks"] if t["name"] == "shout" and t["index"] == 1)
     one = run_cli(home, "logs", run_id, failing["path"])
-    assert "shouting b" in one.stdout and "shouting a" not in one.stdout
+    assert "shouting a" not in one.stdout
+    assert one.stdout.count("shouting b") == 2  # both attempts, each under its own header
+    assert "(attempt 1, FAILED)" in one.stdout and "(attempt 2, FAILED)" in one.stdout
+    second = run_cli(home, "logs", run_id, failing["path"], "--attempt", "2")
+    assert second.stdout.count("shouting b") == 1 and "ValueError: cannot shout b" in second.stdout
     assert run_cli(home, "logs", run_id, "no-such-task").returncode != 0
 
 

@@ -141,10 +141,14 @@ def logs(run_id: str, task: str | None, attempt: int | None, server: str | None)
             raise click.ClickException(f"no task {task!r} in run {run_id}")
         several = len(chosen) > 1
         for t in chosen:
-            for a in store.list_attempts(t.task_id):
+            attempts = store.list_attempts(t.task_id)
+            # With several attempts every one gets a header, the first included,
+            # so the reader sees where each begins.
+            retried = len(attempts) > 1
+            for a in attempts:
                 if attempt is not None and a.attempt != attempt:
                     continue
-                if several or a.attempt > 1:
+                if several or retried:
                     click.secho(f"==> {t.path} (attempt {a.attempt}, {a.state}) <==", bold=True)
                 path = Path(a.log_path)
                 if path.is_file():
