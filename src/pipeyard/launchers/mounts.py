@@ -8,9 +8,11 @@ container path before exec'ing the command. The task sees the whole host
 filesystem plus its mounts; nothing outside the task sees the bind mounts.
 
 A bind mount needs an existing mount point. When the container path does not
-exist, the launcher creates the (empty) directory before the task and removes
-it afterwards if it is still empty and no other running task uses it. Writes
-under it land in the host directory, never in the mount point itself.
+exist, the launcher creates the (empty) directory and leaves it there: another
+process (a second `pipeyard run`, a server's worker) may be binding onto it at
+that moment, and removing a mount point in one mount namespace detaches the
+mounts on it in all others. Writes under it land in the host directory, never in
+the mount point itself, so what stays behind is an empty directory.
 
 Fallback, when namespaces are unavailable (no ``unshare``, no privileges, or
 the mount point cannot be created): every argv element has the container path
@@ -21,7 +23,6 @@ executor input) but not paths hard-coded inside a program.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -31,7 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # Bind-mount each (host, container) pair given as arguments, then run the command.
-_PROLOGUE = 'while [ "$1" != "--" ]; do mount --bind "$1" "$2" || exit 125; shift 2; done; shift; exec "$@"'
+# The mkdir repeats the launcher's: an older pipeyard may have removed the point.
+_PROLOGUE = (
+    'while [ "$1" != "--" ]; do mkdir -p "$2" 2>/dev/null; mount --bind "$1" "$2" || exit 125; '
+    'shift 2; done; shift; exec "$@"'
+)
 
 
 def _probe_unshare() -> list[str] | None:
@@ -134,11 +139,8 @@ class Mounter:
         return claimed
 
     def release(self, created: Sequence[Path]) -> None:
-        """Remove directories we created once no running task uses them; deepest first."""
+        """Forget a task's use of the mount points; they stay (see the module docstring)."""
         for path in created:
             self._users[path] -= 1
             if self._users[path] == 0:
                 del self._users[path]
-                # Not empty means something real lives there now: keep it.
-                with contextlib.suppress(OSError):
-                    path.rmdir()
