@@ -9,6 +9,7 @@ def register(cli: click.Group) -> None:
     cli.add_command(server)
     cli.add_command(worker)
     cli.add_command(secrets)
+    cli.add_command(configmaps)
 
 
 @click.command()
@@ -40,6 +41,16 @@ def secrets() -> None:
     """The local secret store that kfp-kubernetes secrets read from."""
 
 
+def _pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+    data = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r}: expected KEY=VALUE")
+        data[key] = value
+    return data
+
+
 @secrets.command("set")
 @click.argument("name")
 @click.argument("pairs", nargs=-1, required=True, metavar="KEY=VALUE...")
@@ -47,12 +58,7 @@ def secrets_set(name: str, pairs: tuple[str, ...]) -> None:
     """Create or replace secret NAME with the given keys."""
     from pipeyard.secrets import SecretStore
 
-    data = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{pair!r}: expected KEY=VALUE")
-        data[key] = value
+    data = _pairs(pairs)
     SecretStore.default().put(name, data)
     click.echo(f"secret {name!r} saved with keys: {', '.join(sorted(data))}")
 
@@ -73,3 +79,30 @@ def secrets_delete(name: str) -> None:
     from pipeyard.secrets import SecretStore
 
     SecretStore.default().delete(name)
+
+
+@click.group()
+def configmaps() -> None:
+    """The local config maps that kfp-kubernetes config maps read from."""
+
+
+@configmaps.command("set")
+@click.argument("name")
+@click.argument("pairs", nargs=-1, required=True, metavar="KEY=VALUE...")
+def configmaps_set(name: str, pairs: tuple[str, ...]) -> None:
+    """Create or replace config map NAME with the given keys."""
+    from pipeyard.secrets import SecretStore
+
+    data = _pairs(pairs)
+    SecretStore.default("configmap").put(name, data)
+    click.echo(f"config map {name!r} saved with keys: {', '.join(sorted(data))}")
+
+
+@configmaps.command("list")
+def configmaps_list() -> None:
+    """Config map names and their keys."""
+    from pipeyard.secrets import SecretStore
+
+    store = SecretStore.default("configmap")
+    for name in store.names():
+        click.echo(f"{name}: {', '.join(sorted(store.get(name)))}")
