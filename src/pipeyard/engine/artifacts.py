@@ -40,9 +40,12 @@ def is_local(uri: str) -> bool:
 
 def content_digest(uri: str) -> str | None:
     """sha256 over a local file, or over a directory's relative names and file
-    contents. Remote URIs get None: their identity is their URI."""
+    contents. Remote data is identified by its store's metadata (ETag, md5, size
+    and mtime), so that changed remote data still misses the cache."""
     if not is_local(uri):
-        return None
+        from pipeyard.engine.remote import remote_digest  # imports fsspec: only when needed
+
+        return remote_digest(uri)
     path = Path(local_path(uri))
     h = hashlib.sha256()
     if path.is_file():

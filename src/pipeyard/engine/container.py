@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeyard.engine import platform, platform_tasks
+from pipeyard.engine import platform, platform_tasks, remote
 from pipeyard.engine.artifacts import content_digest, local_path, output_uri, task_dir_name
 from pipeyard.engine.cache import cacheable, fingerprint
 from pipeyard.engine.cancel import abandoned
@@ -107,7 +107,8 @@ def _artifact_rows(ctx: RunContext, task: Task, produced: dict[str, list[dict[st
         for item in items:
             art = Artifact(artifact_id=uuid.uuid4().hex, run_id=ctx.run_id, task_id=task.task_id,
                            name=name, uri=item["uri"], schema_title=item["type"], created_at=now,
-                           metadata=item.get("metadata") or {}, digest=content_digest(item["uri"]),
+                           metadata=item.get("metadata") or {},
+                           digest=item.get("digest") or content_digest(item["uri"]),
                            display_name=name)
             rows.append(art)
             events.append(ArtifactEvent(art.artifact_id, task.task_id, ctx.run_id, "OUTPUT", name, now))
@@ -223,15 +224,19 @@ async def _attempt(ctx: RunContext, component: ComponentView, row: Task, params:
                    ) -> tuple[Outcome, int | None]:
     container = component.container
     assert container is not None
+    # A remote pipeline root is staged locally: the executor reads and writes
+    # local paths, the store keeps the remote URIs.
+    staging = await remote.stage(ctx.settings.home, ctx.run_id, artifacts, output_uris,
+                                 output_uri(ctx.pipeline_root, ctx.pipeline.name, ctx.run_id, row.path, ""))
     # The executor takes the task root (dsl.get_uri) from the output file's folder,
     # so it lives beside the task's artifacts under the pipeline root.
-    task_root = Path(local_path(output_uri(ctx.pipeline_root, ctx.pipeline.name, ctx.run_id, row.path, "")))
+    task_root = Path(local_path(staging.task_root))
     task_root.mkdir(parents=True, exist_ok=True)
     output_file = str(task_root / "executor_output.json")
     Path(output_file).unlink(missing_ok=True)
     param_files = {name: str(work / "outputs" / name) for name in component.outputs.parameters}
     (work / "outputs").mkdir(exist_ok=True)
-    prepare_output_paths(output_uris)
+    prepare_output_paths(staging.outputs)
     try:
         setup = platform.prepare(ctx, component, row, params, where, refs=refs, work=work)
     except PipeyardError as e:
@@ -255,13 +260,14 @@ async def _attempt(ctx: RunContext, component: ComponentView, row: Task, params:
                   for k, v in params.items()}
     except PipeyardError as e:  # e.g. a workspace placeholder in a pipeline without a workspace
         return Outcome("FAILED", error=str(e)), None
-    ex_input = executor_input(component, params, artifacts, output_uris, param_files, output_file)
+    ex_input = executor_input(component, params, staging.inputs, staging.outputs, param_files, output_file)
     pctx = dataclasses.replace(
         job,
         input_parameters=params,
-        input_artifacts={n: [dict(a, path=local_path(a["uri"])) for a in arts] for n, arts in artifacts.items()},
+        input_artifacts={n: [dict(a, path=local_path(s["uri"])) for a, s in zip(arts, staging.inputs[n], strict=True)]
+                         for n, arts in artifacts.items()},
         output_parameter_files=param_files,
-        output_artifacts={n: {"uri": u, "path": local_path(u)} for n, u in output_uris.items()},
+        output_artifacts={n: {"uri": u, "path": local_path(staging.outputs[n])} for n, u in output_uris.items()},
         executor_input_json=json.dumps(ex_input),
         output_file=output_file,
     )
@@ -274,8 +280,9 @@ async def _attempt(ctx: RunContext, component: ComponentView, row: Task, params:
     except PipeyardError as e:
         return Outcome("FAILED", error=str(e)), None
     argv = tuple(command + args)
-    if attempt == 1 or row.command is None:
-        row = dataclasses.replace(row, command=list(argv), details={**row.details, **setup.details})
+    if attempt == 1 or row.command is None or staging.warnings:
+        row = dataclasses.replace(row, command=list(argv),
+                                  details={**row.details, **setup.details, **staging.details})
         ctx.put_task(row)
     # Platform values (secrets) are data: never scanned for placeholders.
     env = {**{k: substitute_string(v, pctx) for k, v in container.env.items()}, **setup.env}
@@ -298,14 +305,15 @@ async def _attempt(ctx: RunContext, component: ComponentView, row: Task, params:
     )
     result = await ctx.launcher.launch(request)
     if result.error:
-        return Outcome("FAILED", error=result.error), result.exit_code
+        return Outcome("FAILED", error=result.error + staging.note), result.exit_code
     if result.timed_out:
         return Outcome("FAILED", error=f"timed out after {setup.timeout_seconds} s"), result.exit_code
     if result.exit_code != 0:
-        return Outcome("FAILED", error=f"exit code {result.exit_code}"), result.exit_code
+        return Outcome("FAILED", error=f"exit code {result.exit_code}{staging.note}"), result.exit_code
     try:
-        out_params, produced = read_outputs(component.outputs, output_file, param_files, output_uris)
-    except OutputError as e:
+        out_params, produced = read_outputs(component.outputs, output_file, param_files, staging.outputs)
+        produced = await staging.publish(produced)
+    except (OutputError, remote.RemoteError) as e:
         return Outcome("FAILED", error=str(e)), 0
     outputs, rows, events = _artifact_rows(ctx, row, produced)
     done = dataclasses.replace(row, state="SUCCEEDED", finished_at=utcnow(),

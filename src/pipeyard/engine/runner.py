@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from pipeyard.config import Settings
+from pipeyard.engine import remote
 from pipeyard.engine.cancel import abandoned
 from pipeyard.engine.context import RunContext, utcnow
 from pipeyard.engine.dag import dag_outputs, dag_state, run_dag
@@ -76,6 +77,8 @@ async def execute_run(
         raise
     except PipeyardError as e:
         return ctx.update_run(state="FAILED", finished_at=utcnow(), error=str(e))
+    finally:
+        remote.discard(settings.home, run_id)  # copies of a remote root's artifacts
     state, error = dag_state(outcomes)
     assert pipeline.root.dag is not None
     out_params, out_artifacts = dag_outputs(pipeline.root.dag, outcomes)
