@@ -71,7 +71,7 @@ def remote_uri_of(root: Path, path: str) -> str | None:
     return f"{rel.parts[0]}://" + "/".join(rel.parts[1:])
 
 
-def _filesystem(uri: str) -> tuple[Any, str]:
+def filesystem(uri: str) -> tuple[Any, str]:
     """fsspec's filesystem for ``uri`` and the path within it. ImportError when the
     package for the scheme (s3fs, gcsfs, ...) is not installed."""
     import fsspec
@@ -88,7 +88,7 @@ def _identity(info: Mapping[str, Any]) -> str:
     return f"size={info.get('size')};" + ";".join(content)
 
 
-def _listing(fs: Any, path: str) -> dict[str, dict[str, Any]]:
+def listing(fs: Any, path: str) -> dict[str, dict[str, Any]]:
     """Files under ``path`` by relative name ("" for ``path`` itself being a file).
     Caches are dropped first: a listing cached earlier in this process would hide
     changed data."""
@@ -101,10 +101,10 @@ def _listing(fs: Any, path: str) -> dict[str, dict[str, Any]]:
     return {name[len(prefix):]: i for name, i in found.items() if name.startswith(prefix)}
 
 
-def _digest(listing: Mapping[str, Mapping[str, Any]]) -> str:
+def _digest(files: Mapping[str, Mapping[str, Any]]) -> str:
     h = hashlib.sha256()
-    for rel in sorted(listing):
-        h.update(rel.encode() + b"\0" + _identity(listing[rel]).encode() + b"\n")
+    for rel in sorted(files):
+        h.update(rel.encode() + b"\0" + _identity(files[rel]).encode() + b"\n")
     return "remote:" + h.hexdigest()
 
 
@@ -113,8 +113,8 @@ def remote_digest(uri: str) -> str | None:
     without reading the data. None when it cannot be had (no filesystem for the
     scheme, no such object, no access): the URI alone then identifies the data."""
     try:
-        fs, path = _filesystem(uri)
-        return _digest(_listing(fs, path))
+        fs, path = filesystem(uri)
+        return _digest(listing(fs, path))
     except Exception:  # any backend error means "unknown", never a failed task
         return None
 
@@ -152,20 +152,20 @@ def download(root: Path, uri: str, known_digest: str | None = None) -> Path:
         marker = _read_marker(root, uri)
         if marker is not None and marker == known_digest and target.exists():
             return target
-        fs, path = _filesystem(uri)
-        listing = _listing(fs, path)
-        digest = _digest(listing)
+        fs, path = filesystem(uri)
+        files = listing(fs, path)
+        digest = _digest(files)
         if marker == digest and target.exists():
             return target
         # Into a fresh sibling first: a task never sees half a download.
         tmp = target.with_name(f".{target.name}.partial")
         _remove(tmp)
         tmp.parent.mkdir(parents=True, exist_ok=True)
-        if "" in listing:
+        if "" in files:
             fs.get_file(path, str(tmp))
         else:
             tmp.mkdir()
-            rels = sorted(listing)
+            rels = sorted(files)
             for rel in rels:
                 (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             if rels:
@@ -178,7 +178,7 @@ def download(root: Path, uri: str, known_digest: str | None = None) -> Path:
 
 def upload(root: Path, source: Path, uri: str) -> str | None:
     """Copy a staged file or directory (recursively) to ``uri``; its digest after."""
-    fs, path = _filesystem(uri)
+    fs, path = filesystem(uri)
     if source.is_dir():
         files = sorted(p for p in source.rglob("*") if p.is_file())
         if files:

@@ -58,21 +58,48 @@ def safe_remote_uri(settings: Settings, uri: str, what: str) -> str:
     return uri
 
 
+def _listing_text(files: dict[str, int]) -> bytes:
+    return "".join(f"{rel}\t{size}\n" for rel, size in sorted(files.items())).encode()
+
+
+def _read_remote(uri: str, what: str, offset: int, max_bytes: int | None) -> tuple[bytes, int]:
+    from pipeyard.engine import remote  # imports fsspec: only for remote URIs
+
+    try:
+        fs, path = remote.filesystem(uri)
+        files = remote.listing(fs, path)
+    except FileNotFoundError:
+        raise NotFound(what, uri) from None
+    if "" not in files:  # a directory: its listing, as for a local one
+        data = _listing_text({rel: int(i.get("size") or 0) for rel, i in files.items()})
+        return data[offset : None if max_bytes is None else offset + max_bytes], len(data)
+    size = int(files[""].get("size") or 0)
+    with fs.open(path, "rb") as f:
+        f.seek(min(offset, size))
+        data = f.read() if max_bytes is None else f.read(max_bytes)
+    return data, size
+
+
+def is_directory(uri: str) -> bool:
+    """Whether an artifact (local or remote) is a directory; False when unknown."""
+    if not is_remote(uri):
+        return Path(_uri_to_path(uri)).is_dir()
+    from pipeyard.engine import remote
+
+    try:
+        fs, path = remote.filesystem(uri)
+        return "" not in remote.listing(fs, path)
+    except Exception:  # missing object, no filesystem, no access: not a directory we can list
+        return False
+
+
 def read_bytes(
     settings: Settings, uri: str, what: str, *, offset: int = 0, max_bytes: int | None = None
 ) -> tuple[bytes, int]:
     """(content from ``offset``, up to ``max_bytes``; total size). A directory reads as
     a listing of its files (relative path and size, one per line)."""
     if is_remote(uri):
-        import fsspec
-
-        target = safe_remote_uri(settings, uri, what)
-        try:
-            with fsspec.open(target, "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
-            raise NotFound(what, uri) from None
-        return data[offset : None if max_bytes is None else offset + max_bytes], len(data)
+        return _read_remote(safe_remote_uri(settings, uri, what), what, offset, max_bytes)
     path = safe_local_path(settings, uri, what)
     if path.is_dir():
         lines = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import mimetypes
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from pipeyard.errors import InvalidArgument, NotFound
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import artifact_json, task_json
-from pipeyard.server.files import is_remote, read_bytes
+from pipeyard.server.files import is_directory, is_remote, read_bytes
 from pipeyard.server.listing import list_query
 from pipeyard.store.entities import Task, TaskAttempt
 
@@ -167,7 +167,7 @@ def artifact_content(
     limit = DEFAULT_MAX_CONTENT if max_bytes is None else max_bytes
     data, size = read_bytes(ctx.settings, art.uri, "artifact", max_bytes=limit)
     name = PurePosixPath(art.uri if not is_remote(art.uri) else art.uri.split("://", 1)[1]).name or art.name
-    is_dir = not is_remote(art.uri) and Path(art.uri.removeprefix("file://")).is_dir()
+    is_dir = is_directory(art.uri)
     media = (
         "text/plain; charset=utf-8"
         if is_dir
