@@ -77,6 +77,30 @@ async function shot(page, name) {
   log('screenshot', path.relative(repo, file));
 }
 
+/**
+ * A node of the graph, once drawn where it can be seen: React Flow renders a node
+ * hidden until it has measured it, and the viewport may still be fitting, so being
+ * in the DOM is not enough to click it or to take a meaningful screenshot.
+ */
+async function graphNode(page, name, timeout = 30000) {
+  const testId = `node-${name}`;
+  const node = page.getByTestId(testId);
+  await node.waitFor({ state: 'visible', timeout });
+  await page.waitForFunction(
+    (id) => {
+      const el = document.querySelector(`[data-testid="${id}"]`);
+      const pane = el?.closest('.react-flow');
+      if (!el || !pane || getComputedStyle(el).visibility !== 'visible') return false;
+      const a = el.getBoundingClientRect();
+      const b = pane.getBoundingClientRect();
+      return a.width > 0 && a.height > 0 && a.right > b.left && a.left < b.right && a.bottom > b.top && a.top < b.bottom;
+    },
+    testId,
+    { timeout },
+  );
+  return node;
+}
+
 function assert(cond, msg) {
   if (!cond) throw new Error(`assertion failed: ${msg}`);
 }
@@ -141,8 +165,8 @@ async function main() {
     await page.locator('#upload-name').fill('iris e2e');
     await page.getByTestId('upload-submit').click();
     await page.getByRole('heading', { name: 'iris e2e' }).waitFor();
-    await page.getByTestId('node-train').waitFor();
-    await page.getByTestId('node-evaluate').waitFor();
+    await graphNode(page, 'train');
+    await graphNode(page, 'evaluate');
     await shot(page, 'pipeline-graph');
 
     // 4. start a run from the form with a changed parameter
@@ -160,7 +184,7 @@ async function main() {
     await page.evaluate(() => {
       window.__noReload = true;
     });
-    await page.getByTestId('node-load-data').waitFor();
+    await graphNode(page, 'load-data');
     await shot(page, 'run-started');
     const seen = new Set();
     const t0 = Date.now();
@@ -180,10 +204,12 @@ async function main() {
       assert(s === 'SUCCEEDED', `node ${n} is SUCCEEDED (got ${s})`);
     }
     log('run states seen live:', [...seen].join(' → '));
+    // the finished graph is drawn: every task node visible inside the graph panel
+    for (const n of ['load-data', 'preprocess', 'train', 'evaluate']) await graphNode(page, n);
     await shot(page, 'run-succeeded');
 
     // 6. the training step's logs, searched
-    await page.getByTestId('node-train').click();
+    await (await graphNode(page, 'train')).click();
     await page.getByRole('tab', { name: 'Logs' }).click();
     const logs = page.locator('.logs');
     await logs.getByText('Training LogisticRegression(C=0.5').waitFor();
@@ -192,7 +218,7 @@ async function main() {
     await shot(page, 'train-logs');
 
     // 7. the evaluation step's confusion matrix and ROC curve
-    await page.getByTestId('node-evaluate').click();
+    await (await graphNode(page, 'evaluate')).click();
     await page.getByRole('tab', { name: 'Input/Output' }).click();
     const cm = page.getByTestId('confusion-matrix');
     await cm.waitFor();

@@ -1,4 +1,4 @@
-import { memo, useEffect, useMemo, useRef } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import {
   Background,
   Controls,
@@ -8,12 +8,17 @@ import {
   ReactFlow,
   ReactFlowProvider,
   useReactFlow,
+  useStore,
+  useUpdateNodeInternals,
   type Edge,
   type Node,
+  type NodeChange,
   type NodeProps,
+  type ReactFlowState,
 } from '@xyflow/react';
 import type { GNode, ScopeGraph } from '../lib/graph';
 import { visualState } from '../lib/graph';
+import { keepMeasurements, recordMeasurements, unmeasuredIds, type Size } from '../lib/flow';
 import { layoutGraph } from '../lib/layout';
 import { durationBetween, formatDuration } from '../lib/format';
 import { StateIcon } from './common';
@@ -88,13 +93,32 @@ const TaskNode = memo(function TaskNode({ data }: NodeProps<Node<FlowData>>) {
 
 const nodeTypes = { pnode: TaskNode };
 
-function FitOnChange({ sig }: { sig: string }) {
+const selectUnmeasured = (s: ReactFlowState) => unmeasuredIds(s.nodeLookup);
+
+/**
+ * Keeps the nodes measured and in view: fits the view whenever the graph's structure
+ * (or `fitKey`) changes, but only once React Flow has measured every node, so the fit
+ * never uses a partial or empty set of node bounds. Should a node stay unmeasured
+ * (React Flow draws it hidden until it has a size), measures it from the DOM.
+ */
+function ViewKeeper({ sig }: { sig: string }) {
   const rf = useReactFlow();
+  const updateNodeInternals = useUpdateNodeInternals();
+  const unmeasured = useStore(selectUnmeasured);
+  const allMeasured = unmeasured === '';
   useEffect(() => {
+    if (!allMeasured) return;
     // wait for the container to settle (a side panel may have just opened)
     const id = setTimeout(() => void rf.fitView({ padding: 0.15, maxZoom: 1.1, duration: 150 }), 80);
     return () => clearTimeout(id);
-  }, [sig, rf]);
+  }, [sig, allMeasured, rf]);
+  useEffect(() => {
+    if (allMeasured) return;
+    // normally the ResizeObserver reports the nodes within a frame; this is the fallback
+    const ids = unmeasured.split('\n');
+    const id = setInterval(() => updateNodeInternals(ids), 250);
+    return () => clearInterval(id);
+  }, [unmeasured, allMeasured, updateNodeInternals]);
   return null;
 }
 
@@ -111,12 +135,17 @@ export interface GraphProps {
 function GraphInner({ graph, selectedId, onSelect, onOpen, now = Date.now(), fitKey = '' }: GraphProps) {
   const pendingClick = useRef<{ id: string; timer: ReturnType<typeof setTimeout> } | null>(null);
   // layout depends only on structure, not on states
-  const structure = useMemo(
-    () => `${graph.path}|${graph.nodes.map((n) => n.id).join(',')}|${graph.edges.map((e) => e.id).join(',')}`,
-    [graph],
-  );
+  const nodeIds = useMemo(() => graph.nodes.map((n) => n.id).join('\n'), [graph]);
+  const structure = useMemo(() => `${graph.path}|${nodeIds}|${graph.edges.map((e) => e.id).join(',')}`, [graph, nodeIds]);
   // eslint-disable-next-line react-hooks/exhaustive-deps
   const positions = useMemo(() => layoutGraph(graph.nodes, graph.edges), [structure]);
+  // the sizes React Flow measured, handed back with every node (see lib/flow.ts)
+  const [sizes, setSizes] = useState<ReadonlyMap<string, Size>>(() => new Map());
+  const onNodesChange = useCallback((changes: NodeChange<Node<FlowData>>[]) => setSizes((m) => recordMeasurements(m, changes)), []);
+  useEffect(() => {
+    const ids = new Set(nodeIds.split('\n'));
+    setSizes((m) => keepMeasurements(m, ids));
+  }, [nodeIds]);
   const nodes: Node<FlowData>[] = graph.nodes.map((g) => ({
     id: g.id,
     type: 'pnode',
@@ -124,6 +153,7 @@ function GraphInner({ graph, selectedId, onSelect, onOpen, now = Date.now(), fit
     data: { g, selected: g.id === selectedId, now, onOpen },
     draggable: false,
     connectable: false,
+    ...(sizes.has(g.id) ? { measured: sizes.get(g.id) } : {}),
   }));
   const edges: Edge[] = graph.edges.map((e) => {
     const src = graph.nodes.find((n) => n.id === e.source);
@@ -143,6 +173,7 @@ function GraphInner({ graph, selectedId, onSelect, onOpen, now = Date.now(), fit
       nodes={nodes}
       edges={edges}
       nodeTypes={nodeTypes}
+      onNodesChange={onNodesChange}
       fitView
       fitViewOptions={{ padding: 0.15, maxZoom: 1.1 }}
       minZoom={0.2}
@@ -175,7 +206,7 @@ function GraphInner({ graph, selectedId, onSelect, onOpen, now = Date.now(), fit
     >
       <Background gap={18} color="#e6e9ee" />
       <Controls showInteractive={false} />
-      <FitOnChange sig={`${structure}#${fitKey}`} />
+      <ViewKeeper sig={`${structure}#${fitKey}`} />
     </ReactFlow>
   );
 }
