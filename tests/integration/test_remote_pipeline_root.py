@@ -319,3 +319,53 @@ def test_a_scheme_without_a_filesystem_fails_only_the_task_that_reads(
     reader = result.one("consume")
     assert reader.state == "FAILED"
     assert reader.error and uri in reader.error and "gcsfs" in reader.error, reader.error
+
+
+# ---------------------------------------------------------------- staging, directly
+
+
+def test_staged_copies_are_reused_until_the_remote_data_changes(s3: S3, tmp_path: Path) -> None:
+    from pipeyard.engine import remote
+
+    fs = s3.fs()
+    uri = f"s3://{BUCKET}/staging-check/dir"
+    fs.pipe({f"{uri}/x.txt": b"one", f"{uri}/deep/y.txt": b"two"})
+    root = remote.staging_root(tmp_path, "run-1")
+    staged = remote.download(root, uri)
+    assert staged == root / "s3" / BUCKET / "staging-check" / "dir"
+    assert (staged / "x.txt").read_text() == "one" and (staged / "deep" / "y.txt").read_text() == "two"
+    digest = remote.remote_digest(uri)
+    assert digest is not None
+    # A local edit stands in for "was not downloaded again".
+    (staged / "x.txt").write_text("local")
+    assert remote.download(root, uri, digest) == staged
+    assert (staged / "x.txt").read_text() == "local"
+    assert remote.download(root, uri) == staged  # no known digest: checked against the remote
+    assert (staged / "x.txt").read_text() == "local"
+    fs.pipe(f"{uri}/x.txt", b"changed")
+    changed = remote.remote_digest(uri)
+    assert changed != digest
+    # Within a run the recorded digest is the data's identity: a copy staged under
+    # it stays; an artifact recorded with the new digest gets the new data.
+    assert remote.download(root, uri, digest) == staged
+    assert (staged / "x.txt").read_text() == "local"
+    remote.download(root, uri, changed)
+    assert (staged / "x.txt").read_text() == "changed"
+    with pytest.raises(FileNotFoundError):
+        remote.download(root, f"s3://{BUCKET}/staging-check/missing")
+
+
+def test_a_minio_root_uses_the_s3_filesystem(engine: EngineHarness, s3: S3, tmp_path: Path) -> None:
+    """KFP's minio:// URIs name S3 on a MinIO endpoint (AWS_ENDPOINT_URL here)."""
+    yaml = compile_pipeline(cross_run, tmp_path / "cross_run.yaml")
+    saved = engine.settings
+    engine.settings = dataclasses.replace(saved, pipeline_root=f"minio://{BUCKET}/minio-root")
+    try:
+        result = engine.run(yaml, {"text": "via minio"})
+    finally:
+        engine.settings = saved
+    assert result.state == "SUCCEEDED", result.run.error
+    uri = _uri(result, "produce", "data")
+    assert uri.startswith(f"minio://{BUCKET}/minio-root/cross-run/")
+    assert s3.fs().cat("s3://" + uri[len("minio://"):]) == b"via minio"
+    assert _outputs(result, "consume")["Output"] == "via minio"
