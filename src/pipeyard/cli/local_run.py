@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +16,16 @@ from rich.console import Console
 from rich.live import Live
 
 from pipeyard.cli.progress import Progress
-from pipeyard.cli.report import print_summary, run_json
-from pipeyard.cli.submit import check_arguments, create_run
 from pipeyard.config import Settings
-from pipeyard.engine.runner import execute_run
 from pipeyard.errors import PipeyardError
 from pipeyard.launchers.local import LocalLauncher
-from pipeyard.spec.loader import load_pipeline_file
-from pipeyard.spec.params import parse_cli_value
-from pipeyard.store import Store, open_store
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def parse_args(pairs: tuple[str, ...]) -> dict[str, Any]:
+    from pipeyard.spec.params import parse_cli_value
+
     given: dict[str, Any] = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
@@ -37,62 +35,88 @@ def parse_args(pairs: tuple[str, ...]) -> dict[str, Any]:
     return given
 
 
+@dataclass
+class _Session:
+    """What a Ctrl-C needs to report the run it interrupted."""
+
+    store: Any = None
+    run_id: str | None = None
+
+
 def run_pipeline(
     path: str, *, args: tuple[str, ...], pipeline_name: str | None, as_json: bool, verbose: bool,
     parallelism: int | None, no_cache: bool, pipeline_root: str | None,
 ) -> int:
-    err = Console(stderr=True)
     out = Console(stderr=as_json)  # with --json, stdout carries only the JSON object
+    session = _Session()
     settings = Settings.from_env()
     try:
-        loaded = load_pipeline_file(path, pipeline_name)
-        parameters = check_arguments(loaded, parse_args(args))
-    except PipeyardError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
-        return EXIT_USAGE
-    settings.ensure_dirs()
-    root = pipeline_root or settings.pipeline_root
-    if "://" not in root:
-        root = str(Path(root).expanduser().resolve())
-    store = open_store(settings.database_url)
+        return asyncio.run(_session(session, settings, out, path, args=args, pipeline_name=pipeline_name,
+                                    as_json=as_json, verbose=verbose, parallelism=parallelism,
+                                    no_cache=no_cache, pipeline_root=pipeline_root))
+    except KeyboardInterrupt:
+        # asyncio.run cancelled the run: its processes are gone and it is marked CANCELED.
+        if session.run_id is None:
+            return EXIT_FAILED
+        _report(out, session.store, session.store.get_run(session.run_id), settings, as_json)
+        return EXIT_FAILED
+    finally:
+        if session.store is not None:
+            session.store.close()
+
+
+async def _session(
+    session: _Session, settings: Settings, out: Console, path: str, *, args: tuple[str, ...],
+    pipeline_name: str | None, as_json: bool, verbose: bool, parallelism: int | None, no_cache: bool,
+    pipeline_root: str | None,
+) -> int:
+    launcher = LocalLauncher(max_parallel=parallelism, envs_dir=settings.envs_dir)
+    # First, so the fork server imports the KFP executor while we import and load.
+    launcher.warm_up()
     try:
+        from pipeyard.cli.submit import check_arguments, create_run
+        from pipeyard.engine.runner import execute_run
+        from pipeyard.spec.loader import load_pipeline_file
+        from pipeyard.store import open_store
+
+        try:
+            loaded = load_pipeline_file(path, pipeline_name)
+            parameters = check_arguments(loaded, parse_args(args))
+        except PipeyardError as e:
+            Console(stderr=True).print(f"[bold red]error:[/] {e}", highlight=False)
+            return EXIT_USAGE
+        settings.ensure_dirs()
+        root = pipeline_root or settings.pipeline_root
+        if "://" not in root:
+            root = str(Path(root).expanduser().resolve())
+        session.store = store = open_store(settings.database_url)
         run = create_run(store, loaded, parameters, pipeline_root=root,
                          enable_caching=False if no_cache else None,
                          local_worker=f"cli:{socket.gethostname()}:{os.getpid()}")
+        session.run_id = run.run_id
         out.print(f"run [bold]{run.run_id}[/] of [bold]{run.pipeline_name}[/]", highlight=False)
         progress = Progress(out, verbose=verbose)
-        final = _execute(run.run_id, store, settings, progress, parallelism, live=not as_json)
-        if as_json:
-            sys.stdout.write(json.dumps(run_json(store, final)) + "\n")
-            sys.stdout.flush()
-        else:
-            print_summary(out, store, final, settings)
+        live: Any = contextlib.nullcontext()
+        if not as_json and out.is_terminal:
+            live = Live(progress.render(), console=out, refresh_per_second=8, transient=False)
+        with live as lv:
+            progress.live = lv
+            try:
+                final = await execute_run(run.run_id, recorder=store, launcher=launcher, settings=settings,
+                                          on_event=progress, parallelism=parallelism)
+            finally:
+                progress.live = None
+        _report(out, store, final, settings, as_json)
         return EXIT_OK if final.state == "SUCCEEDED" else EXIT_FAILED
     finally:
-        store.close()
+        await launcher.aclose()
 
 
-def _execute(run_id: str, store: Store, settings: Settings, progress: Progress,
-             parallelism: int | None, *, live: bool) -> Any:
-    async def main() -> Any:
-        launcher = LocalLauncher(max_parallel=parallelism, envs_dir=settings.envs_dir)
-        try:
-            return await execute_run(run_id, recorder=store, launcher=launcher, settings=settings,
-                                     on_event=progress, parallelism=parallelism)
-        finally:
-            await launcher.aclose()
+def _report(out: Console, store: Any, run: Any, settings: Settings, as_json: bool) -> None:
+    from pipeyard.cli.report import print_summary, run_json
 
-    use_live = live and progress.console.is_terminal
-    try:
-        if use_live:
-            with Live(progress.render(), console=progress.console, refresh_per_second=8,
-                      transient=False) as lv:
-                progress.live = lv
-                try:
-                    return asyncio.run(main())
-                finally:
-                    progress.live = None
-        return asyncio.run(main())
-    except KeyboardInterrupt:
-        # asyncio.run cancelled the run (processes terminated, run marked CANCELED).
-        return store.get_run(run_id)
+    if as_json:
+        sys.stdout.write(json.dumps(run_json(store, run)) + "\n")
+        sys.stdout.flush()
+    else:
+        print_summary(out, store, run, settings)

@@ -180,6 +180,11 @@ def main() -> None:
             __import__(name)
 
     Server(sock).serve()
+    # Its children are reaped; tearing down an interpreter full of modules would
+    # only make the launcher (and so every `pipeyard run`) wait longer to exit.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -83,6 +83,16 @@ class LocalLauncher:
         self._servers: dict[str, ForkServer] = {}
         self._server_locks: dict[str, asyncio.Lock] = {}
         self._server_failed: set[str] = set()
+        self._warming: asyncio.Future[ForkServer | None] | None = None
+
+    def warm_up(self) -> None:
+        """Start the fork server now, in the background (call from a running loop).
+
+        Its interpreter spends a few hundred milliseconds importing the KFP
+        executor; started before the caller loads the pipeline and opens the
+        store, that happens on another core instead of before the first task."""
+        if self.fork_server and self._warming is None:
+            self._warming = asyncio.ensure_future(self._server_for(self.python))
 
     @property
     def max_parallel(self) -> int:
@@ -99,6 +109,10 @@ class LocalLauncher:
             return await self._run_command(request, request.argv, self._env(request, self.python))
 
     async def aclose(self) -> None:
+        if self._warming is not None:
+            # Let a start in progress finish, so the server it made is closed below.
+            await asyncio.gather(self._warming, return_exceptions=True)
+            self._warming = None
         servers, self._servers = list(self._servers.values()), {}
         await asyncio.gather(*(server.aclose() for server in servers), return_exceptions=True)
 
