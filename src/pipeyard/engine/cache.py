@@ -50,7 +50,11 @@ def fingerprint(
     parameters: Mapping[str, Any],
     artifacts: Mapping[str, list[dict[str, Any]]],
     cache_key: str = "",
+    platform: Mapping[str, Any] | None = None,
 ) -> str:
+    """``platform``: the task's kfp-kubernetes config (names of secrets, volumes and
+    mount paths, never secret values). KFP's key covers PVC names; a task that reads
+    another volume or secret is another execution."""
     if cache_key:
         material: dict[str, Any] = {"component": component.name, "cache_key": cache_key}
     else:
@@ -74,6 +78,7 @@ def fingerprint(
                 "env": dict(container.env),
             },
             "importer": _importer_material(component, parameters),
+            "platform": dict(platform or {}),
         }
     blob = json.dumps({"pipeline": pipeline_name, **material}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()

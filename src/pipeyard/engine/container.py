@@ -56,7 +56,8 @@ async def run_leaf(
     fp = None
     if ctx.caching_allowed and task.caching and cacheable(component):
         fp = fingerprint(pipeline_name=ctx.pipeline.name, component=component, parameters=params,
-                         artifacts=artifacts, cache_key=task.cache_key)
+                         artifacts=artifacts, cache_key=task.cache_key,
+                         platform=ctx.pipeline.platform.get(component.executor_label))
         hit = ctx.recorder.find_cached_task(fp)
         if hit is not None:
             return _reuse(ctx, task, scope, kind, params, artifacts, fp, hit)

@@ -45,3 +45,16 @@ def test_custom_cache_key_ignores_inputs() -> None:
     b = fingerprint(pipeline_name="p", component=comp, parameters={"x": 2}, artifacts={}, cache_key="k")
     assert a == b
     assert a != fingerprint(pipeline_name="p", component=comp, parameters={"x": 1}, artifacts={})
+
+
+def test_a_different_volume_or_secret_is_a_different_execution() -> None:
+    comp = ComponentView(name="c", inputs=IODefs(), outputs=IODefs())
+
+    def fp(platform: dict | None) -> str:
+        return fingerprint(pipeline_name="p", component=comp, parameters={}, artifacts={}, platform=platform)
+
+    data = {"pvcMount": [{"constant": "data-a", "mountPath": "/data"}]}
+    other = {"pvcMount": [{"constant": "data-b", "mountPath": "/data"}]}
+    assert fp(data) == fp(dict(data))
+    assert fp(data) != fp(other)
+    assert fp(data) != fp(None)
