@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +72,12 @@ async def _session(
     # First, so the fork server imports the KFP executor while we import and load.
     launcher.warm_up()
     try:
-        from pipeyard.cli.submit import check_arguments, create_run
+        from pipeyard.cli.submit import (
+            check_arguments,
+            create_run,
+            local_worker_id,
+            settle_abandoned_local_runs,
+        )
         from pipeyard.engine.runner import execute_run
         from pipeyard.spec.loader import load_pipeline_file
         from pipeyard.store import open_store
@@ -90,9 +93,9 @@ async def _session(
         if "://" not in root:
             root = str(Path(root).expanduser().resolve())
         session.store = store = open_store(settings.database_url)
+        settle_abandoned_local_runs(store)
         run = create_run(store, loaded, parameters, pipeline_root=root,
-                         enable_caching=False if no_cache else None,
-                         local_worker=f"cli:{socket.gethostname()}:{os.getpid()}")
+                         enable_caching=False if no_cache else None, local_worker=local_worker_id())
         session.run_id = run.run_id
         out.print(f"run [bold]{run.run_id}[/] of [bold]{run.pipeline_name}[/]", highlight=False)
         progress = Progress(out, verbose=verbose)

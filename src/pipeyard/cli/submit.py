@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -12,7 +14,14 @@ from pipeyard.errors import NotFound
 from pipeyard.spec.loader import LoadedPipeline, spec_to_dict
 from pipeyard.spec.params import coerce_parameters
 from pipeyard.store import Store
-from pipeyard.store.entities import Experiment, Pipeline, PipelineVersion, Run
+from pipeyard.store.entities import (
+    Experiment,
+    ListQuery,
+    Pipeline,
+    PipelineVersion,
+    Predicate,
+    Run,
+)
 
 DEFAULT_EXPERIMENT = "Default"
 
@@ -66,9 +75,40 @@ def ensure_pipeline_version(store: Store, loaded: LoadedPipeline, spec: dict[str
     return pipeline, store.create_pipeline_version(version)
 
 
-def _all() -> Any:
-    from pipeyard.store.entities import ListQuery
+def local_worker_id() -> str:
+    return f"cli:{socket.gethostname()}:{os.getpid()}"
 
+
+def settle_abandoned_local_runs(store: Store) -> list[str]:
+    """Runs that a `pipeyard run` on this machine was executing when it was killed
+    (SIGKILL, a closed terminal) would stay RUNNING forever: their process is
+    gone, and their claim keeps servers away. End them as FAILED, saying why."""
+    prefix = f"cli:{socket.gethostname()}:"
+    query = ListQuery(predicates=(Predicate("state", "IN", ["RUNNING", "PENDING", "CANCELING"]),
+                                  Predicate("worker_id", "IS_SUBSTRING", prefix)), page_size=200)
+    settled = []
+    for run in store.list_runs(query, namespace=None, include_pipeline_spec=False).items:
+        pid = int((run.worker_id or "").rsplit(":", 1)[-1] or 0)
+        if not (run.worker_id or "").startswith(prefix) or pid <= 0 or _alive(pid):
+            continue
+        store.update_run(run.run_id, state="FAILED", finished_at=_now(), worker_id=None,
+                         lease_expires_at=None,
+                         error=f"the `pipeyard run` process (pid {pid}) ended before the run finished")
+        settled.append(run.run_id)
+    return settled
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _all() -> Any:
     return ListQuery(page_size=1)
 
 
