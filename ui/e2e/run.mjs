@@ -5,59 +5,13 @@
 //
 // Uses playwright-core with Debian's Chromium (never downloads a browser).
 // Env: PIPEYARD_PYTHON (default <repo>/.venv/bin/python), CHROMIUM (default /usr/bin/chromium),
-// E2E_HEADFUL=1 to watch. Screenshots go to <repo>/test-artifacts/screenshots/.
-import { spawn, spawnSync } from 'node:child_process';
+// E2E_HEADFUL=1 to watch. Screenshots go to <repo>/test-artifacts/screenshots/ (01-19).
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { assert, assertNoReload, ensureBuilt, graphNode, launchBrowser, log, main, markNoReload, repo, RUN_TIMEOUT, runPython, screenshots, shots, startServer } from './helpers.mjs';
 
-process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = '1';
-const { chromium } = await import('playwright-core');
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..', '..');
-const python = process.env.PIPEYARD_PYTHON || path.join(repo, '.venv', 'bin', 'python');
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-const shots = path.join(repo, 'test-artifacts', 'screenshots');
-fs.mkdirSync(shots, { recursive: true });
-for (const f of fs.readdirSync(shots)) if (f.endsWith('.png')) fs.rmSync(path.join(shots, f));
-
-const RUN_TIMEOUT = Number(process.env.E2E_RUN_TIMEOUT_MS || 240000);
-let step = 0;
-const log = (...a) => console.log(`[e2e ${new Date().toISOString().slice(11, 19)}]`, ...a);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function waitForServer(url, ms, proc) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}`);
-    try {
-      const r = await fetch(url);
-      if (r.ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`server did not answer ${url} within ${ms} ms`);
-}
-
-function ensureBuilt() {
-  const r = spawnSync(path.join(repo, 'scripts', 'build-ui.sh'), { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('building the UI failed');
-}
+// screenshots 01-19; flows.mjs takes 20 on
+const shot = screenshots(1, 19);
 
 function compileIris(out) {
   const code = [
@@ -66,84 +20,22 @@ function compileIris(out) {
     'm = runpy.run_path(sys.argv[1])',
     'compiler.Compiler().compile(m["iris_pipeline"], sys.argv[2])',
   ].join('\n');
-  const r = spawnSync(python, ['-c', code, path.join(repo, 'examples', 'iris_pipeline.py'), out], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`compiling examples/iris_pipeline.py failed:\n${r.stderr}`);
+  runPython(['-c', code, path.join(repo, 'examples', 'iris_pipeline.py'), out], 'compiling examples/iris_pipeline.py');
 }
 
-async function shot(page, name) {
-  step += 1;
-  const file = path.join(shots, `${String(step).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file });
-  log('screenshot', path.relative(repo, file));
-}
-
-/**
- * A node of the graph, once drawn where it can be seen: React Flow renders a node
- * hidden until it has measured it, and the viewport may still be fitting, so being
- * in the DOM is not enough to click it or to take a meaningful screenshot.
- */
-async function graphNode(page, name, timeout = 30000) {
-  const testId = `node-${name}`;
-  const node = page.getByTestId(testId);
-  await node.waitFor({ state: 'visible', timeout });
-  await page.waitForFunction(
-    (id) => {
-      const el = document.querySelector(`[data-testid="${id}"]`);
-      const pane = el?.closest('.react-flow');
-      if (!el || !pane || getComputedStyle(el).visibility !== 'visible') return false;
-      const a = el.getBoundingClientRect();
-      const b = pane.getBoundingClientRect();
-      return a.width > 0 && a.height > 0 && a.right > b.left && a.left < b.right && a.bottom > b.top && a.top < b.bottom;
-    },
-    testId,
-    { timeout },
-  );
-  return node;
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(`assertion failed: ${msg}`);
-}
-
-function serverEnv(home) {
-  // a private home: never the developer's database or artifact root
-  const env = { ...process.env, PIPEYARD_HOME: home };
-  delete env.PIPEYARD_PIPELINE_ROOT;
-  delete env.PIPEYARD_DATABASE_URL;
-  delete env.PIPEYARD_AUTH_TOKEN;
-  return env;
-}
-
-async function main() {
+main(async () => {
   ensureBuilt();
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeyard-e2e-'));
+  const server = await startServer();
+  const { home, base } = server;
   const yaml = path.join(home, 'iris_pipeline.yaml');
   compileIris(yaml);
   const notAPipeline = path.join(home, 'notes.txt');
   fs.writeFileSync(notAPipeline, 'this is not a pipeline\n');
 
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  log(`starting ${python} -m pipeyard.server.main --port ${port} (PIPEYARD_HOME=${home})`);
-  const serverLog = fs.openSync(path.join(home, 'server.log'), 'w');
-  const server = spawn(python, ['-m', 'pipeyard.server.main', '--port', String(port)], {
-    env: serverEnv(home),
-    stdio: ['ignore', serverLog, serverLog],
-  });
   let browser;
   try {
-    await waitForServer(`${base}/apis/pipeyard/v1/info`, 60000, server);
-    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeyard-e2e-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath,
-      headless: !process.env.E2E_HEADFUL,
-      viewport: { width: 1366, height: 768 },
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const page = browser.pages()[0] ?? (await browser.newPage());
-    page.setDefaultTimeout(20000);
-    const pageErrors = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    let page, pageErrors;
+    ({ browser, page, pageErrors } = await launchBrowser());
 
     // 1. pipelines page, empty
     await page.goto(`${base}/#/pipelines`);
@@ -181,9 +73,7 @@ async function main() {
 
     // 5. watch the graph reach SUCCEEDED without reloading
     await page.getByRole('heading', { name: /iris C=0\.5/ }).waitFor();
-    await page.evaluate(() => {
-      window.__noReload = true;
-    });
+    await markNoReload(page);
     await graphNode(page, 'load-data');
     await shot(page, 'run-started');
     const seen = new Set();
@@ -198,7 +88,7 @@ async function main() {
       if (Date.now() - t0 > RUN_TIMEOUT) throw new Error(`run not finished after ${RUN_TIMEOUT} ms (states seen: ${[...seen]})`);
       await page.waitForTimeout(300);
     }
-    assert(await page.evaluate(() => window.__noReload === true), 'the page was not reloaded');
+    await assertNoReload(page);
     for (const n of ['load-data', 'preprocess', 'train', 'evaluate']) {
       const s = await page.getByTestId(`node-${n}`).getAttribute('data-state');
       assert(s === 'SUCCEEDED', `node ${n} is SUCCEEDED (got ${s})`);
@@ -273,16 +163,9 @@ async function main() {
     await shot(page, 'compare-roc');
 
     assert(pageErrors.length === 0, `no uncaught page errors (${pageErrors.join('; ')})`);
-    log(`PASS: ${step} screenshots in ${path.relative(repo, shots)}/`);
+    log(`PASS: ${shot.count()} screenshots in ${path.relative(repo, shots)}/`);
   } finally {
     await browser?.close().catch(() => undefined);
-    server.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
-    if (server.exitCode === null) server.kill('SIGKILL');
+    await server.stop();
   }
-}
-
-main().catch((e) => {
-  console.error(`[e2e] FAIL: ${e.message}`);
-  process.exit(1);
 });

@@ -7,7 +7,8 @@ import { parseDelimited } from '../src/lib/csv';
 import { errorMessageFromBody } from '../src/api/client';
 import { highlight } from '../src/components/LogViewer';
 import { metricRows, paramRows } from '../src/pages/ComparePage';
-import { upsertTask } from '../src/lib/live';
+import { attemptsMissing, mergeFetched, upsertTask } from '../src/lib/live';
+import type { Run, Task } from '../src/api/types';
 
 describe('filters', () => {
   it('builds an IS_SUBSTRING name predicate and a state predicate', () => {
@@ -126,5 +127,40 @@ describe('failure banner', () => {
     const msg = "task 'do-work' failed: exit code 1\n--- last lines ---\nTraceback (most recent call last):\n  File \"x.py\", line 1\nRuntimeError: the work failed\n";
     expect(summarizeError(msg)).toBe("task 'do-work' failed: exit code 1 — RuntimeError: the work failed");
     expect(summarizeError('plain')).toBe('plain');
+  });
+});
+
+describe('live run: fetched state vs. events during the fetch', () => {
+  const run = { run_id: 'r', state: 'CANCELING' } as Run;
+  const task = { task_id: 'a', run_id: 'r', path: 'nap', name: 'nap', kind: 'CONTAINER', state: 'RUNNING' } as Task;
+  it('keeps what events said while the fetch was in flight', () => {
+    const during = { run: { run_id: 'r', state: 'CANCELED' as const }, tasks: new Map([['a', { ...task, state: 'CANCELED' as const }]]) };
+    const m = mergeFetched({ ...run, runtime_config: { parameters: { x: 1 } } }, [task, { ...task, task_id: 'b', path: 'b' }], during);
+    expect(m.run.state).toBe('CANCELED');
+    expect(m.run.runtime_config?.parameters).toEqual({ x: 1 });
+    expect(m.tasks.map((t) => [t.task_id, t.state])).toEqual([
+      ['a', 'CANCELED'],
+      ['b', 'RUNNING'],
+    ]);
+  });
+  it('takes the fetch as is when no event came', () => {
+    const m = mergeFetched(run, [task], { tasks: new Map() });
+    expect(m.run).toBe(run);
+    expect(m.tasks).toEqual([task]);
+  });
+});
+
+describe('live run: task events without attempts', () => {
+  const a1 = { attempt: 1, state: 'FAILED' as const, exit_code: 1 };
+  const t = { task_id: 'a', run_id: 'r', path: 'p', name: 'p', kind: 'CONTAINER', state: 'FAILED', attempts: 1, attempt_list: [a1] } as Task;
+  it('an event with an empty attempt_list keeps the known attempts', () => {
+    const next = upsertTask([t], { ...t, state: 'RUNNING', attempts: 2, attempt_list: [] });
+    expect(next[0].state).toBe('RUNNING');
+    expect(next[0].attempt_list).toEqual([a1]);
+  });
+  it('asks for the task list when an event counts more attempts than are known', () => {
+    expect(attemptsMissing({ ...t, state: 'RUNNING', attempts: 2, attempt_list: [] }, t)).toBe(true);
+    expect(attemptsMissing({ ...t, attempt_list: [] }, t)).toBe(false);
+    expect(attemptsMissing({ ...t, attempt_list: [], finished_at: '2026-01-01T00:00:01Z' }, { ...t, finished_at: null })).toBe(true);
   });
 });

@@ -149,11 +149,19 @@ function SlicedView({ metadata }: { metadata: Record<string, unknown> }) {
   );
 }
 
+const HTML_BYTES = 5 * 1024 * 1024;
+
 function HtmlView({ id }: { id: string }) {
+  // The page is passed as srcdoc, not src: KFP writes HTML artifacts to files without
+  // an extension, which the server sends as application/octet-stream (a blank frame).
+  const r = useAsync(() => api.artifactText(id, HTML_BYTES), [id]);
+  if (r.error) return <ErrorBox error={r.error} title="Could not read the HTML" />;
+  if (!r.data) return <Loading what="HTML" />;
   return (
     <div className="viz">
       {/* scripts may run but the page gets a unique origin: it cannot touch pipeyard */}
-      <iframe className="html-viz" title="HTML artifact" sandbox="allow-scripts" src={api.artifactContentUrl(id)} />
+      <iframe className="html-viz" title="HTML artifact" sandbox="allow-scripts" srcDoc={r.data.text} />
+      {r.data.text.length >= HTML_BYTES - 4 && <div className="muted small">Only the first 5 MB are shown: use Download for the whole page.</div>}
     </div>
   );
 }

@@ -17,13 +17,48 @@ export interface RunLive {
   setRun: (r: Run) => void;
 }
 
-/** Merge a task update into the list (by task_id). */
+/**
+ * Merge a task update into the list (by task_id). The server's task events carry
+ * an empty attempt_list, so an empty list never replaces a known one.
+ */
 export function upsertTask(tasks: Task[], t: Task): Task[] {
   const i = tasks.findIndex((x) => x.task_id === t.task_id);
   if (i < 0) return [...tasks, t];
   const next = tasks.slice();
-  next[i] = { ...tasks[i], ...t };
+  const old = tasks[i];
+  next[i] = { ...old, ...t };
+  if (!t.attempt_list?.length && old.attempt_list?.length) next[i].attempt_list = old.attempt_list;
   return next;
+}
+
+/** A task event that says more attempts ran than the attempts it lists: fetch the tasks. */
+export function attemptsMissing(t: Task, known: Task | undefined): boolean {
+  const n = t.attempts ?? 0;
+  const listed = Math.max(t.attempt_list?.length ?? 0, known?.attempt_list?.length ?? 0);
+  const attemptFinished = !!t.finished_at && known?.finished_at !== t.finished_at;
+  const last = known?.attempt_list?.[known.attempt_list.length - 1];
+  const lastStillGoing = isFinished(t.state) && (last?.state === 'RUNNING' || last?.state === 'PENDING');
+  return n > listed || (n > 0 && attemptFinished) || lastStillGoing;
+}
+
+/** Events that arrived while a fetch of the run and its tasks was in flight. */
+export interface EventsDuringFetch {
+  run?: Partial<Run>;
+  tasks: Map<string, Task>;
+}
+
+/**
+ * Combine a fetched run and task list with the events that arrived while the
+ * fetch was in flight. The fetch may have been answered before those events
+ * happened, so for what an event carries the event wins; everything else comes
+ * from the fetch. (Without this a Terminate followed by a reload could show
+ * CANCELING forever: the CANCELED event arrives, then the older answer.)
+ */
+export function mergeFetched(run: Run, tasks: Task[], during: EventsDuringFetch): { run: Run; tasks: Task[] } {
+  const mergedRun = during.run ? { ...run, ...during.run } : run;
+  let merged = tasks;
+  for (const t of during.tasks.values()) merged = upsertTask(merged, t);
+  return { run: mergedRun, tasks: merged };
 }
 
 export function useRunLive(runId: string): RunLive {
@@ -33,16 +68,28 @@ export function useRunLive(runId: string): RunLive {
   const [connected, setConnected] = useState(false);
   const listeners = useRef(new Set<LogListener>());
   const finishedRef = useRef(false);
+  // one recorder per fetch in flight: the run and task events it must not overwrite
+  const inFlight = useRef(new Set<EventsDuringFetch>());
+  const loadSeq = useRef({ started: 0, applied: 0 });
 
   const load = useCallback(async () => {
+    const during: EventsDuringFetch = { tasks: new Map() };
+    inFlight.current.add(during);
+    const my = ++loadSeq.current.started;
     try {
       const [r, ts] = await Promise.all([api.getRun(runId), api.runTasks(runId)]);
-      setRun(r);
-      setTasks(ts);
+      // a later fetch already answered: this one is older
+      if (my < loadSeq.current.applied) return;
+      loadSeq.current.applied = my;
+      const m = mergeFetched(r, ts, during);
+      setRun(m.run);
+      setTasks(m.tasks);
       setError(undefined);
-      finishedRef.current = isFinished(r.state);
+      finishedRef.current = isFinished(m.run.state);
     } catch (e) {
       setError((e as Error).message);
+    } finally {
+      inFlight.current.delete(during);
     }
   }, [runId]);
 
@@ -56,6 +103,14 @@ export function useRunLive(runId: string): RunLive {
     let poll: ReturnType<typeof setInterval> | null = null;
     let failures = 0;
     let closed = false;
+    let refetch: ReturnType<typeof setTimeout> | null = null;
+    const refetchSoon = () => {
+      if (refetch || closed) return;
+      refetch = setTimeout(() => {
+        refetch = null;
+        if (!closed) void load();
+      }, 1000);
+    };
     const open = () => {
       es = new EventSource(api.eventsUrl(runId));
       es.onopen = () => {
@@ -71,13 +126,19 @@ export function useRunLive(runId: string): RunLive {
       es.addEventListener('run', (ev) => {
         const r = JSON.parse((ev as MessageEvent).data) as Run;
         if (r.run_id !== runId) return;
+        inFlight.current.forEach((d) => (d.run = { ...d.run, ...r }));
         setRun((old) => ({ ...old, ...r }));
         finishedRef.current = isFinished(r.state);
       });
       es.addEventListener('task', (ev) => {
         const t = JSON.parse((ev as MessageEvent).data) as Task;
         if (t.run_id !== runId) return;
-        setTasks((ts) => upsertTask(ts, t));
+        inFlight.current.forEach((d) => d.tasks.set(t.task_id, { ...d.tasks.get(t.task_id), ...t }));
+        setTasks((ts) => {
+          // attempts (with their states, times and exit codes) come only with the task list
+          if (attemptsMissing(t, ts.find((x) => x.task_id === t.task_id))) refetchSoon();
+          return upsertTask(ts, t);
+        });
       });
       es.addEventListener('log', (ev) => {
         const l = JSON.parse((ev as MessageEvent).data) as LogEvent;
@@ -103,6 +164,7 @@ export function useRunLive(runId: string): RunLive {
     return () => {
       closed = true;
       es?.close();
+      if (refetch) clearTimeout(refetch);
       if (poll) clearInterval(poll);
     };
   }, [runId, load]);

@@ -91,7 +91,7 @@ export function ArtifactDetailPage({ artifactId }: { artifactId: string }) {
             <ArtifactCard a={a} showLink={false} />
           </div>
           <div>
-            <div className="card">
+            <div className="card" data-testid="lineage">
               <h2>Lineage</h2>
               <h3>Produced by</h3>
               {a.lineage?.producer ? (

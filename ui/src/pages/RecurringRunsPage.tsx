@@ -1,10 +1,10 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api } from '../api/client';
 import type { RecurringRun } from '../api/types';
-import { EmptyState, ErrorBox, KV, Loading, PageHeader, Pager } from '../components/common';
+import { EmptyState, ErrorBox, KV, Loading, PageHeader, Pager, StatusBadge } from '../components/common';
 import { RunsTable, useNames } from '../components/RunsTable';
-import { formatDate, valueText } from '../lib/format';
-import { useAsync } from '../lib/hooks';
+import { durationBetween, formatDate, formatDuration, isFinished, valueText } from '../lib/format';
+import { useAsync, useNow } from '../lib/hooks';
 import { Link } from '../router';
 
 export function triggerText(rr: RecurringRun): string {
@@ -158,36 +158,64 @@ export function RecurringRunDetailPage({ recurringRunId }: { recurringRunId: str
         </div>
       )}
       <h2 style={{ marginTop: 8 }}>Runs it started</h2>
-      <RecurringRuns recurringRunId={recurringRunId} experimentId={rr?.experiment_id} />
+      <RecurringRuns recurringRunId={recurringRunId} experimentId={rr?.experiment_id} active={!!rr && enabled(rr)} />
     </>
   );
 }
 
-function RecurringRuns({ recurringRunId, experimentId }: { recurringRunId: string; experimentId?: string }) {
+function RecurringRuns({ recurringRunId, experimentId, active }: { recurringRunId: string; experimentId?: string; active: boolean }) {
   // KFP lists a recurring run's runs by filtering on recurring_run_id
   const list = useAsync(
     () => api.listRuns({ page_size: 50, sort_by: 'created_at desc', experiment_id: experimentId, filter: JSON.stringify({ predicates: [{ key: 'recurring_run_id', operation: 'EQUALS', string_value: recurringRunId }] }) }),
     [recurringRunId, experimentId],
   );
-  if (list.error) return <ErrorBox error={list.error} title="Could not load its runs" />;
-  if (!list.data) return <Loading />;
-  const runs = list.data.items.filter((x) => !x.recurring_run_id || x.recurring_run_id === recurringRunId);
-  if (!runs.length) return <div className="card"><EmptyState title="No runs yet">The first run starts at the next scheduled time.</EmptyState></div>;
+  const runs = (list.data?.items ?? []).filter((x) => !x.recurring_run_id || x.recurring_run_id === recurringRunId);
+  const going = active || runs.some((x) => !isFinished(x.state));
+  const now = useNow(going);
+  // new runs come from the schedule: refresh while it is enabled or its runs are going
+  useEffect(() => {
+    if (!going) return;
+    const id = setInterval(list.reload, 2000);
+    return () => clearInterval(id);
+  }, [going, list.reload]);
+  if (list.error && !list.data) return <ErrorBox error={list.error} title="Could not load its runs" onRetry={list.reload} />;
+  if (!list.data) return <Loading what="runs" />;
+  if (!runs.length)
+    return (
+      <div className="card">
+        <EmptyState title="No runs yet">{active ? 'The first run starts at the next scheduled time.' : 'The schedule is disabled: enable it to start runs.'}</EmptyState>
+      </div>
+    );
   return (
     <div className="card flush">
-      <table className="list">
+      {list.error && <ErrorBox error={list.error} title="Could not refresh its runs" />}
+      <table className="list" data-testid="recurring-runs">
+        <thead>
+          <tr>
+            <th>Run name</th>
+            <th>Status</th>
+            <th>Duration</th>
+            <th>Start time</th>
+          </tr>
+        </thead>
         <tbody>
           {runs.map((x) => (
-            <tr key={x.run_id}>
+            <tr key={x.run_id} data-run-id={x.run_id}>
               <td>
-                <Link to={`/runs/${x.run_id}`}>{x.display_name}</Link>
+                <Link to={`/runs/${x.run_id}`}>
+                  <strong>{x.display_name || x.run_id}</strong>
+                </Link>
               </td>
-              <td>{x.state}</td>
-              <td>{formatDate(x.created_at)}</td>
+              <td>
+                <StatusBadge state={x.state} />
+              </td>
+              <td className="nowrap">{formatDuration(durationBetween(x.created_at, isFinished(x.state) ? x.finished_at : undefined, now))}</td>
+              <td className="nowrap">{formatDate(x.created_at)}</td>
             </tr>
           ))}
         </tbody>
       </table>
+      {list.data.next_page_token && <div className="muted small" style={{ padding: '8px 12px' }}>The 50 newest runs are shown; the Runs page lists them all.</div>}
     </div>
   );
 }

@@ -434,7 +434,7 @@ function TaskDetails({ t, tasks }: { t: Task; tasks: Task[] }) {
       {t.attempt_list && t.attempt_list.length > 0 && (
         <>
           <h3>Attempts</h3>
-          <table className="list">
+          <table className="list" data-testid="task-attempts">
             <thead>
               <tr>
                 <th>#</th>
