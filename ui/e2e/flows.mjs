@@ -13,6 +13,7 @@ import {
   e2eDir,
   ensureBuilt,
   graphNode,
+  graphSettled,
   launchBrowser,
   log,
   main,
@@ -81,6 +82,7 @@ main(async () => {
     await nap.click();
     await page.getByRole('tab', { name: 'Logs' }).click();
     await page.locator('.logs').getByText('sleeping 60 s').waitFor();
+    await graphSettled(page);
     await shot(page, 'sleeper-running');
     await page.getByRole('button', { name: 'Terminate' }).click();
     await runState(page, 'CANCELED', 30000);
@@ -90,6 +92,7 @@ main(async () => {
     assert((await panelBadge.getAttribute('data-state')) === 'CANCELED', 'the side panel shows the task canceled');
     assert(/Canceled/.test(await panelBadge.innerText()), 'the side panel says Canceled');
     assert((await page.getByRole('button', { name: 'Terminate' }).count()) === 0, 'no Terminate button on a canceled run');
+    await graphSettled(page);
     await shot(page, 'sleeper-canceled');
     const sleeperUrl = page.url();
 
@@ -104,6 +107,7 @@ main(async () => {
     assert(/ValueError/.test(bannerText) && /too large/.test(bannerText), `the failure banner shows the error (${bannerText})`);
     assert((await page.getByTestId('node-prepare').getAttribute('data-state')) === 'SUCCEEDED', 'prepare succeeded');
     assert((await page.getByTestId('node-check-value').getAttribute('data-state')) === 'FAILED', 'check-value failed');
+    await graphSettled(page);
     await shot(page, 'flaky-failed');
     // the banner's task button opens the failing task
     await banner.getByRole('button', { name: /check-value/ }).click();
@@ -128,6 +132,7 @@ main(async () => {
     const lastAttempt = await attemptRows.last().innerText();
     assert(/Failed/.test(firstAttempt) && /Succeeded/.test(lastAttempt), `attempts show the failure then the success (${firstAttempt} | ${lastAttempt})`);
     await attempts.scrollIntoViewIfNeeded();
+    await graphSettled(page);
     await shot(page, 'flaky-retried');
 
     // 3. archive a run from the runs list, find it under Archived, restore it
@@ -190,6 +195,7 @@ main(async () => {
     assert((await md.locator('table td').count()) >= 2, 'the Markdown table is rendered as a table');
     assert((await md.locator('strong', { hasText: 'all checks passed' }).count()) === 1, 'Markdown emphasis is rendered');
     await md.scrollIntoViewIfNeeded();
+    await graphSettled(page);
     await shot(page, 'markdown-artifact');
     const iframe = panel.locator('iframe.html-viz');
     await iframe.scrollIntoViewIfNeeded();
@@ -205,14 +211,23 @@ main(async () => {
     await page.getByLabel('Filter by type').selectOption('system.Dataset');
     const artRow = page.locator('table.list tr', { hasText: 'table' });
     await artRow.first().waitFor();
+    // the run is named, not an id
+    await artRow.first().getByRole('link', { name: 'reports run' }).waitFor();
+    await shot(page, 'artifacts-list');
     await artRow.first().getByRole('link', { name: 'table' }).click();
     await page.getByRole('heading', { name: 'Lineage' }).waitFor();
     const lineage = page.getByTestId('lineage');
     const lineageText = await lineage.innerText();
     assert(/make-reports/.test(lineageText), `lineage names the producer (${lineageText})`);
     assert(/count-rows/.test(lineageText), `lineage names the consumer (${lineageText})`);
+    await lineage.getByRole('link', { name: 'reports run' }).first().waitFor();
     assert((await page.getByTestId('dataset-preview').locator('tbody tr').count()) === 3, 'the dataset preview shows its 3 rows');
     await shot(page, 'artifact-lineage');
+    // the consumer task opens in its run
+    await lineage.getByRole('link', { name: 'count-rows' }).click();
+    await page.getByRole('heading', { name: 'reports run' }).waitFor();
+    await page.getByTestId('side-panel').getByRole('heading', { name: 'count-rows' }).waitFor();
+    await page.getByTestId('side-panel').getByTestId('artifact-table').waitFor();
 
     // 4. a recurring run from the New run form: runs appear, then disabled
     await page.goto(`${base}/#/runs/new?pipeline=${ids.tick}`);

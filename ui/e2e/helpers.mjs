@@ -157,6 +157,26 @@ export async function graphNode(page, name, timeout = 30000) {
   return node;
 }
 
+/** Wait until every node of the graph lies wholly inside the graph pane (the fit has finished). */
+export async function graphSettled(page, timeout = 10000) {
+  await page.waitForFunction(
+    () => {
+      const pane = document.querySelector('.react-flow');
+      const nodes = [...document.querySelectorAll('.react-flow__node')];
+      if (!pane || !nodes.length) return false;
+      const b = pane.getBoundingClientRect();
+      return nodes.every((n) => {
+        const a = n.getBoundingClientRect();
+        return getComputedStyle(n).visibility === 'visible' && a.width > 0 && a.left >= b.left - 1 && a.right <= b.right + 1 && a.top >= b.top - 1 && a.bottom <= b.bottom + 1;
+      });
+    },
+    null,
+    { timeout },
+  );
+  // the fit animates; let the last frame land
+  await page.waitForTimeout(200);
+}
+
 /** Wait until the run page's header badge shows `state` (no reload). */
 export async function runState(page, state, timeout = RUN_TIMEOUT) {
   await page.locator(`.page-header .badge[data-state="${state}"]`).first().waitFor({ timeout });

@@ -30,7 +30,9 @@ export function formatDuration(ms: number | undefined): string {
 export function durationBetween(start?: string | null, end?: string | null, now = Date.now()): number | undefined {
   const a = parseTime(start);
   if (a === undefined) return undefined;
-  const b = parseTime(end) ?? now;
+  const b = parseTime(end);
+  // still going: a start a moment "after" now (a clock tick behind, or clock skew) is 0, not unknown
+  if (b === undefined) return Math.max(0, now - a);
   return b - a;
 }
 

@@ -15,6 +15,20 @@ export function ArtifactsPage() {
   const token = tokens[tokens.length - 1];
   const list = useAsync(() => api.listArtifacts({ type: type || undefined, page_size: pageSize, page_token: token || undefined }), [type, pageSize, token]);
   const items = list.data?.items ?? [];
+  // run names for the page: one list request filtered on the page's run ids
+  const pageRunIds = [...new Set(items.map((a) => a.run_id).filter((x): x is string => !!x))];
+  const runNames = useAsync(
+    async () =>
+      pageRunIds.length
+        ? new Map(
+            (await api.listRuns({ page_size: pageRunIds.length, filter: JSON.stringify({ predicates: [{ key: 'run_id', operation: 'IN', string_values: { values: pageRunIds } }] }) })).items.map((x) => [
+              x.run_id,
+              x.display_name || x.run_id,
+            ]),
+          )
+        : new Map<string, string>(),
+    [pageRunIds.join(',')],
+  );
   return (
     <>
       <PageHeader title="Artifacts" subtitle="Everything tasks produced: datasets, models, metrics, reports." />
@@ -58,7 +72,7 @@ export function ArtifactsPage() {
                   <td>
                     <span className="tag">{a.type}</span>
                   </td>
-                  <td>{a.run_id ? <Link to={`/runs/${a.run_id}`}>{a.run_id.slice(0, 8)}</Link> : '—'}</td>
+                  <td>{a.run_id ? <RunName id={a.run_id} names={runNames.data} /> : '—'}</td>
                   <td>
                     <div className="cell-sub mono" style={{ maxWidth: 380 }} title={a.uri}>
                       {a.uri}
@@ -76,9 +90,23 @@ export function ArtifactsPage() {
   );
 }
 
+function RunName({ id, names }: { id: string; names: Map<string, string> | undefined }) {
+  return (
+    <Link to={`/runs/${id}`} title={id}>
+      {names?.get(id) ?? id.slice(0, 8)}
+    </Link>
+  );
+}
+
 export function ArtifactDetailPage({ artifactId }: { artifactId: string }) {
   const r = useAsync(() => api.getArtifact(artifactId), [artifactId]);
   const a = r.data;
+  // the runs of the lineage by name (usually one or two runs)
+  const runIds = a ? [...new Set([a.lineage?.producer?.run_id, ...(a.lineage?.consumers ?? []).map((c) => c.run_id)].filter((x): x is string => !!x))] : [];
+  const runNames = useAsync(async () => {
+    const runs = await Promise.all(runIds.slice(0, 20).map((id) => api.getRun(id).catch(() => undefined)));
+    return new Map(runs.filter((x) => !!x).map((x) => [x!.run_id, x!.display_name || x!.run_id]));
+  }, [runIds.join(',')]);
   return (
     <>
       <PageHeader crumbs={<Link to="/artifacts">Artifacts</Link>} title={a ? a.display_name || a.name : 'Artifact'} subtitle={a?.type} />
@@ -97,8 +125,8 @@ export function ArtifactDetailPage({ artifactId }: { artifactId: string }) {
               {a.lineage?.producer ? (
                 <KV
                   rows={[
-                    ['Task', a.lineage.producer.task_name],
-                    ['Run', <Link to={`/runs/${a.lineage.producer.run_id}`}>{a.lineage.producer.run_id.slice(0, 8)}</Link>],
+                    ['Task', <Link to={`/runs/${a.lineage.producer.run_id}?task=${a.lineage.producer.task_id}`}>{a.lineage.producer.task_name}</Link>],
+                    ['Run', <RunName id={a.lineage.producer.run_id} names={runNames.data} />],
                   ]}
                 />
               ) : (
@@ -117,10 +145,12 @@ export function ArtifactDetailPage({ artifactId }: { artifactId: string }) {
                   <tbody>
                     {a.lineage.consumers.map((c, i) => (
                       <tr key={i}>
-                        <td>{c.task_name}</td>
+                        <td>
+                          <Link to={`/runs/${c.run_id}?task=${c.task_id}`}>{c.task_name}</Link>
+                        </td>
                         <td className="mono">{c.input_name}</td>
                         <td>
-                          <Link to={`/runs/${c.run_id}`}>{c.run_id.slice(0, 8)}</Link>
+                          <RunName id={c.run_id} names={runNames.data} />
                         </td>
                       </tr>
                     ))}

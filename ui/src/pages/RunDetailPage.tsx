@@ -16,7 +16,7 @@ import { Link, navigate } from '../router';
 
 type Tab = 'graph' | 'timeline' | 'details';
 
-export function RunDetailPage({ runId }: { runId: string; query: URLSearchParams }) {
+export function RunDetailPage({ runId, query }: { runId: string; query: URLSearchParams }) {
   const live = useRunLive(runId);
   const { run, tasks } = live;
   const specR = useAsync(() => api.runSpec(runId), [runId]);
@@ -57,6 +57,19 @@ export function RunDetailPage({ runId }: { runId: string; query: URLSearchParams
     setScope(parent);
     setSelectedId(`task:${name}`);
   };
+
+  // ?task=<task id> (from an artifact's lineage): open that task once the tasks are known
+  const wantTask = query.get('task');
+  const [openedTask, setOpenedTask] = useState(false);
+  useEffect(() => {
+    if (!wantTask || openedTask) return;
+    const t = tasks.find((x) => x.task_id === wantTask);
+    if (t) {
+      setOpenedTask(true);
+      selectTask(t);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [wantTask, tasks, openedTask]);
 
   if (live.error && !run) {
     return (
@@ -182,6 +195,7 @@ function Legend() {
     ['succeeded', 'succeeded'],
     ['cached', 'cached'],
     ['failed', 'failed'],
+    ['canceled', 'canceled'],
     ['skipped', 'skipped'],
   ];
   return (
