@@ -8,7 +8,7 @@
 // E2E_HEADFUL=1 to watch. Screenshots go to <repo>/test-artifacts/screenshots/ (01-19).
 import fs from 'node:fs';
 import path from 'node:path';
-import { assert, assertNoReload, ensureBuilt, graphNode, launchBrowser, log, main, markNoReload, repo, RUN_TIMEOUT, runPython, screenshots, shots, startServer } from './helpers.mjs';
+import { assert, assertNoReload, ensureBuilt, graphNode, graphSettled, launchBrowser, log, main, markNoReload, repo, RUN_TIMEOUT, runPython, screenshots, shots, startServer } from './helpers.mjs';
 
 // screenshots 01-19; flows.mjs takes 20 on
 const shot = screenshots(1, 19);
@@ -105,6 +105,7 @@ main(async () => {
     await logs.getByText('Training LogisticRegression(C=0.5').waitFor();
     await page.getByLabel('Search the log').fill('accuracy');
     await logs.locator('mark').first().waitFor();
+    await graphSettled(page);
     await shot(page, 'train-logs');
 
     // 7. the evaluation step's confusion matrix and ROC curve
