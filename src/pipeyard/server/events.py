@@ -42,6 +42,9 @@ def encode(event: Event) -> tuple[str, str, str]:
         name, run_id, data = "run", event.run.run_id, run_json(event.run)
     elif isinstance(event, TaskChanged):
         name, run_id, data = "task", event.task.run_id, task_json(event.task)
+        # The event knows the task, not its attempts: an empty list would read as
+        # "no attempts". Clients keep what GET .../tasks returned and refetch it.
+        data.pop("attempt_list", None)
     elif isinstance(event, LogLine):
         name, run_id = "log", event.run_id
         data = {

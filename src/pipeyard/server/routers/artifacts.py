@@ -156,6 +156,13 @@ def get_artifact(artifact_id: str, ctx: ServerContext = Depends(get_ctx)) -> dic
     return body
 
 
+# KFP writes these without a file extension; their type says what they are.
+TYPE_MEDIA = {
+    "system.HTML": "text/html; charset=utf-8",
+    "system.Markdown": "text/markdown; charset=utf-8",
+}
+
+
 @router.get("/apis/pipeyard/v1/artifacts/{artifact_id}/content")
 def artifact_content(
     artifact_id: str,
@@ -171,9 +178,12 @@ def artifact_content(
     media = (
         "text/plain; charset=utf-8"
         if is_dir
-        else (mimetypes.guess_type(name)[0] or "application/octet-stream")
+        else (mimetypes.guess_type(name)[0] or TYPE_MEDIA.get(art.schema_title, "application/octet-stream"))
     )
-    headers = {"X-Content-Size": str(size)}
+    # Artifact content is whatever a pipeline wrote (HTML with scripts included):
+    # opened directly, it runs in a sandbox with an opaque origin, never as our app.
+    headers = {"X-Content-Size": str(size), "Content-Security-Policy": "sandbox",
+               "X-Content-Type-Options": "nosniff"}
     if download:
         headers["Content-Disposition"] = f'attachment; filename="{name.replace(chr(34), "")}"'
     return Response(data, media_type=media, headers=headers)
