@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -92,7 +93,7 @@ def show_run(run_id: str, as_json: bool, server: str | None) -> None:
         click.echo(json.dumps(doc))
         return
     console = Console()
-    console.print(f"[bold]{run.display_name}[/]  {run.run_id}", highlight=False)
+    console.print(f"[bold]{escape(run.display_name)}[/]  {run.run_id}", highlight=False)
     console.print(Text("state: ") + Text(run.state, style=STATE_STYLES.get(run.state, "")))
     table = Table(box=None, header_style="bold")
     for col in ("task", "kind", "state", "attempts", "time", "outputs"):
@@ -104,7 +105,7 @@ def show_run(run_id: str, as_json: bool, server: str | None) -> None:
                       ", ".join(f"{k}={v!r}" for k, v in params.items())[:80])
     console.print(table)
     if run.outputs:
-        console.print(f"outputs: {json.dumps(run.outputs)}", highlight=False)
+        console.print(f"outputs: {json.dumps(run.outputs)}", highlight=False, markup=False)
     if run.error:
         console.print(Text("error: ", style="bold red") + Text(run.error))
 

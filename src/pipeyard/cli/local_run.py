@@ -12,10 +12,12 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 
 from pipeyard.cli.progress import Progress
 from pipeyard.config import Settings
 from pipeyard.errors import PipeyardError
+from pipeyard.launchers.choose import launcher_name, make_launcher
 from pipeyard.launchers.local import LocalLauncher
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -43,7 +45,7 @@ class _Session:
 
 def run_pipeline(
     path: str, *, args: tuple[str, ...], pipeline_name: str | None, as_json: bool, verbose: bool,
-    parallelism: int | None, no_cache: bool, pipeline_root: str | None,
+    parallelism: int | None, no_cache: bool, pipeline_root: str | None, launcher: str | None = None,
 ) -> int:
     out = Console(stderr=as_json)  # with --json, stdout carries only the JSON object
     session = _Session()
@@ -51,7 +53,8 @@ def run_pipeline(
     try:
         return asyncio.run(_session(session, settings, out, path, args=args, pipeline_name=pipeline_name,
                                     as_json=as_json, verbose=verbose, parallelism=parallelism,
-                                    no_cache=no_cache, pipeline_root=pipeline_root))
+                                    no_cache=no_cache, pipeline_root=pipeline_root,
+                                    launcher_choice=launcher))
     except KeyboardInterrupt:
         # asyncio.run cancelled the run: its processes are gone and it is marked CANCELED.
         if session.run_id is None:
@@ -66,11 +69,17 @@ def run_pipeline(
 async def _session(
     session: _Session, settings: Settings, out: Console, path: str, *, args: tuple[str, ...],
     pipeline_name: str | None, as_json: bool, verbose: bool, parallelism: int | None, no_cache: bool,
-    pipeline_root: str | None,
+    pipeline_root: str | None, launcher_choice: str | None = None,
 ) -> int:
-    launcher = LocalLauncher(max_parallel=parallelism, envs_dir=settings.envs_dir)
-    # First, so the fork server imports the KFP executor while we import and load.
-    launcher.warm_up()
+    try:
+        launcher = make_launcher(launcher_name(launcher_choice), envs_dir=settings.envs_dir,
+                                 max_parallel=parallelism)
+    except PipeyardError as e:
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+        return EXIT_USAGE
+    if isinstance(launcher, LocalLauncher):
+        # First, so the fork server imports the KFP executor while we import and load.
+        launcher.warm_up()
     try:
         from pipeyard.cli.submit import (
             check_arguments,
@@ -86,7 +95,7 @@ async def _session(
             loaded = load_pipeline_file(path, pipeline_name)
             parameters = check_arguments(loaded, parse_args(args))
         except PipeyardError as e:
-            Console(stderr=True).print(f"[bold red]error:[/] {e}", highlight=False)
+            Console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
             return EXIT_USAGE
         settings.ensure_dirs()
         root = pipeline_root or settings.pipeline_root
@@ -97,7 +106,7 @@ async def _session(
         run = create_run(store, loaded, parameters, pipeline_root=root,
                          enable_caching=False if no_cache else None, local_worker=local_worker_id())
         session.run_id = run.run_id
-        out.print(f"run [bold]{run.run_id}[/] of [bold]{run.pipeline_name}[/]", highlight=False)
+        out.print(f"run [bold]{run.run_id}[/] of [bold]{escape(run.pipeline_name)}[/]", highlight=False)
         progress = Progress(out, verbose=verbose)
         live: Any = contextlib.nullcontext()
         if not as_json and out.is_terminal:

@@ -27,8 +27,11 @@ def cli() -> None:
 @click.option("--no-cache", is_flag=True, help="Run every task even when a cached result exists.")
 @click.option("--pipeline-root", help="Where artifacts go (path or fsspec URL).")
 @click.option("--server", envvar="PIPEYARD_SERVER", help="Submit to a pipeyard server instead.")
+@click.option("--launcher", envvar="PIPEYARD_LAUNCHER", type=click.Choice(["local", "ray"]),
+              help="Where tasks run: local processes (default) or a Ray cluster (PIPEYARD_RAY_ADDRESS).")
 def run(pipeline: str, args: tuple[str, ...], pipeline_name: str | None, as_json: bool, verbose: bool,
-        parallelism: int | None, no_cache: bool, pipeline_root: str | None, server: str | None) -> None:
+        parallelism: int | None, no_cache: bool, pipeline_root: str | None, server: str | None,
+        launcher: str | None) -> None:
     """Run PIPELINE (.py, compiled .yaml/.json, or .zip/.tar.gz) and report it."""
     if server:
         from pipeyard.cli.remote import run_remote
@@ -39,7 +42,7 @@ def run(pipeline: str, args: tuple[str, ...], pipeline_name: str | None, as_json
 
     sys.exit(run_pipeline(pipeline, args=args, pipeline_name=pipeline_name, as_json=as_json,
                           verbose=verbose, parallelism=parallelism, no_cache=no_cache,
-                          pipeline_root=pipeline_root))
+                          pipeline_root=pipeline_root, launcher=launcher))
 
 
 def main() -> None:

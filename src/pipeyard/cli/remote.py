@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -72,7 +73,7 @@ def run_remote(server: str, path: str, *, args: tuple[str, ...], pipeline_name: 
         loaded = load_pipeline_file(path, pipeline_name)
         parameters = check_arguments(loaded, parse_args(args))
     except PipeyardError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
         return EXIT_USAGE
     spec: dict[str, Any] = spec_to_dict(loaded.spec)
     if no_cache:
@@ -87,7 +88,7 @@ def run_remote(server: str, path: str, *, args: tuple[str, ...], pipeline_name: 
     try:
         with client(server) as http:
             run_id = _check(http.post("/apis/v2beta1/runs", json=body))["run_id"]
-            out.print(f"run [bold]{run_id}[/] submitted to {server}", highlight=False)
+            out.print(f"run [bold]{run_id}[/] submitted to {escape(server)}", highlight=False)
             seen: dict[str, str] = {}
             while True:
                 doc = _run_document(http, run_id)
@@ -101,14 +102,14 @@ def run_remote(server: str, path: str, *, args: tuple[str, ...], pipeline_name: 
                     break
                 time.sleep(POLL_SECONDS)
     except (PipeyardError, httpx.HTTPError) as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
         return EXIT_USAGE
     if as_json:
         sys.stdout.write(json.dumps(doc) + "\n")
     else:
         out.print(Text("run ") + Text(doc["state"], style=STATE_STYLES.get(doc["state"], "")))
         for name, value in (doc["outputs"] or {}).items():
-            out.print(f"  {name} = {value!r}", highlight=False)
+            out.print(f"  {name} = {value!r}", highlight=False, markup=False)
         if doc["error"]:
             out.print(Text("error: ", style="bold red") + Text(str(doc["error"])))
     return EXIT_OK if doc["state"] == "SUCCEEDED" else EXIT_FAILED
@@ -144,7 +145,7 @@ def remote_show_run(server: str, run_id: str, as_json: bool) -> int:
         with client(server) as http:
             doc = _run_document(http, run_id)
     except PipeyardError as e:
-        Console(stderr=True).print(f"[bold red]error:[/] {e}", highlight=False)
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
         return EXIT_FAILED
     if as_json:
         sys.stdout.write(json.dumps(doc) + "\n")
@@ -153,7 +154,7 @@ def remote_show_run(server: str, run_id: str, as_json: bool) -> int:
     console.print(Text(f"{run_id}  ") + Text(str(doc["state"]), style=STATE_STYLES.get(str(doc["state"]), "")))
     for t in doc["tasks"]:
         console.print(f"  {t['path']:<40} {t['kind']:<10} {t['state']:<10} attempts={t['attempts']}",
-                      highlight=False)
+                      highlight=False, markup=False)
     return EXIT_OK
 
 
@@ -162,7 +163,7 @@ def remote_logs(server: str, run_id: str, task: str | None, attempt: int | None)
         try:
             tasks = _check(http.get(f"/apis/pipeyard/v1/runs/{run_id}/tasks")).get("tasks", [])
         except PipeyardError as e:
-            Console(stderr=True).print(f"[bold red]error:[/] {e}", highlight=False)
+            Console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
             return EXIT_FAILED
         leaves = [t for t in tasks if t["kind"] in ("CONTAINER", "IMPORTER")]
         chosen = leaves if task is None else [

@@ -63,9 +63,11 @@ def print_summary(console: Console, store: Store, run: Run, settings: Settings) 
     if run.outputs:
         console.print("[bold]outputs[/]")
         for name, value in run.outputs.items():
-            console.print(f"  {name} = {value!r}", highlight=False)
+            console.print(f"  {name} = {value!r}", highlight=False, markup=False)
     if run.error:
         console.print(Text("error: ", style="bold red") + Text(run.error))
-    console.print(f"logs:      pipeyard logs {run.run_id}  ({settings.logs_dir / run.run_id})", highlight=False)
+    console.print(f"logs:      pipeyard logs {run.run_id}  ({settings.logs_dir / run.run_id})", highlight=False,
+                  markup=False)
     root = run.pipeline_root or settings.pipeline_root
-    console.print(f"artifacts: {root.rstrip('/')}/{run.pipeline_name}/{run.run_id}", highlight=False)
+    console.print(f"artifacts: {root.rstrip('/')}/{run.pipeline_name}/{run.run_id}", highlight=False,
+                  markup=False)

@@ -66,9 +66,10 @@ def default_worker_id() -> str:
 
 def _default_launcher(settings: Settings) -> Any:
     # Imported here: the launcher pulls in process machinery the API never needs.
-    from pipeyard.launchers.local import LocalLauncher
+    from pipeyard.launchers.choose import launcher_name, make_launcher
 
-    return LocalLauncher(envs_dir=settings.envs_dir)
+    # PIPEYARD_LAUNCHER=ray (and PIPEYARD_RAY_ADDRESS) runs the tasks on a Ray cluster.
+    return make_launcher(launcher_name(), envs_dir=settings.envs_dir)
 
 
 def _execute_run() -> Callable[..., Any]:
