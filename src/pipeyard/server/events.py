@@ -122,20 +122,45 @@ class EventHub:
         return len(self._subs)
 
 
-async def sse_stream(hub: EventHub, run_id: str | None, ping_seconds: float = 15.0) -> AsyncIterator[str]:
+async def sse_stream(
+    hub: EventHub,
+    run_id: str | None,
+    ping_seconds: float = 15.0,
+    watch: AsyncIterator[tuple[str, dict[str, Any]]] | None = None,
+) -> AsyncIterator[str]:
+    """``watch``: further events for this subscriber (a run executed by another
+    process, see ``server/watch.py``), merged into the same stream."""
     async with hub.subscribe(run_id) as sub:
-        # An initial comment flushes the headers so clients see the stream is open.
-        yield ": connected\n\n"
-        while True:
-            try:
-                item = await asyncio.wait_for(sub.queue.get(), timeout=ping_seconds)
-            except asyncio.TimeoutError:
-                yield ": ping\n\n"
-                continue
-            if item is _CLOSE:
-                return
-            name, data = item
-            if sub.dropped:
-                yield f": dropped {sub.dropped} events\n\n"
-                sub.dropped = 0
-            yield f"event: {name}\ndata: {data}\n\n"
+        pump = asyncio.ensure_future(_pump(watch, sub)) if watch is not None else None
+        try:
+            # An initial comment flushes the headers so clients see the stream is open.
+            yield ": connected\n\n"
+            async for chunk in _drain(sub, ping_seconds):
+                yield chunk
+        finally:
+            if pump is not None:
+                pump.cancel()
+
+
+async def _pump(watch: AsyncIterator[tuple[str, dict[str, Any]]], sub: Subscriber) -> None:
+    async for name, data in watch:
+        try:
+            sub.queue.put_nowait((name, json.dumps(data, separators=(",", ":"), default=str)))
+        except asyncio.QueueFull:
+            sub.dropped += 1
+
+
+async def _drain(sub: Subscriber, ping_seconds: float) -> AsyncIterator[str]:
+    while True:
+        try:
+            item = await asyncio.wait_for(sub.queue.get(), timeout=ping_seconds)
+        except asyncio.TimeoutError:
+            yield ": ping\n\n"
+            continue
+        if item is _CLOSE:
+            return
+        name, data = item
+        if sub.dropped:
+            yield f": dropped {sub.dropped} events\n\n"
+            sub.dropped = 0
+        yield f"event: {name}\ndata: {data}\n\n"
