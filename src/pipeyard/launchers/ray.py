@@ -1,0 +1,453 @@
+"""A launcher that runs each task attempt as a task on a Ray cluster.
+
+For when one machine is not enough: the engine, the store and the task logs
+stay on the driver (the machine running pipeyard); every attempt's command runs
+in a Ray worker, wherever Ray schedules it.
+
+- Each attempt is one Ray task (``_run_attempt``, a streaming generator). On its
+  worker it starts the command as the leader of its own process group, with the
+  request's env on top of the worker's environment, and yields the output in
+  chunks as it comes; the driver appends them to ``log_path`` and hands lines to
+  ``on_output``. The last item is the exit code.
+- Timeouts are enforced on the worker: SIGTERM to the group, a grace period,
+  then SIGKILL. Cancelling the awaiting coroutine cancels the Ray task (without
+  ``force``, so Ray raises KeyboardInterrupt inside it rather than killing the
+  worker); the task kills its whole process group before it ends, and the
+  driver waits for that end before re-raising.
+- KFP Python components run ``python -m kfp.dsl.executor_main`` with the
+  worker's interpreter and ``_KFP_RUNTIME=true``; a lightweight component's
+  source goes to a temp ``ephemeral_component.py`` on the worker. KFP's
+  ``pip install`` bootstrap never runs.
+- ``packages_to_install`` is refused with an error naming the packages: they
+  must be preinstalled on the Ray workers. (Ray's per-task ``runtime_env`` pip
+  would build environments on the workers that nobody caches or cleans the way
+  ``venvs.py`` does locally, and a failed build surfaces as a scheduling error
+  rather than a task log.)
+- ``request.cpu`` becomes ``num_cpus`` (at least ``MIN_TASK_CPUS``, so many
+  trivial tasks share a core) and ``memory_bytes`` Ray's ``memory``; a request
+  larger than the whole cluster fails at once instead of waiting forever.
+- ``mounts`` are not supported yet: such a request fails naming the paths.
+
+Where the cluster spans several machines, workers must see the files the
+engine hands them. Artifacts: use a shared or remote pipeline root
+(``PIPEYARD_PIPELINE_ROOT=s3://...`` etc., which the engine stages). For now the
+work directories under ``PIPEYARD_HOME`` (executor input/output files) must
+also be visible at the same path on every worker, e.g. on a shared filesystem.
+A single-node cluster works as is. Workers need the same ``pipeyard`` and
+``kfp`` installed as the driver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from pipeyard.engine.ports import LaunchRequest, LaunchResult
+from pipeyard.launchers.process import (
+    DRAIN_SECONDS,
+    REAP_SECONDS,
+    TERM_GRACE_SECONDS,
+    append_to_log,
+    group_members,
+    signal_group,
+)
+
+# Ray accounts fractional CPUs; a task asking for nothing still takes this much,
+# so a node with N cores runs up to N / MIN_TASK_CPUS trivial tasks at once.
+MIN_TASK_CPUS = 0.05
+# How long a cancelled attempt may take to report that its processes are gone.
+_CANCEL_WAIT_SECONDS = 30.0
+_READ_CHUNK = 1 << 16
+# Off the main thread a Ray cancellation cannot wake a blocked wait, so wait in slices.
+_FALLBACK_WAKE_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class _AttemptSpec:
+    """What the Ray task needs: plain data, so it pickles to any worker."""
+
+    argv: tuple[str, ...]
+    env: dict[str, str]
+    cwd: str | None
+    timeout_seconds: float | None
+    # argv is executor_main's arguments: run them with the worker's interpreter.
+    kfp_executor: bool = False
+    source: str | None = None
+    module_dirs: tuple[str, ...] = ()
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+# Items the attempt yields: ("out", bytes) chunks, then ("error", message) when
+# nothing could be started, or ("exit", exit code or None, timed out).
+_Item = tuple[Any, ...]
+
+
+# ----------------------------------------------------------------------------- worker side
+
+
+def _start_error(exc: OSError, executable: str, cwd: str | None) -> str:
+    if cwd is not None and exc.filename == cwd:
+        return f"working directory {cwd!r} does not exist or is not accessible ({exc.strerror})"
+    if isinstance(exc, FileNotFoundError):
+        return f"executable {executable!r} not found"
+    if isinstance(exc, PermissionError):
+        return f"executable {executable!r} is not executable (permission denied)"
+    return f"{executable!r}: {exc}"
+
+
+def _wait_gone(pids: list[int], timeout: float) -> None:
+    """Block until every pid has exited (pidfds, no sleeping), or the timeout passes."""
+    poller = select.poll()
+    fds: list[int] = []
+    for pid in pids:
+        try:
+            fd = os.pidfd_open(pid)
+        except OSError:
+            continue
+        fds.append(fd)
+        poller.register(fd, select.POLLIN)
+    deadline = time.monotonic() + timeout
+    try:
+        remaining = set(fds)
+        while remaining:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            for fd, _ in poller.poll(left * 1000):
+                poller.unregister(fd)
+                remaining.discard(fd)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the attempt's group, reap the leader, wait until no member runs."""
+    if signal_group(process.pid, signal.SIGKILL):
+        _wait_gone(group_members(process.pid), REAP_SECONDS)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(REAP_SECONDS)
+
+
+def _terminate_group(process: subprocess.Popen[bytes]) -> None:
+    if signal_group(process.pid, signal.SIGTERM):
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(TERM_GRACE_SECONDS)
+    _kill_group(process)
+
+
+def _attempt_items(spec: _AttemptSpec) -> Iterator[_Item]:
+    env = {**os.environ, **spec.env, **spec.extra_env}
+    argv = list(spec.argv)
+    module_dir: str | None = None
+    if spec.source is not None:
+        module_dir = tempfile.mkdtemp(prefix="pipeyard-component-")
+        module_path = Path(module_dir, "ephemeral_component.py")
+        module_path.write_text(spec.source)
+        argv = ["--component_module_path", str(module_path), *argv]
+    if spec.kfp_executor:
+        argv = [sys.executable, "-m", "kfp.dsl.executor_main", *argv]
+    if spec.module_dirs:
+        existing = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
+        env["PYTHONPATH"] = os.pathsep.join([*spec.module_dirs, *existing])
+    try:
+        try:
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=spec.cwd,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            yield ("error", f"cannot start task: {_start_error(exc, argv[0], spec.cwd)}")
+            return
+        try:
+            yield from _supervise(process, spec.timeout_seconds)
+        finally:
+            # Normal exit, timeout, or Ray's KeyboardInterrupt on cancellation: the
+            # group goes with the task either way, as a container's processes would.
+            _kill_group(process)
+    finally:
+        if module_dir is not None:
+            shutil.rmtree(module_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _interrupt_pipe() -> Iterator[int | None]:
+    """A fd that becomes readable when Ray cancels the task.
+
+    Ray cancels a running task with ``_thread.interrupt_main()``, which raises
+    KeyboardInterrupt only once the main thread runs Python code again, so a
+    task blocked in ``select`` would never see it. CPython writes to the signal
+    wakeup fd when that interrupt is requested, which wakes the ``select``.
+    ``None`` off the main thread, where we fall back to short waits.
+    """
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    try:
+        previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    except ValueError:
+        os.close(read_fd)
+        os.close(write_fd)
+        yield None
+        return
+    try:
+        yield read_fd
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+def _supervise(process: subprocess.Popen[bytes], timeout: float | None) -> Iterator[_Item]:
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    # Set once the leader exited: what it left in its group is killed, and a
+    # process that left the group may hold the pipe open only this long.
+    drain_deadline: float | None = None
+    timed_out = False
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(process.stdout)
+        leader_fd = os.pidfd_open(process.pid)
+        stack.callback(os.close, leader_fd)
+        interrupt_fd = stack.enter_context(_interrupt_pipe())
+        watched = [fd, leader_fd] + ([] if interrupt_fd is None else [interrupt_fd])
+        while True:
+            limit = drain_deadline if drain_deadline is not None else deadline
+            left = None if limit is None else max(0.0, limit - time.monotonic())
+            if interrupt_fd is None:
+                left = _FALLBACK_WAKE_SECONDS if left is None else min(left, _FALLBACK_WAKE_SECONDS)
+            ready, _, _ = select.select(watched, [], [], left)
+            if interrupt_fd is not None and interrupt_fd in ready:
+                # The pending KeyboardInterrupt (if that is what woke us) is raised here.
+                os.read(interrupt_fd, 512)
+            if fd in ready:
+                chunk = os.read(fd, _READ_CHUNK)
+                if not chunk:
+                    break
+                yield ("out", chunk)
+                continue
+            if leader_fd in ready:
+                watched.remove(leader_fd)
+                drain_deadline = time.monotonic() + DRAIN_SECONDS
+                signal_group(process.pid, signal.SIGKILL)
+                continue
+            now = time.monotonic()
+            if drain_deadline is not None:
+                if now >= drain_deadline:
+                    break
+            elif deadline is not None and now >= deadline:
+                timed_out = True
+                _terminate_group(process)
+                break
+    # Before reporting the exit: once the driver has it, nothing of the task may run.
+    _kill_group(process)
+    code = process.returncode
+    if timed_out:
+        yield ("out", f"pipeyard: task timed out after {timeout:g} s and was killed\n".encode())
+    yield ("exit", code, timed_out)
+
+
+def _run_attempt(spec: _AttemptSpec) -> Iterator[_Item]:
+    yield from _attempt_items(spec)
+
+
+# Retries would re-run a user's command behind the engine's back; the engine owns retries.
+_remote_attempt = ray.remote(num_returns="streaming", max_retries=0)(_run_attempt)
+
+
+# ----------------------------------------------------------------------------- driver side
+
+
+class _Output:
+    """Appends an attempt's chunks to its log file and hands out complete lines."""
+
+    def __init__(self, request: LaunchRequest) -> None:
+        Path(request.log_path).parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(request.log_path, "ab", buffering=0)  # noqa: SIM115 - closed in close()
+        self._on_output = request.on_output
+        self._partial = b""
+
+    def write(self, chunk: bytes) -> None:
+        self._log.write(chunk)
+        if self._on_output is None:
+            return
+        *lines, self._partial = (self._partial + chunk).split(b"\n")
+        for line in lines:
+            self._emit(line)
+
+    def _emit(self, line: bytes) -> None:
+        if self._on_output is None:
+            return
+        # A faulty callback must not lose the task's log or kill the launcher.
+        with contextlib.suppress(Exception):
+            self._on_output(line.rstrip(b"\r").decode("utf-8", errors="replace"))
+
+    def close(self) -> None:
+        if self._partial:
+            self._emit(self._partial)
+            self._partial = b""
+        self._log.close()
+
+
+class RayLauncher:
+    """Runs attempts on the Ray cluster at ``address`` (``None``: start or attach a local one).
+
+    ``max_parallel`` caps this launcher's attempts in flight (Ray's own resource
+    accounting applies on top); ``init_kwargs`` go to ``ray.init``.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        max_parallel: int | None = None,
+        init_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.address = address
+        self.max_parallel = max_parallel
+        self.init_kwargs = dict(init_kwargs or {})
+        self._slots = asyncio.Semaphore(max_parallel) if max_parallel else None
+        self._connect_lock = asyncio.Lock()
+        self._connected = False
+        self._started_ray = False
+
+    async def _connect(self) -> None:
+        async with self._connect_lock:
+            if self._connected:
+                return
+            if not ray.is_initialized():
+                # ray.init blocks for seconds when it starts a local cluster.
+                await asyncio.to_thread(ray.init, address=self.address, **self.init_kwargs)
+                self._started_ray = True
+            self._connected = True
+
+    def _refusal(self, request: LaunchRequest) -> str | None:
+        if request.mounts:
+            return "the Ray launcher does not support volume mounts yet (task mounts " + ", ".join(
+                sorted(request.mounts)
+            ) + ")"
+        program = request.python
+        if program is not None and program.packages:
+            return (
+                "the Ray launcher does not install packages_to_install ("
+                + ", ".join(program.packages)
+                + "); preinstall them on the Ray workers and remove them from the component"
+            )
+        total = ray.cluster_resources()
+        cpus = float(total.get("CPU", 0.0))
+        if request.cpu > cpus:
+            return f"task requests {request.cpu:g} CPUs but the Ray cluster has {cpus:g}"
+        memory = float(total.get("memory", 0.0))
+        if request.memory_bytes > memory:
+            return (
+                f"task requests {request.memory_bytes} bytes of memory "
+                f"but the Ray cluster has {int(memory)}"
+            )
+        return None
+
+    @staticmethod
+    def _spec(request: LaunchRequest) -> _AttemptSpec:
+        program = request.python
+        if program is None:
+            return _AttemptSpec(request.argv, dict(request.env), request.cwd, request.timeout_seconds)
+        # Live logs: the task's output is a pipe, which Python would block-buffer.
+        extra = {"_KFP_RUNTIME": "true", "PYTHONUNBUFFERED": request.env.get("PYTHONUNBUFFERED", "1")}
+        return _AttemptSpec(
+            program.executor_args,
+            dict(request.env),
+            request.cwd,
+            request.timeout_seconds,
+            kfp_executor=True,
+            source=program.source,
+            module_dirs=program.module_dirs,
+            extra_env=extra,
+        )
+
+    async def launch(self, request: LaunchRequest) -> LaunchResult:
+        if not request.argv and request.python is None:
+            return LaunchResult(exit_code=None, error="task has an empty command")
+        await self._connect()
+        refusal = self._refusal(request)
+        if refusal is not None:
+            append_to_log(request.log_path, f"pipeyard: {refusal}", request.on_output)
+            return LaunchResult(exit_code=None, error=refusal)
+        if self._slots is None:
+            return await self._run(request)
+        async with self._slots:
+            return await self._run(request)
+
+    async def _run(self, request: LaunchRequest) -> LaunchResult:
+        options: dict[str, Any] = {"num_cpus": max(request.cpu, MIN_TASK_CPUS)}
+        if request.memory_bytes:
+            options["memory"] = request.memory_bytes
+        # An ObjectRefGenerator at run time; Ray's stubs call it an ObjectRef.
+        generator: Any = _remote_attempt.options(**options).remote(self._spec(request))
+        output = _Output(request)
+        try:
+            try:
+                async for ref in generator:
+                    item = await ref
+                    if item[0] == "out":
+                        output.write(item[1])
+                    elif item[0] == "error":
+                        output.write(f"pipeyard: {item[1]}\n".encode())
+                        return LaunchResult(exit_code=None, error=item[1])
+                    else:
+                        return LaunchResult(exit_code=item[1], timed_out=bool(item[2]))
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):  # it may have just finished
+                    ray.cancel(generator)
+                await _until_finished(generator)
+                output.write(b"pipeyard: task cancelled\n")
+                raise
+            except (ray.exceptions.RayError, ray.exceptions.RaySystemError) as exc:
+                message = f"the Ray task failed: {exc}"
+                output.write(f"pipeyard: {message}\n".encode())
+                return LaunchResult(exit_code=None, error=message)
+        finally:
+            output.close()
+        message = "the Ray task ended without reporting an exit code"
+        append_to_log(request.log_path, f"pipeyard: {message}", request.on_output)
+        return LaunchResult(exit_code=None, error=message)
+
+    async def aclose(self) -> None:
+        # A cluster someone else connected to (a test fixture, the server) is theirs to shut down.
+        if self._started_ray:
+            await asyncio.to_thread(ray.shutdown)
+            self._started_ray = False
+        self._connected = False
+
+
+async def _until_finished(generator: Any) -> None:
+    """Wait, even if cancelled again, until the cancelled Ray task has ended: its
+    ``finally`` is what kills the process group."""
+
+    async def drain() -> None:
+        with contextlib.suppress(Exception):
+            async for ref in generator:
+                with contextlib.suppress(Exception):
+                    await ref
+
+    task = asyncio.ensure_future(asyncio.wait_for(drain(), _CANCEL_WAIT_SECONDS))
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.shield(task)
