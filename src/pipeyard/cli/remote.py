@@ -17,6 +17,7 @@ from rich.text import Text
 
 from pipeyard.cli.local_run import EXIT_FAILED, EXIT_OK, EXIT_USAGE, parse_args
 from pipeyard.cli.progress import STATE_STYLES
+from pipeyard.cli.report import public_outputs
 from pipeyard.cli.submit import check_arguments
 from pipeyard.errors import PipeyardError
 from pipeyard.spec.loader import load_pipeline_file, spec_to_dict
@@ -44,16 +45,12 @@ def _check(response: httpx.Response) -> Any:
 
 
 def _task_json(task: dict[str, Any]) -> dict[str, Any]:
-    outputs = task.get("outputs") or {}
-    public = dict(outputs.get("parameters") or {})
-    for name, arts in (outputs.get("artifacts") or {}).items():
-        items = [{"uri": a["uri"], "metadata": a.get("metadata") or {}} for a in arts]
-        public[name] = items[0] if len(items) == 1 else items
     return {
         "name": task["display_name"] if task["kind"] != "ITERATION" else task["name"],
         "path": task["path"], "kind": task["kind"], "index": task.get("iteration_index"),
         "state": task["state"], "attempts": task.get("attempts", 0), "cached": task.get("cached", False),
-        "outputs": public, "error": task.get("error"), "task_id": task["task_id"],
+        "outputs": public_outputs(task.get("outputs") or {}), "error": task.get("error"),
+        "task_id": task["task_id"],
     }
 
 

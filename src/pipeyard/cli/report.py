@@ -10,14 +10,17 @@ from rich.text import Text
 
 from pipeyard.cli.progress import STATE_STYLES, duration
 from pipeyard.config import Settings
+from pipeyard.engine.runner import public_artifact
 from pipeyard.store import Store
 from pipeyard.store.entities import Run, Task
 
 
-def _public_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
+def public_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
+    """A task's recorded outputs as --json shows them: parameter values, and each
+    artifact as ``{"uri", "metadata"}`` (a list of those when there are several)."""
     params = dict(outputs.get("parameters") or {})
     for name, arts in (outputs.get("artifacts") or {}).items():
-        items = [{"uri": a["uri"], "metadata": a.get("metadata") or {}} for a in arts]
+        items = [public_artifact(a) for a in arts]
         params[name] = items[0] if len(items) == 1 else items
     return params
 
@@ -31,7 +34,7 @@ def task_json(task: Task) -> dict[str, Any]:
         "state": task.state,
         "attempts": task.attempts,
         "cached": task.cached,
-        "outputs": _public_outputs(task.outputs or {}),
+        "outputs": public_outputs(task.outputs or {}),
         "error": task.error,
         "task_id": task.task_id,
     }

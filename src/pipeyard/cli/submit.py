@@ -68,7 +68,7 @@ def ensure_pipeline_version(store: Store, loaded: LoadedPipeline, spec: dict[str
         latest = None
     if latest is not None and latest.pipeline_spec == spec and latest.platform_spec == loaded.platform_spec:
         return pipeline, latest
-    count = store.list_pipeline_versions(pipeline.pipeline_id, _all()).total_size
+    count = store.list_pipeline_versions(pipeline.pipeline_id, ListQuery(page_size=1)).total_size
     version_name = f"{name} v{count + 1}"
     version = PipelineVersion(uuid.uuid4().hex, pipeline.pipeline_id, version_name, version_name, "", now,
                               spec, loaded.platform_spec)
@@ -106,10 +106,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _all() -> Any:
-    return ListQuery(page_size=1)
 
 
 def create_run(store: Store, loaded: LoadedPipeline, parameters: dict[str, Any], *,

@@ -23,7 +23,7 @@ from pipeyard.engine.executor_io import (
     prepare_output_paths,
     read_outputs,
 )
-from pipeyard.engine.outcome import ArtifactDict, Outcome, Scope
+from pipeyard.engine.outcome import ArtifactDict, Outcome, Scope, io_record
 from pipeyard.engine.ports import LaunchRequest
 from pipeyard.errors import PipeyardError
 from pipeyard.spec.placeholders import PlaceholderContext, substitute_args, substitute_string
@@ -63,15 +63,11 @@ async def run_leaf(
             return _reuse(ctx, task, scope, kind, params, artifacts, fp, hit)
     row = ctx.open_task(path=path, name=task.name, display_name=task.display_name, kind=kind,
                         parent_task_id=scope.parent_task_id, iteration_index=scope.iteration_index,
-                        inputs=_io(params, artifacts), fingerprint=fp)
+                        inputs=io_record(params, artifacts), fingerprint=fp)
     if component.importer is not None:
         return _import(ctx, task, component, row, params, artifacts)
     refs = platform.Refs(scope.parameters, upstream or {})
     return await _run_container(ctx, task, component, row, params, artifacts, refs)
-
-
-def _io(params: dict[str, Any], artifacts: dict[str, list[ArtifactDict]]) -> dict[str, Any]:
-    return {"parameters": dict(params), "artifacts": {k: list(v) for k, v in artifacts.items()}}
 
 
 def _reuse(
@@ -81,7 +77,7 @@ def _reuse(
     now = utcnow()
     row = ctx.open_task(path=scope.path(task.name), name=task.name, display_name=task.display_name,
                         kind=kind, parent_task_id=scope.parent_task_id,  # type: ignore[arg-type]
-                        iteration_index=scope.iteration_index, inputs=_io(params, artifacts),
+                        iteration_index=scope.iteration_index, inputs=io_record(params, artifacts),
                         fingerprint=fp, state="SUCCEEDED", cached=True, cached_from_task_id=hit.task_id,
                         outputs=hit.outputs, command=hit.command)
     done = dataclasses.replace(row, started_at=now, finished_at=now)
@@ -137,7 +133,7 @@ def _import(ctx: RunContext, task: TaskView, component: ComponentView, row: Task
     produced = {name: [{"uri": uri, "metadata": metadata, "type": imp.schema_title}]}
     outputs, rows, events = _artifact_rows(ctx, row, produced)
     done = dataclasses.replace(row, state="SUCCEEDED", finished_at=utcnow(),
-                               outputs=_io({}, outputs))
+                               outputs=io_record({}, outputs))
     ctx.record_result(done, rows, events + _input_events(ctx, done, artifacts))
     return outcome_from_row(done)
 
@@ -244,7 +240,7 @@ async def _attempt(ctx: RunContext, component: ComponentView, row: Task, params:
         return Outcome("FAILED", error=str(e)), None
     job = PlaceholderContext(
         pipeline_job_name=ctx.run.display_name or ctx.pipeline.name,
-        pipeline_job_resource_name=f"{ctx.pipeline.name}-{ctx.run_id}",
+        pipeline_job_resource_name=ctx.job_resource_name,
         pipeline_job_uuid=ctx.run_id,
         pipeline_job_create_time_utc=ctx.run.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         pipeline_job_schedule_time_utc=(ctx.run.scheduled_at or ctx.run.created_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -318,6 +314,6 @@ async def _attempt(ctx: RunContext, component: ComponentView, row: Task, params:
         return Outcome("FAILED", error=str(e)), 0
     outputs, rows, events = _artifact_rows(ctx, row, produced)
     done = dataclasses.replace(row, state="SUCCEEDED", finished_at=utcnow(),
-                               outputs=_io(out_params, outputs), error=None)
+                               outputs=io_record(out_params, outputs), error=None)
     ctx.record_result(done, rows, events + _input_events(ctx, done, artifacts))
     return Outcome("SUCCEEDED", out_params, outputs, task_id=row.task_id, task_name=row.display_name), 0

@@ -36,6 +36,11 @@ class RunContext:
         return self.run.run_id
 
     @property
+    def job_resource_name(self) -> str:
+        """KFP's ``pipeline_job_resource_name``: on a cluster the Argo workflow's name."""
+        return f"{self.pipeline.name}-{self.run_id}"
+
+    @property
     def caching_allowed(self) -> bool:
         return self.run.enable_caching is not False
 

@@ -8,8 +8,9 @@ depends on; nothing polls. Leaf tasks (containers, importers) are handed to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pipeyard.engine.cancel import abandoned
@@ -21,16 +22,13 @@ from pipeyard.engine.inputs import (
     resolve_artifacts,
     resolve_parameters,
 )
-from pipeyard.engine.outcome import ArtifactDict, Outcome, Scope
+from pipeyard.engine.outcome import ArtifactDict, Outcome, Scope, io_record
 from pipeyard.errors import PipeyardError, SpecError
 from pipeyard.spec.cel import evaluate_condition
-from pipeyard.spec.views import ComponentView, DagView, TaskView
+from pipeyard.spec.views import ComponentView, DagView, OutputSelector, TaskView
+from pipeyard.store.entities import Task
 
 _BLOCKING = ("FAILED", "CANCELED", "NOT_RUN")
-
-
-def job_resource_name(ctx: RunContext) -> str:
-    return f"{ctx.pipeline.name}-{ctx.run_id}"
 
 
 async def run_dag(ctx: RunContext, component: ComponentView, scope: Scope) -> dict[str, Outcome]:
@@ -96,7 +94,7 @@ async def run_task(
     if not task.all_upstream_completed and any(u.state in _BLOCKING for u in upstream.values()):
         return Outcome("NOT_RUN", task_name=task.display_name)
     try:
-        params = resolve_parameters(task, component, scope, upstream, job_resource_name(ctx), where)
+        params = resolve_parameters(task, component, scope, upstream, ctx.job_resource_name, where)
         artifacts = resolve_artifacts(task, scope, upstream)
         item = task.iterator.item_input if task.iterator is not None else None
         check_required(component, params, artifacts, exclude=item)
@@ -180,21 +178,42 @@ def dag_outputs(
 ) -> tuple[dict[str, Any], dict[str, list[ArtifactDict]]]:
     """A DAG's outputs from its tasks. Several selectors are a dsl.OneOf: the first
     producer that ran provides the value."""
-    params: dict[str, Any] = {}
-    for name, selectors in dag.output_parameters.items():
-        for sel in selectors:
-            o = outcomes.get(sel.producer)
-            if o is not None and o.ok and sel.key in o.parameters:
-                params[name] = o.parameters[sel.key]
-                break
-    artifacts: dict[str, list[ArtifactDict]] = {}
-    for name, selectors in dag.output_artifacts.items():
-        for sel in selectors:
-            o = outcomes.get(sel.producer)
-            if o is not None and o.ok and sel.key in o.artifacts:
-                artifacts[name] = o.artifacts[sel.key]
-                break
+    params = {name: o.parameters[key] for name, (o, key) in
+              _selected(dag.output_parameters, outcomes, lambda o: o.parameters).items()}
+    artifacts = {name: o.artifacts[key] for name, (o, key) in
+                 _selected(dag.output_artifacts, outcomes, lambda o: o.artifacts).items()}
     return params, artifacts
+
+
+def _selected(
+    outputs: Mapping[str, tuple[OutputSelector, ...]], outcomes: Mapping[str, Outcome],
+    values: Callable[[Outcome], Mapping[str, Any]],
+) -> dict[str, tuple[Outcome, str]]:
+    """For each output, the first selector whose producer succeeded and has the value."""
+    chosen: dict[str, tuple[Outcome, str]] = {}
+    for name, selectors in outputs.items():
+        for sel in selectors:
+            o = outcomes.get(sel.producer)
+            if o is not None and o.ok and sel.key in values(o):
+                chosen[name] = (o, sel.key)
+                break
+    return chosen
+
+
+async def _run_inner_dag(ctx: RunContext, component: ComponentView, row: Task, inner: Scope,
+                         display_name: str) -> Outcome:
+    """Run a sub-DAG or loop iteration whose row is open; close the row with its outcome."""
+    assert component.dag is not None
+    try:
+        outcomes = await run_dag(ctx, component, inner)
+    except asyncio.CancelledError as e:
+        if not abandoned(e):
+            ctx.finish_task(row, "CANCELED")
+        raise
+    state, error = dag_state(outcomes)
+    out_params, out_artifacts = dag_outputs(component.dag, outcomes)
+    ctx.finish_task(row, state, error=error, outputs=io_record(out_params, out_artifacts))
+    return Outcome(state, out_params, out_artifacts, error, row.task_id, display_name)  # type: ignore[arg-type]
 
 
 async def run_sub_dag(
@@ -204,19 +223,9 @@ async def run_sub_dag(
     path = scope.path(task.name)
     row = ctx.open_task(path=path, name=task.name, display_name=task.display_name, kind="DAG",
                         parent_task_id=scope.parent_task_id, iteration_index=scope.iteration_index,
-                        inputs=_io(params, artifacts))
+                        inputs=io_record(params, artifacts))
     inner = Scope(f"{path}/", row.task_id, params, artifacts, scope.iteration_index)
-    try:
-        outcomes = await run_dag(ctx, component, inner)
-    except asyncio.CancelledError as e:
-        if not abandoned(e):
-            ctx.finish_task(row, "CANCELED")
-        raise
-    assert component.dag is not None
-    state, error = dag_state(outcomes)
-    out_params, out_artifacts = dag_outputs(component.dag, outcomes)
-    ctx.finish_task(row, state, error=error, outputs=_io(out_params, out_artifacts))
-    return Outcome(state, out_params, out_artifacts, error, row.task_id, task.display_name)  # type: ignore[arg-type]
+    return await _run_inner_dag(ctx, component, row, inner, task.display_name)
 
 
 def loop_items(task: TaskView, params: Mapping[str, Any],
@@ -251,14 +260,11 @@ async def run_loop(
         return fail_unstarted(ctx, task, scope, component, e.reason)
     row = ctx.open_task(path=path, name=task.name, display_name=task.display_name, kind="LOOP",
                         parent_task_id=scope.parent_task_id, iteration_index=scope.iteration_index,
-                        inputs=_io(params, artifacts), details={"iterations": len(items)})
+                        inputs=io_record(params, artifacts), details={"iterations": len(items)})
     limit = asyncio.Semaphore(it.parallelism) if it.parallelism > 0 else None
 
     async def iteration(index: int, item: Any) -> Outcome:
-        if limit is None:
-            return await _run_iteration(ctx, task, component, path, row.task_id, index, item, params,
-                                        artifacts)
-        async with limit:
+        async with limit or contextlib.nullcontext():
             return await _run_iteration(ctx, task, component, path, row.task_id, index, item, params,
                                         artifacts)
 
@@ -278,7 +284,7 @@ async def run_loop(
         out_params[name] = [r.parameters[name] for r in results if name in r.parameters]
     for name in component.dag.output_artifacts:
         out_artifacts[name] = [a for r in results for a in r.artifacts.get(name, [])]
-    ctx.finish_task(row, state, error=error, outputs=_io(out_params, out_artifacts))
+    ctx.finish_task(row, state, error=error, outputs=io_record(out_params, out_artifacts))
     return Outcome(state, out_params, out_artifacts, error, row.task_id, task.display_name)  # type: ignore[arg-type]
 
 
@@ -297,20 +303,7 @@ async def _run_iteration(
         inner_params[it.item_input] = item
     row = ctx.open_task(path=path, name=task.name, display_name=f"{task.display_name}[{index}]",
                         kind="ITERATION", parent_task_id=loop_task_id, iteration_index=index,
-                        inputs=_io({it.item_input: item} if it.kind != "artifact" else {},
+                        inputs=io_record({it.item_input: item} if it.kind != "artifact" else {},
                                    {it.item_input: [item]} if it.kind == "artifact" else {}))
     inner = Scope(f"{path}/", row.task_id, inner_params, inner_artifacts, index)
-    try:
-        outcomes = await run_dag(ctx, component, inner)
-    except asyncio.CancelledError as e:
-        if not abandoned(e):
-            ctx.finish_task(row, "CANCELED")
-        raise
-    state, error = dag_state(outcomes)
-    out_params, out_artifacts = dag_outputs(component.dag, outcomes)
-    ctx.finish_task(row, state, error=error, outputs=_io(out_params, out_artifacts))
-    return Outcome(state, out_params, out_artifacts, error, row.task_id, task.display_name)  # type: ignore[arg-type]
-
-
-def _io(params: Mapping[str, Any], artifacts: Mapping[str, list[ArtifactDict]]) -> dict[str, Any]:
-    return {"parameters": dict(params), "artifacts": {k: list(v) for k, v in artifacts.items()}}
+    return await _run_inner_dag(ctx, component, row, inner, task.display_name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,6 +25,11 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.state == "SUCCEEDED"
+
+
+def io_record(params: Mapping[str, Any], artifacts: Mapping[str, list[ArtifactDict]]) -> dict[str, Any]:
+    """A task row's ``inputs`` / ``outputs`` field."""
+    return {"parameters": dict(params), "artifacts": {k: list(v) for k, v in artifacts.items()}}
 
 
 @dataclass(frozen=True)
