@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
@@ -207,6 +208,24 @@ def delete_version(
 # --------------------------------------------------------------------------- uploads
 
 
+def _uploaded_version(
+    pipeline_id: str, name: str, display_name: str | None, description: str,
+    spec: dict[str, Any], platform: dict[str, Any] | None, code_source_url: str | None,
+    created_at: datetime | None = None,
+) -> PipelineVersion:
+    return PipelineVersion(
+        version_id=str(uuid.uuid4()),
+        pipeline_id=pipeline_id,
+        name=name,
+        display_name=display_name or name,
+        description=description,
+        created_at=created_at or utcnow(),
+        pipeline_spec=spec,
+        platform_spec=platform,
+        code_source_url=code_source_url or "",
+    )
+
+
 @router.post("/pipelines/upload")
 def upload_pipeline(
     request: Request,
@@ -232,17 +251,9 @@ def upload_pipeline(
         created_at=now,
         namespace=namespace or "",
     )
-    version = PipelineVersion(
-        version_id=str(uuid.uuid4()),
-        pipeline_id=pipeline.pipeline_id,
-        name=pname,
-        display_name=display_name or pname,
-        description=description if description is not None else spec_desc,
-        created_at=now,
-        pipeline_spec=spec,
-        platform_spec=platform,
-        code_source_url=code_source_url or "",
-    )
+    version = _uploaded_version(pipeline.pipeline_id, pname, display_name,
+                                description if description is not None else spec_desc,
+                                spec, platform, code_source_url, created_at=now)
     created, _ = ctx.store.create_pipeline_with_version(pipeline, version)
     return pipeline_json(created)
 
@@ -267,17 +278,9 @@ def upload_pipeline_version(
     vname = explicit or _file_stem(uploadfile.filename) or spec_name or pipeline.name
 
     def version(vn: str) -> PipelineVersion:
-        return PipelineVersion(
-            version_id=str(uuid.uuid4()),
-            pipeline_id=pipeline.pipeline_id,
-            name=vn,
-            display_name=display_name or vn,
-            description=description if description is not None else spec_desc,
-            created_at=utcnow(),
-            pipeline_spec=spec,
-            platform_spec=platform,
-            code_source_url=code_source_url or "",
-        )
+        return _uploaded_version(pipeline.pipeline_id, vn, display_name,
+                                 description if description is not None else spec_desc,
+                                 spec, platform, code_source_url)
 
     try:
         created = ctx.store.create_pipeline_version(version(vname))
