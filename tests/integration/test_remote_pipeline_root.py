@@ -259,7 +259,7 @@ def test_the_server_reads_remote_artifact_content(engine: EngineHarness, s3: S3,
     assert result.state == "SUCCEEDED", result.run.error
     data_id = result.artifacts("produce", "data")[0]["artifact_id"]
     tree_id = result.artifacts("write-tree", "tree")[0]["artifact_id"]
-    client = TestClient(create_app(engine.settings, engine.store, start_workers=False))
+    client = TestClient(create_app(engine.settings, engine.store, start_workers=False), base_url="http://127.0.0.1")
     resp = client.get(f"/apis/pipeyard/v1/artifacts/{data_id}/content")
     assert resp.status_code == 200, resp.text
     assert resp.text == "over http"

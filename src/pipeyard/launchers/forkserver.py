@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeyard.launchers.host_env import task_base_env
+
 _SERVER_SCRIPT = str(Path(__file__).with_name("_forkserver_main.py"))
 # Requests larger than this (huge executor inputs) go through a subprocess
 # instead; the socket buffer is sized to hold at least one such message.
@@ -77,7 +79,7 @@ class ForkServer:
         for sock in (ours, theirs):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 2 * MAX_REQUEST_BYTES)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2 * MAX_REQUEST_BYTES)
-        env = {**os.environ, "_KFP_RUNTIME": "true"}
+        env = {**task_base_env(), "_KFP_RUNTIME": "true"}
         try:
             self._process = await asyncio.create_subprocess_exec(
                 self.python,

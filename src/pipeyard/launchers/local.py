@@ -35,6 +35,7 @@ from pathlib import Path
 
 from pipeyard.engine.ports import LaunchRequest, LaunchResult, PythonProgram
 from pipeyard.launchers.forkserver import ForkServer, ForkServerError
+from pipeyard.launchers.host_env import task_base_env
 from pipeyard.launchers.mounts import Mounter
 from pipeyard.launchers.process import (
     REAP_SECONDS,
@@ -119,7 +120,7 @@ class LocalLauncher:
     # ------------------------------------------------------------------ environment
 
     def _env(self, request: LaunchRequest, interpreter: str) -> dict[str, str]:
-        env = {**os.environ, **request.env}
+        env = {**task_base_env(), **request.env}
         return with_path_prepended(env, shim_dir(self.envs_dir, interpreter))
 
     # ------------------------------------------------------------------ Python components

@@ -57,6 +57,7 @@ from typing import Any
 import ray
 
 from pipeyard.engine.ports import LaunchRequest, LaunchResult
+from pipeyard.launchers.host_env import task_base_env
 from pipeyard.launchers.process import (
     DRAIN_SECONDS,
     REAP_SECONDS,
@@ -151,7 +152,7 @@ def _terminate_group(process: subprocess.Popen[bytes]) -> None:
 
 
 def _attempt_items(spec: _AttemptSpec) -> Iterator[_Item]:
-    env = {**os.environ, **spec.env, **spec.extra_env}
+    env = {**task_base_env(), **spec.env, **spec.extra_env}
     argv = list(spec.argv)
     module_dir: str | None = None
     if spec.source is not None:

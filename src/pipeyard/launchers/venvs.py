@@ -30,6 +30,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipeyard.launchers.host_env import task_base_env
+
 OUTPUT_TAIL_CHARS = 4000
 
 
@@ -151,7 +153,7 @@ class VirtualEnvs:
 
 
 def _run(command: list[str], what: str) -> str:
-    env = {**os.environ, "PIP_REQUIRE_VIRTUALENV": "1"}
+    env = {**task_base_env(), "PIP_REQUIRE_VIRTUALENV": "1"}
     env.pop("PYTHONPATH", None)
     try:
         result = subprocess.run(command, capture_output=True, text=True, env=env)

@@ -16,6 +16,7 @@ from pipeyard.config import Settings
 from pipeyard.engine.events import RunChanged
 from pipeyard.server.auth import BearerAuth
 from pipeyard.server.context import ServerContext
+from pipeyard.server.edge import EdgeGuard, EdgePolicy
 from pipeyard.server.errors import install_error_handlers
 from pipeyard.server.events import EventHub
 from pipeyard.server.routers import artifacts, events, experiments, pipelines, recurring_runs, runs, system
@@ -33,9 +34,13 @@ def create_app(
     workers: int | None = None,
     worker_config: WorkerConfig | None = None,
     static_dir: Path | None = None,
+    bind_host: str = "127.0.0.1",
+    edge_policy: EdgePolicy | None = None,
 ) -> FastAPI:
     """``workers`` is how many runs execute at once in this process (``start_workers=False``
-    serves the API only: runs wait for a ``pipeyard worker`` or another server)."""
+    serves the API only: runs wait for a ``pipeyard worker`` or another server).
+    ``bind_host`` is the address the server listens on: requests must name it (or
+    localhost) in their Host header (see ``server/edge.py``); ``edge_policy`` overrides that."""
     hub = EventHub()
     ctx = ServerContext(settings=settings, store=store, hub=hub)
     if start_workers:
@@ -76,4 +81,6 @@ def create_app(
     mount_static(app, static_dir or STATIC_DIR)
     if auth_token:
         app.add_middleware(BearerAuth, token=auth_token)
+    # Outermost: a request from a rebound or foreign page is refused before anything else.
+    app.add_middleware(EdgeGuard, policy=edge_policy or EdgePolicy.from_env(bind_host))
     return app

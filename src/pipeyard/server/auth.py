@@ -31,7 +31,7 @@ class BearerAuth:
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
-        self.expected = f"Bearer {token}".encode()
+        self.expected = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The OpenAPI document and /docs stay public: they describe, they hold no data.
@@ -39,9 +39,12 @@ class BearerAuth:
             given = b""
             for name, value in scope.get("headers", ()):
                 if name == b"authorization":
-                    given = value
+                    # The scheme is case-insensitive (RFC 9110 11.1): "bearer x" is "Bearer x".
+                    scheme, _, credentials = value.strip().partition(b" ")
+                    if scheme.lower() == b"bearer":
+                        given = credentials.strip()
                     break
-            if not hmac.compare_digest(given, self.expected):
+            if not given or not hmac.compare_digest(given, self.expected):
                 resp = error_response(401, "missing or wrong bearer token (Authorization: Bearer <token>)")
                 resp.headers["WWW-Authenticate"] = "Bearer"
                 await resp(scope, receive, send)

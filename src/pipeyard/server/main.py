@@ -54,11 +54,16 @@ def serve(
     from pipeyard.store import open_store
 
     token = auth_token if auth_token is not None else (os.environ.get("PIPEYARD_AUTH_TOKEN") or None)
+    # Read once, then gone from the environment that run workers, fork servers, Ray and
+    # every task would otherwise inherit.
+    os.environ.pop("PIPEYARD_AUTH_TOKEN", None)
     check_binding(host, token)
     settings = settings or Settings.from_env()
     settings.ensure_dirs()
     store = open_store(settings.database_url)
-    app = create_app(settings, store, auth_token=token, start_workers=workers != 0, workers=workers or None)
+    app = create_app(
+        settings, store, auth_token=token, start_workers=workers != 0, workers=workers or None, bind_host=host
+    )
     config = uvicorn.Config(
         app,
         host=host,

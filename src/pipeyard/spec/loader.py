@@ -3,8 +3,9 @@
 Accepted inputs are those KFP itself accepts: compiled YAML or JSON (optionally with a
 second YAML document holding the kfp-kubernetes platform spec), the KFP client's wrapped
 ``{"pipeline_spec": ..., "platform_spec": ...}`` form, archives holding exactly one such
-file, and - as a convenience KFP does not offer - a ``.py`` file defining a pipeline,
-compiled here with ``kfp.compiler``.
+file, and - as a convenience KFP does not offer - a ``.py`` file on disk defining a
+pipeline, compiled here with ``kfp.compiler`` (the user's own file; uploaded bytes named
+``.py`` are refused, never imported).
 """
 
 from __future__ import annotations
@@ -67,10 +68,14 @@ def load_pipeline_bytes(data: bytes, filename: str, pipeline_name: str | None = 
     source = filename or UPLOAD_SOURCE
     lower = source.lower()
     if lower.endswith(".py"):
-        with tempfile.TemporaryDirectory(prefix="pipeyard-upload-") as tmp:
-            path = Path(tmp) / Path(source).name
-            path.write_bytes(data)
-            return _from_text(_compile_python_file(path, pipeline_name), source, hint=".yaml")
+        # Compiling means importing, that is running, the file: what arrives over the
+        # network is never run here (a web page can send an upload; see server/edge.py).
+        raise SpecError(
+            "a Python file is not accepted here: pipeyard never runs uploaded code. Compile it "
+            "first (`kfp dsl compile --py FILE.py --output FILE.yaml`) and upload the YAML, or "
+            "run it from your machine with `pipeyard run FILE.py [--server URL]`",
+            where=source,
+        )
     kind = _archive_kind(data, lower)
     if kind is not None:
         member, content = _single_member(data, kind, source)

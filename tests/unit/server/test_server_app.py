@@ -19,7 +19,7 @@ def make_client(tmp_path: Path) -> Iterator[object]:
     store = open_store(settings.database_url)
 
     def make(**kw: object) -> TestClient:
-        return TestClient(create_app(settings, store, start_workers=False, **kw))  # type: ignore[arg-type]
+        return TestClient(create_app(settings, store, start_workers=False, **kw), base_url="http://127.0.0.1")  # type: ignore[arg-type]
 
     yield make
     store.close()

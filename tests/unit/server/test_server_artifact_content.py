@@ -30,7 +30,7 @@ def test_html_and_markdown_artifacts_are_typed_and_sandboxed(tmp_path: Path) -> 
              Artifact("a-md", "r1", "t1", "notes", str(root / "notes"), "system.Markdown", NOW)],
             [],
         )
-        client = TestClient(create_app(settings, store, start_workers=False))
+        client = TestClient(create_app(settings, store, start_workers=False), base_url="http://127.0.0.1")
         html = client.get("/apis/pipeyard/v1/artifacts/a-html/content")
         assert html.status_code == 200
         assert html.headers["content-type"].startswith("text/html")

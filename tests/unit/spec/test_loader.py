@@ -309,6 +309,10 @@ def test_py_file_that_fails_to_import(tmp_path: Path) -> None:
     assert e.value.where == "boom.py"
 
 
-def test_py_upload() -> None:
-    src = b"from kfp import dsl\n\n@dsl.component\ndef c():\n    pass\n\n@dsl.pipeline\ndef up():\n    c()\n"
-    assert load_pipeline_bytes(src, "up.py").spec.pipeline_info.name == "up"
+def test_py_upload_is_refused_without_running_it(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    src = f"open({str(marker)!r}, 'w').write('x')\n".encode()
+    with pytest.raises(SpecError, match="never runs uploaded code") as e:
+        load_pipeline_bytes(src, "up.py")
+    assert e.value.where == "up.py"
+    assert not marker.exists()

@@ -44,7 +44,12 @@ async function request<T>(method: string, url: string, body?: unknown): Promise<
   try {
     resp = await fetch(url, {
       method,
-      headers: body !== undefined && !(body instanceof FormData) ? { 'Content-Type': 'application/json' } : undefined,
+      // X-Requested-By: the server refuses a browser's state-changing request without it
+      // (or a JSON body), which a page on another origin cannot send (see server/edge.py).
+      headers:
+        body !== undefined && !(body instanceof FormData)
+          ? { 'Content-Type': 'application/json', 'X-Requested-By': 'pipeyard-ui' }
+          : { 'X-Requested-By': 'pipeyard-ui' },
       body: body === undefined ? undefined : body instanceof FormData ? body : JSON.stringify(body),
     });
   } catch (e) {
