@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
-import io
 import json
 import re
 import sys
@@ -22,6 +21,7 @@ import tempfile
 import traceback
 import types
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -31,6 +31,8 @@ from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from pipeyard.errors import SpecError
+from pipeyard.spec import limits
+from pipeyard.spec.structure import check_structure
 
 PipelineSpec = pipeline_spec_pb2.PipelineSpec
 
@@ -135,12 +137,16 @@ def _parse_documents(text: str, source: str, *, as_json: bool) -> list[Any]:
     if as_json:
         try:
             return [json.loads(text)]
+        except RecursionError as e:
+            raise SpecError("the JSON document is nested too deeply", where=source) from e
         except json.JSONDecodeError as e:
             raise SpecError(
                 f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}", where=source
             ) from e
     try:
-        return list(yaml.safe_load_all(text))
+        return limits.load_yaml_documents(text)
+    except SpecError as e:
+        raise SpecError(e.reason, where=source) from e
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e)
@@ -279,9 +285,12 @@ def _is_pipeline_member(name: str) -> bool:
 
 def _single_member(data: bytes, kind: str, source: str) -> tuple[str, bytes]:
     try:
-        candidates = _zip_members(data) if kind == "zip" else _tar_members(data)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
+        read_members = limits.zip_members if kind == "zip" else limits.tar_members
+        candidates = read_members(data, _is_pipeline_member)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error) as e:
         raise SpecError(f"cannot read {kind} archive: {e}", where=source) from e
+    except SpecError as e:
+        raise SpecError(e.reason, where=source) from e
     if len(candidates) != 1:
         found = ", ".join(n for n, _ in candidates) or "none"
         raise SpecError(
@@ -291,23 +300,6 @@ def _single_member(data: bytes, kind: str, source: str) -> tuple[str, bytes]:
     return candidates[0]
 
 
-def _zip_members(data: bytes) -> list[tuple[str, bytes]]:
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        return [
-            (i.filename, zf.read(i))
-            for i in zf.infolist()
-            if not i.is_dir() and _is_pipeline_member(i.filename)
-        ]
-
-
-def _tar_members(data: bytes) -> list[tuple[str, bytes]]:
-    out: list[tuple[str, bytes]] = []
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tf:
-        for m in tf.getmembers():
-            f = tf.extractfile(m) if m.isfile() and _is_pipeline_member(m.name) else None
-            if f is not None:
-                out.append((m.name, f.read()))
-    return out
 
 
 # --------------------------------------------------------------------------- validation
@@ -331,6 +323,7 @@ def validate_references(spec: pipeline_spec_pb2.PipelineSpec, source: str) -> No
             dags.append((name, comp))
     for dag_name, comp in dags:
         _validate_dag(spec, dag_name, comp, source)
+    check_structure(spec, source)
 
 
 def _validate_dag(

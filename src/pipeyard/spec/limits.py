@@ -1,0 +1,126 @@
+"""Bounds on what reading a pipeline file may cost, whoever sent it.
+
+A pipeline file is small: KFP's compiler writes a few hundred kilobytes at most. A file
+that expands far beyond its size while being read (a YAML alias bomb, a zip bomb, a
+document nested thousands deep) is refused here, before it is expanded, with a message
+that says which bound it crossed.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from pipeyard.errors import SpecError
+
+# One pipeline file, after decompression (uploads are capped at 32 MB before that).
+MAX_SPEC_BYTES = 32 * 1024 * 1024
+# Entries an archive may list; KFP's own packages hold one.
+MAX_ARCHIVE_MEMBERS = 1000
+# Nodes that YAML aliases may add by repeating anchored content. KFP's compiler writes no
+# aliases; hand-written files use a few.
+MAX_ALIAS_EXPANSION = 100_000
+
+
+class _BoundedSafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, counting what aliases expand to before they are used."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.expanded = 0
+        self.sizes: dict[int, int] = {}
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            node = self.anchors.get(event.anchor)
+            if node is not None:
+                self.expanded += self._size(node)
+                if self.expanded > MAX_ALIAS_EXPANSION:
+                    raise SpecError(
+                        f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION} nodes "
+                        f"(at line {event.start_mark.line + 1}): refused before expanding them"
+                    )
+        return super().compose_node(parent, index)
+
+    def _size(self, node: Any) -> int:
+        # Memoised by identity: an anchored node may hold aliases of other anchored nodes,
+        # and counting them afresh each time is the exponential blow-up being guarded.
+        key = id(node)
+        known = self.sizes.get(key)
+        if known is not None:
+            return known
+        if isinstance(node, yaml.SequenceNode):
+            size = 1 + sum(self._size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size = 1 + sum(self._size(k) + self._size(v) for k, v in node.value)
+        else:
+            size = 1
+        self.sizes[key] = size
+        return size
+
+
+def load_yaml_documents(text: str) -> list[Any]:
+    """``yaml.safe_load_all`` with the alias budget; raises ``yaml.YAMLError`` or ``SpecError``."""
+    loader = _BoundedSafeLoader(text)
+    try:
+        docs = []
+        while loader.check_data():
+            docs.append(loader.get_data())
+        return docs
+    except RecursionError as e:
+        raise SpecError("the YAML document is nested too deeply") from e
+    finally:
+        loader.dispose()
+
+
+def _read_bounded(read: Callable[[int], bytes], name: str) -> bytes:
+    data = read(MAX_SPEC_BYTES + 1)
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError(
+            f"archive member {name!r} is larger than {MAX_SPEC_BYTES // (1024 * 1024)} MB uncompressed"
+        )
+    return data
+
+
+def zip_members(data: bytes, wanted: Callable[[str], bool]) -> list[tuple[str, bytes]]:
+    """The wanted members of a zip archive, each read with the size bound."""
+    out: list[tuple[str, bytes]] = []
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_ARCHIVE_MEMBERS:
+            raise SpecError(f"the archive lists {len(infos)} entries; at most {MAX_ARCHIVE_MEMBERS} are read")
+        for info in infos:
+            if info.is_dir() or not wanted(info.filename):
+                continue
+            # The declared size may lie: the read itself is bounded.
+            with zf.open(info) as f:
+                out.append((info.filename, _read_bounded(f.read, info.filename)))
+    return out
+
+
+def tar_members(data: bytes, wanted: Callable[[str], bool]) -> list[tuple[str, bytes]]:
+    """The wanted members of a (compressed) tar archive, each read with the size bound.
+
+    Members are visited as a stream, so an archive of endless headers stops at the
+    member bound instead of being listed whole."""
+    out: list[tuple[str, bytes]] = []
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tf:
+        for count, member in enumerate(tf, start=1):
+            if count > MAX_ARCHIVE_MEMBERS:
+                raise SpecError(f"the archive holds more than {MAX_ARCHIVE_MEMBERS} entries")
+            if not member.isfile() or not wanted(member.name):
+                continue
+            if member.size > MAX_SPEC_BYTES:
+                raise SpecError(
+                    f"archive member {member.name!r} is larger than {MAX_SPEC_BYTES // (1024 * 1024)} MB"
+                )
+            f = tf.extractfile(member)
+            if f is not None:
+                out.append((member.name, _read_bounded(f.read, member.name)))
+    return out
