@@ -15,6 +15,7 @@ import pipeyard
 from pipeyard.config import Settings
 from pipeyard.engine.events import RunChanged
 from pipeyard.server.auth import BearerAuth
+from pipeyard.server.body_limit import BodyLimit
 from pipeyard.server.context import ServerContext
 from pipeyard.server.edge import EdgeGuard, EdgePolicy
 from pipeyard.server.errors import install_error_handlers
@@ -79,6 +80,7 @@ def create_app(
         app.include_router(module.router)
     # Last: its catch-all route must not shadow the API.
     mount_static(app, static_dir or STATIC_DIR)
+    app.add_middleware(BodyLimit)
     if auth_token:
         app.add_middleware(BearerAuth, token=auth_token)
     # Outermost: a request from a rebound or foreign page is refused before anything else.

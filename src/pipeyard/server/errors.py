@@ -7,6 +7,7 @@ went wrong.
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
@@ -20,7 +21,7 @@ from pipeyard.errors import PipeyardError
 log = logging.getLogger(__name__)
 
 # gRPC status codes, which KFP puts in ``code`` (not the HTTP status).
-_GRPC_CODE = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 413: 8, 422: 3, 500: 13, 503: 14}
+_GRPC_CODE = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 413: 8, 422: 3, 500: 13, 503: 14, 507: 8}
 
 
 def error_body(status: int, message: str, details: list[Any] | None = None) -> dict[str, Any]:
@@ -59,12 +60,46 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = getattr(exc, "headers", None)
-        resp = error_response(exc.status_code, str(exc.detail))
+        message = str(exc.detail)
+        if isinstance(exc.__cause__, RecursionError):  # FastAPI's wrapping of the JSON parser's error
+            message = "invalid request: the document is nested too deeply"
+        resp = error_response(exc.status_code, message)
         if headers:
             resp.headers.update(headers)
         return resp
 
+    @app.exception_handler(RecursionError)
+    async def _too_deep(_request: Request, _exc: RecursionError) -> JSONResponse:
+        # Raised by the JSON parser on a body nested thousands deep.
+        return error_response(400, "invalid request: the document is nested too deeply")
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def _bad_text(_request: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        # A lone surrogate (JSON "\\ud800") is valid JSON but not text any store can keep.
+        return error_response(400, f"invalid request: text that is not valid Unicode ({exc.reason})")
+
+    @app.exception_handler(OverflowError)
+    async def _too_big(_request: Request, _exc: OverflowError) -> JSONResponse:
+        return error_response(400, "invalid request: a number is larger than 64 bits")
+
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        if _is_disk_full(exc):
+            log.error("disk full: %s", exc)
+            return error_response(507, "the server's disk is full: free space, then try again")
         log.exception("unhandled error", exc_info=exc)
         return error_response(500, f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC from a write, or SQLite's "database or disk is full", however wrapped."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            return True
+        if "database or disk is full" in str(seen) or "No space left on device" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -8,6 +8,8 @@ and must then lie under the pipeline root or the logs directory of this server.
 from __future__ import annotations
 
 import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from pipeyard.config import Settings
@@ -102,11 +104,7 @@ def read_bytes(
         return _read_remote(safe_remote_uri(settings, uri, what), what, offset, max_bytes)
     path = safe_local_path(settings, uri, what)
     if path.is_dir():
-        lines = []
-        for p in sorted(path.rglob("*")):
-            if p.is_file():
-                lines.append(f"{p.relative_to(path)}\t{p.stat().st_size}")
-        data = ("\n".join(lines) + "\n").encode() if lines else b""
+        data = _listing_text(_directory_files(path))
         return data[offset : None if max_bytes is None else offset + max_bytes], len(data)
     if not path.is_file():
         raise NotFound(what, uri)
@@ -115,3 +113,55 @@ def read_bytes(
         f.seek(min(offset, size))
         data = f.read() if max_bytes is None else f.read(max_bytes)
     return data, size
+
+
+def _directory_files(path: Path) -> dict[str, int]:
+    """Regular files under ``path`` and their sizes. Symbolic links are not followed: a
+    link a task left in its output could otherwise name and measure any file here."""
+    files: dict[str, int] = {}
+    for dirpath, _dirs, names in os.walk(path, followlinks=False):
+        for name in names:
+            st = os.lstat(os.path.join(dirpath, name))
+            if stat.S_ISREG(st.st_mode):
+                files[os.path.relpath(os.path.join(dirpath, name), path)] = st.st_size
+    return files
+
+
+CHUNK_BYTES = 256 * 1024
+
+
+def open_local_range(
+    settings: Settings, uri: str, what: str, *, offset: int = 0, max_bytes: int | None = None
+) -> tuple[Iterator[bytes], int] | None:
+    """A local regular file's bytes from ``offset`` (at most ``max_bytes``) as chunks, and
+    its size; None when ``uri`` is remote or a directory (use :func:`read_bytes`). Large
+    logs and artifacts are sent without holding them in memory."""
+    if is_remote(uri):
+        return None
+    path = safe_local_path(settings, uri, what)
+    if path.is_dir():
+        return None
+    try:
+        f = path.open("rb")
+    except FileNotFoundError:
+        raise NotFound(what, uri) from None
+    except IsADirectoryError:
+        return None
+    size = os.fstat(f.fileno()).st_size
+    start = min(offset, size)
+    remaining = size - start if max_bytes is None else min(max_bytes, size - start)
+    f.seek(start)
+
+    def chunks() -> Iterator[bytes]:
+        left = remaining
+        try:
+            while left > 0:
+                block = f.read(min(CHUNK_BYTES, left))
+                if not block:
+                    break
+                left -= len(block)
+                yield block
+        finally:
+            f.close()
+
+    return chunks(), size

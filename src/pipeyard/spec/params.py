@@ -85,10 +85,24 @@ def coerce_value(value: Any, parameter_type: str, name: str) -> Any:
     if parameter_type == TASK_FINAL_STATUS:
         return _to_dict(value, name)
     convert = _CONVERTERS.get(parameter_type)
-    if convert is None:
-        # An unspecified or future type: pass the value through rather than guess.
-        return value
-    return convert(value, name)
+    # An unspecified or future type: pass the value through rather than guess.
+    result = value if convert is None else convert(value, name)
+    _check_finite(result, name)
+    return result
+
+
+def _check_finite(value: Any, name: str) -> None:
+    """NaN and Infinity have no JSON form: KFP's protobuf Value cannot carry them, and a
+    task would receive a document no JSON parser accepts."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise InvalidArgument(f"{item} is not a JSON number (NaN and Infinity are not allowed)", field=name)
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
 
 
 # --------------------------------------------------------------------------- converters

@@ -8,12 +8,12 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
-from pipeyard.errors import InvalidArgument, NotFound
+from pipeyard.errors import InvalidArgument, NotFound, PipeyardError
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import artifact_json, task_json
-from pipeyard.server.files import is_directory, is_remote, read_bytes
+from pipeyard.server.files import is_directory, is_remote, open_local_range, read_bytes
 from pipeyard.server.listing import list_query
 from pipeyard.store.entities import Task, TaskAttempt
 
@@ -21,6 +21,12 @@ router = APIRouter(tags=["logs and artifacts"])
 
 # Beyond this the UI should download rather than inline.
 DEFAULT_MAX_CONTENT = 50 * 1024 * 1024
+# KFP's :read answers base64 in JSON, held in memory whole.
+MAX_READ_BYTES = 32 * 1024 * 1024
+
+
+class PayloadTooLarge(PipeyardError):
+    http_status = 413
 
 
 def _task_of_run(ctx: ServerContext, run_id: str, task_id: str) -> Task:
@@ -49,11 +55,15 @@ def _log_response(ctx: ServerContext, att: TaskAttempt, offset: int) -> Response
     if not att.log_path:
         return Response(b"", media_type="text/plain; charset=utf-8", headers={"X-Log-Size": "0"})
     try:
-        data, size = read_bytes(ctx.settings, att.log_path, "log", offset=offset)
+        opened = open_local_range(ctx.settings, att.log_path, "log", offset=offset)
+        if opened is None:
+            data, size = read_bytes(ctx.settings, att.log_path, "log", offset=offset)
+            return Response(data, media_type="text/plain; charset=utf-8", headers={"X-Log-Size": str(size)})
     except NotFound:
         # The attempt started but wrote nothing yet.
-        data, size = b"", 0
-    return Response(data, media_type="text/plain; charset=utf-8", headers={"X-Log-Size": str(size)})
+        return Response(b"", media_type="text/plain; charset=utf-8", headers={"X-Log-Size": "0"})
+    chunks, size = opened
+    return StreamingResponse(chunks, media_type="text/plain; charset=utf-8", headers={"X-Log-Size": str(size)})
 
 
 @router.get("/apis/v1alpha1/runs/{run_id}/nodes/{node_id}/log")
@@ -70,7 +80,14 @@ def kfp_read_artifact(
     items = ((task.outputs or {}).get("artifacts") or {}).get(artifact_name) or []
     if not items or not isinstance(items[0], dict) or not items[0].get("uri"):
         raise NotFound("output artifact", f"{node_id}/{artifact_name}")
-    data, _ = read_bytes(ctx.settings, str(items[0]["uri"]), "artifact")
+    # KFP's answer is one JSON document holding the bytes, so it cannot be streamed: it is
+    # bounded instead, and larger artifacts are read through the content endpoint.
+    data, size = read_bytes(ctx.settings, str(items[0]["uri"]), "artifact", max_bytes=MAX_READ_BYTES + 1)
+    if size > MAX_READ_BYTES:
+        raise PayloadTooLarge(
+            f"artifact {artifact_name!r} is {size} bytes; :read returns at most {MAX_READ_BYTES} "
+            f"(read it with GET /apis/pipeyard/v1/artifacts/{{id}}/content, which streams)"
+        )
     return {"data": base64.b64encode(data).decode()}
 
 
@@ -166,13 +183,18 @@ TYPE_MEDIA = {
 @router.get("/apis/pipeyard/v1/artifacts/{artifact_id}/content")
 def artifact_content(
     artifact_id: str,
-    max_bytes: int | None = Query(None, ge=0),
+    max_bytes: int | None = Query(None, ge=0, le=2**53),
     download: int = 0,
     ctx: ServerContext = Depends(get_ctx),
 ) -> Response:
     art = ctx.store.get_artifact(artifact_id)
     limit = DEFAULT_MAX_CONTENT if max_bytes is None else max_bytes
-    data, size = read_bytes(ctx.settings, art.uri, "artifact", max_bytes=limit)
+    opened = open_local_range(ctx.settings, art.uri, "artifact", max_bytes=limit)
+    if opened is None:
+        # Remote objects and directory listings are read whole, so never past the default.
+        data, size = read_bytes(ctx.settings, art.uri, "artifact", max_bytes=min(limit, DEFAULT_MAX_CONTENT))
+    else:
+        size = opened[1]
     name = PurePosixPath(art.uri if not is_remote(art.uri) else art.uri.split("://", 1)[1]).name or art.name
     is_dir = is_directory(art.uri)
     media = (
@@ -186,4 +208,6 @@ def artifact_content(
                "X-Content-Type-Options": "nosniff"}
     if download:
         headers["Content-Disposition"] = f'attachment; filename="{name.replace(chr(34), "")}"'
+    if opened is not None:
+        return StreamingResponse(opened[0], media_type=media, headers=headers)
     return Response(data, media_type=media, headers=headers)
