@@ -47,6 +47,7 @@ from pipeyard.launchers.process import (
 from pipeyard.launchers.resources import ResourcePool
 from pipeyard.launchers.shims import shim_dir, with_path_prepended
 from pipeyard.launchers.venvs import VenvError, VirtualEnvs
+from pipeyard.launchers.watchdog import GroupWatchdog
 
 FORK_SERVER_ENV = "PIPEYARD_FORK_SERVER"
 _FORK_SERVER_START_SECONDS = 60.0
@@ -85,6 +86,7 @@ class LocalLauncher:
         self._server_locks: dict[str, asyncio.Lock] = {}
         self._server_failed: set[str] = set()
         self._warming: asyncio.Future[ForkServer | None] | None = None
+        self._watchdog = GroupWatchdog()
 
     def warm_up(self) -> None:
         """Start the fork server now, in the background (call from a running loop).
@@ -116,6 +118,7 @@ class LocalLauncher:
             self._warming = None
         servers, self._servers = list(self._servers.values()), {}
         await asyncio.gather(*(server.aclose() for server in servers), return_exceptions=True)
+        self._watchdog.close()
 
     # ------------------------------------------------------------------ environment
 
@@ -249,7 +252,17 @@ class LocalLauncher:
     async def _supervise(
         self, request: LaunchRequest, pgid: int, exited: asyncio.Future[int], pump: OutputPump
     ) -> LaunchResult:
-        """Wait for the task's exit, honouring timeout and cancellation; leave no process behind."""
+        """Wait for the task's exit, honouring timeout and cancellation; leave no process behind,
+        even when this process is killed meanwhile (the watchdog stops the group then)."""
+        self._watchdog.watch(pgid)
+        try:
+            return await self._wait_task(request, pgid, exited, pump)
+        finally:
+            self._watchdog.forget(pgid)
+
+    async def _wait_task(
+        self, request: LaunchRequest, pgid: int, exited: asyncio.Future[int], pump: OutputPump
+    ) -> LaunchResult:
 
         def leader_exited() -> asyncio.Future[int]:
             return exited
