@@ -110,13 +110,14 @@ async def _session(
         progress = Progress(out, verbose=verbose)
         live: Any = contextlib.nullcontext()
         if not as_json and out.is_terminal:
-            live = Live(progress.render(), console=out, refresh_per_second=8, transient=False)
+            live = Live(console=out, refresh_per_second=8, transient=False, get_renderable=progress.render)
         with live as lv:
             progress.live = lv
             try:
                 final = await execute_run(run.run_id, recorder=store, launcher=launcher, settings=settings,
                                           on_event=progress, parallelism=parallelism)
             finally:
+                progress.flush_logs()
                 progress.live = None
         _report(out, store, final, settings, as_json)
         return EXIT_OK if final.state == "SUCCEEDED" else EXIT_FAILED

@@ -42,6 +42,10 @@ class Progress:
     run_state: str = "PENDING"
     started: float = field(default_factory=time.monotonic)
     live: Live | None = None
+    # Task output for the live display, printed in batches: one console print per line
+    # would make a chatty task wait for the terminal (the engine calls us in its loop).
+    _pending: list[Text] = field(default_factory=list)
+    _last_flush: float = field(default_factory=time.monotonic)
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, TaskChanged):
@@ -54,11 +58,26 @@ class Progress:
         elif isinstance(event, RunChanged):
             self.run_state = event.run.state
         elif isinstance(event, LogLine) and self.verbose:
-            task = self.tasks.get(event.task_id)
-            name = task.path if task else event.task_id[:8]
-            self.console.print(Text(f"[{name}] ", style="cyan") + Text(event.line))
-        if self.live is not None:
-            self.live.update(self.render())
+            self._log_line(event)
+        # The live display re-renders itself at its refresh rate (get_renderable).
+
+    def _log_line(self, event: LogLine) -> None:
+        task = self.tasks.get(event.task_id)
+        name = task.path if task else event.task_id[:8]
+        if self.live is None:
+            # Not a terminal: plain buffered text, no markup, no wrapping.
+            self.console.file.write(f"[{name}] {event.line}\n")
+            return
+        self._pending.append(Text(f"[{name}] ", style="cyan") + Text(event.line))
+        now = time.monotonic()
+        if len(self._pending) >= 500 or now - self._last_flush >= 0.1:
+            self.flush_logs()
+
+    def flush_logs(self) -> None:
+        self._last_flush = time.monotonic()
+        if self._pending:
+            lines, self._pending = self._pending, []
+            self.console.print(Text("\n").join(lines))
 
     def _line(self, task: Task) -> Text:
         text = Text(f"{task.state:<10}", style=STATE_STYLES.get(task.state, ""))

@@ -4,15 +4,18 @@ API's event loop, which fans out to Server-Sent Events subscribers.
 The engine calls the sink from the worker thread, synchronously, and it must be quick
 and never raise: it only hands the event over with ``call_soon_threadsafe``. Each
 subscriber has a bounded queue; a slow reader loses events (and is told so with a
-``dropped`` comment) instead of slowing runs down.
+``dropped`` comment) instead of slowing runs down. Task output lines are batched and,
+past a bound, dropped before they reach the loop, so chatty tasks cannot slow the API.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -58,16 +61,31 @@ def encode(event: Event) -> tuple[str, str, str]:
     return name, run_id, json.dumps(data, separators=(",", ":"), default=str)
 
 
+# Task output reaches subscribers in batches, so a task printing hundreds of MB cannot
+# monopolise the API's event loop: at most LOG_BATCH lines per LOG_BATCH_PAUSE, and past
+# MAX_PENDING_LOGS waiting lines new ones are dropped (the log file has them all).
+LOG_BATCH = 200
+LOG_BATCH_PAUSE = 0.02
+MAX_PENDING_LOGS = 10_000
+
+
 class EventHub:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subs: set[Subscriber] = set()
+        self._logs: collections.deque[LogLine] = collections.deque()
+        self._logs_lock = threading.Lock()
+        self._logs_scheduled = False
+        self._logs_dropped = 0
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
     def detach(self) -> None:
         self._loop = None
+        with self._logs_lock:
+            self._logs.clear()
+            self._logs_scheduled = False
 
     def publish(self, event: Event) -> None:
         """The engine's sink; callable from any thread."""
@@ -76,8 +94,38 @@ class EventHub:
         # event published while the first subscriber connects is missed.
         if loop is None or not self._subs:
             return
+        if isinstance(event, LogLine):
+            self._queue_log(loop, event)
+            return
         with contextlib.suppress(RuntimeError):  # the API loop closed during shutdown
             loop.call_soon_threadsafe(self._dispatch, event)
+
+    def _queue_log(self, loop: asyncio.AbstractEventLoop, event: LogLine) -> None:
+        with self._logs_lock:
+            if len(self._logs) >= MAX_PENDING_LOGS:
+                self._logs_dropped += 1
+                return
+            self._logs.append(event)
+            if self._logs_scheduled:
+                return
+            self._logs_scheduled = True
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._flush_logs)
+
+    def _flush_logs(self) -> None:
+        with self._logs_lock:
+            batch = [self._logs.popleft() for _ in range(min(LOG_BATCH, len(self._logs)))]
+            dropped, self._logs_dropped = self._logs_dropped, 0
+            more = bool(self._logs)
+            if not more:
+                self._logs_scheduled = False
+        if dropped:
+            for sub in self._subs:
+                sub.dropped += dropped
+        for event in batch:
+            self._dispatch(event)
+        if more and self._loop is not None:
+            self._loop.call_later(LOG_BATCH_PAUSE, self._flush_logs)
 
     def _dispatch(self, event: Event) -> None:
         try:
