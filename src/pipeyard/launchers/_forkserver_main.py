@@ -31,6 +31,19 @@ def _send(sock: socket.socket, message: dict[str, Any]) -> None:
     sock.sendall(json.dumps(message).encode())
 
 
+def _read_back(args: list[str]) -> list[str]:
+    # Large arguments arrive as file references (see arg_files.py); this script runs
+    # without pipeyard on its path, so the reading is repeated here.
+    prefix = "@pipeyard-arg-file:"
+    out = []
+    for arg in args:
+        if arg.startswith(prefix):
+            with open(arg[len(prefix) :], encoding="utf-8") as f:
+                arg = f.read()
+        out.append(arg)
+    return out
+
+
 def _run_child(request: dict[str, Any], out_fd: int) -> int:
     """Everything after fork in the child; returns the exit code."""
     os.setsid()
@@ -54,7 +67,7 @@ def _run_child(request: dict[str, Any], out_fd: int) -> int:
         if request.get("cwd"):
             os.chdir(request["cwd"])
         sys.path[:0] = request.get("sys_path", [])
-        sys.argv = ["executor_main", *request["args"]]
+        sys.argv = ["executor_main", *_read_back(request["args"])]
         from kfp.dsl import executor_main
 
         executor_main.executor_main()

@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 
 from pipeyard.engine.ports import LaunchRequest, LaunchResult, PythonProgram
+from pipeyard.launchers import arg_files
 from pipeyard.launchers.forkserver import ForkServer, ForkServerError
 from pipeyard.launchers.host_env import task_base_env
 from pipeyard.launchers.mounts import Mounter
@@ -149,6 +150,9 @@ class LocalLauncher:
             module_path = Path(module_dir, "ephemeral_component.py")
             module_path.write_text(program.source)
             args = ["--component_module_path", str(module_path), *args]
+        if arg_files.needs_spill(args):
+            module_dir = module_dir or tempfile.mkdtemp(prefix="pipeyard-component-")
+            args = arg_files.spill(args, Path(module_dir))
         try:
             if self.fork_server and not request.mounts:
                 server = await self._server_for(interpreter)
@@ -158,7 +162,7 @@ class LocalLauncher:
             if program.module_dirs:
                 existing = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
                 env["PYTHONPATH"] = os.pathsep.join([*program.module_dirs, *existing])
-            argv = (interpreter, "-m", "kfp.dsl.executor_main", *args)
+            argv = (interpreter, "-c", arg_files.BOOTSTRAP, *args)
             return await self._run_command(request, argv, env)
         finally:
             if module_dir is not None:
