@@ -24,7 +24,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def parse_args(pairs: tuple[str, ...]) -> dict[str, Any]:
-    from pipeyard.spec.params import parse_cli_value
+    from pipeyard.ir.params import parse_cli_value
 
     given: dict[str, Any] = {}
     for pair in pairs:
@@ -88,7 +88,7 @@ async def _session(
             settle_abandoned_local_runs,
         )
         from pipeyard.engine.runner import execute_run
-        from pipeyard.spec.loader import load_pipeline_file
+        from pipeyard.ir.loader import load_pipeline_file
         from pipeyard.store import open_store
 
         try:
@@ -115,7 +115,7 @@ async def _session(
             progress.live = lv
             try:
                 final = await execute_run(run.run_id, recorder=store, launcher=launcher, settings=settings,
-                                          on_event=progress, parallelism=parallelism)
+                                          on_event=progress)
             finally:
                 progress.live = None
         _report(out, store, final, settings, as_json)

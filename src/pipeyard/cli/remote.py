@@ -20,7 +20,7 @@ from pipeyard.cli.progress import STATE_STYLES
 from pipeyard.cli.report import public_outputs
 from pipeyard.cli.submit import check_arguments
 from pipeyard.errors import PipeyardError
-from pipeyard.spec.loader import load_pipeline_file, spec_to_dict
+from pipeyard.ir.loader import load_pipeline_file, spec_to_dict
 
 FINAL = ("SUCCEEDED", "FAILED", "CANCELED", "SKIPPED")
 POLL_SECONDS = 0.5

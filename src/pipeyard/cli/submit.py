@@ -10,11 +10,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from pipeyard.errors import NotFound
-from pipeyard.spec.loader import LoadedPipeline, spec_to_dict
-from pipeyard.spec.params import coerce_parameters
-from pipeyard.store import Store
-from pipeyard.store.entities import (
+from pipeyard.entities import (
     Experiment,
     ListQuery,
     Pipeline,
@@ -22,6 +18,10 @@ from pipeyard.store.entities import (
     Predicate,
     Run,
 )
+from pipeyard.errors import NotFound
+from pipeyard.ir.loader import LoadedPipeline, spec_to_dict
+from pipeyard.ir.params import coerce_parameters
+from pipeyard.store import Store
 
 DEFAULT_EXPERIMENT = "Default"
 

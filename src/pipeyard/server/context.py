@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Request
 
 from pipeyard.config import Settings
-from pipeyard.server.events import EventHub
+from pipeyard.server.event_hub import EventHub
 
 
 @dataclass

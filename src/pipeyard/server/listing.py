@@ -12,9 +12,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from pipeyard.entities import ListQuery, Predicate
 from pipeyard.errors import InvalidArgument
 from pipeyard.server.timefmt import parse as parse_time
-from pipeyard.store.entities import ListQuery, Predicate
 
 OPERATIONS = (
     "OPERATION_UNSPECIFIED",

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from pipeyard.entities import RecurringRun, Run
 from pipeyard.errors import PipeyardError
 from pipeyard.server.submit import ResolvedSpec, new_run
 from pipeyard.server.timefmt import fmt, utcnow
 from pipeyard.server.triggers import due, next_fire, parse_trigger
-from pipeyard.store.entities import RecurringRun, Run
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pipeyard.entities import Experiment, Run
 from pipeyard.errors import AlreadyExists, InvalidArgument, NotFound, SpecError
+from pipeyard.ir.loader import load_pipeline_bytes
+from pipeyard.ir.params import coerce_parameters
 from pipeyard.server.timefmt import utcnow
-from pipeyard.spec.loader import load_pipeline_bytes
-from pipeyard.spec.params import coerce_parameters
-from pipeyard.store.entities import Experiment, Run
 
 DEFAULT_EXPERIMENT = "Default"
 

@@ -30,9 +30,9 @@ from typing import Any
 
 from pipeyard.config import Settings
 from pipeyard.engine.cancel import ABANDON
-from pipeyard.engine.events import EventSink, RunChanged, TaskChanged, discard
+from pipeyard.engine.run_events import EventSink, RunChanged, TaskChanged, discard
+from pipeyard.entities import FINAL_STATES, Run
 from pipeyard.server.timefmt import utcnow
-from pipeyard.store.entities import FINAL_STATES, Run
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,6 @@ class WorkerConfig:
     renew_seconds: float = 3.0
     # The fallback claim for runs this process was not told about.
     poll_seconds: float = 3.0
-    # Concurrent tasks per run; None lets the engine and launcher decide.
-    parallelism: int | None = None
 
     @staticmethod
     def from_env(max_runs: int | None = None, env: dict[str, str] | None = None) -> WorkerConfig:
@@ -233,7 +231,6 @@ class RunWorkers:
                 launcher=self._launcher,
                 settings=self.settings,
                 on_event=self.on_event,
-                parallelism=self.config.parallelism,
             )
         except asyncio.CancelledError:
             pass  # we cancelled it ourselves; what to record depends on why (below)

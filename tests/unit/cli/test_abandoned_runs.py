@@ -11,7 +11,7 @@ from pathlib import Path
 from kfp import compiler, dsl
 
 from pipeyard.cli.submit import create_run, local_worker_id, settle_abandoned_local_runs
-from pipeyard.spec.loader import load_pipeline_file
+from pipeyard.ir.loader import load_pipeline_file
 from pipeyard.store import open_store
 
 

@@ -15,7 +15,7 @@ from pipeyard.cli.local_run import parse_args
 from pipeyard.cli.main import cli
 from pipeyard.cli.submit import check_arguments
 from pipeyard.errors import PipeyardError
-from pipeyard.spec.loader import LoadedPipeline, load_pipeline_file
+from pipeyard.ir.loader import LoadedPipeline, load_pipeline_file
 
 
 @dsl.component

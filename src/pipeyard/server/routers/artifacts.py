@@ -10,12 +10,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from pipeyard.artifacts.uris import is_remote
+from pipeyard.entities import Task, TaskAttempt
 from pipeyard.errors import InvalidArgument, NotFound
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import artifact_json, task_json
-from pipeyard.server.files import is_directory, is_remote, read_bytes
+from pipeyard.server.files import is_directory, read_bytes
 from pipeyard.server.listing import list_query
-from pipeyard.store.entities import Task, TaskAttempt
 
 router = APIRouter(tags=["logs and artifacts"])
 

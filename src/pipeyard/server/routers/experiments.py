@@ -7,13 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from pipeyard.entities import Experiment
 from pipeyard.errors import InvalidArgument
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import experiment_json
 from pipeyard.server.listing import EXPERIMENT_KEYS, list_query
 from pipeyard.server.models import ExperimentBody
 from pipeyard.server.timefmt import utcnow
-from pipeyard.store.entities import Experiment
 
 router = APIRouter(prefix="/apis/v2beta1", tags=["experiments"])
 

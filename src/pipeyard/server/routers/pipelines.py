@@ -9,15 +9,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 
+from pipeyard.entities import Pipeline, PipelineVersion
 from pipeyard.errors import AlreadyExists, InvalidArgument, PipeyardError
+from pipeyard.ir.loader import load_pipeline_bytes, spec_to_dict
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import pipeline_json, version_json
 from pipeyard.server.listing import PIPELINE_KEYS, VERSION_KEYS, list_query
 from pipeyard.server.models import CreatePipelineAndVersion, PipelineBody, PipelineVersionBody
 from pipeyard.server.submit import check_inline_spec
 from pipeyard.server.timefmt import utcnow
-from pipeyard.spec.loader import load_pipeline_bytes, spec_to_dict
-from pipeyard.store.entities import Pipeline, PipelineVersion
 
 router = APIRouter(prefix="/apis/v2beta1", tags=["pipelines"])
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from pipeyard.entities import RecurringRun
 from pipeyard.errors import InvalidArgument
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import recurring_run_json
@@ -16,7 +17,6 @@ from pipeyard.server.routers.runs import reference_of
 from pipeyard.server.submit import check_parameters, resolve_experiment, resolve_spec
 from pipeyard.server.timefmt import utcnow
 from pipeyard.server.triggers import parse_trigger
-from pipeyard.store.entities import RecurringRun
 
 router = APIRouter(prefix="/apis/v2beta1", tags=["recurring runs"])
 

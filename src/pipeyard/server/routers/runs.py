@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from pipeyard.engine.events import RunChanged
+from pipeyard.engine.run_events import RunChanged
+from pipeyard.entities import FINAL_STATES, Run
 from pipeyard.errors import FailedPrecondition
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import run_json
@@ -14,7 +15,6 @@ from pipeyard.server.listing import RUN_KEYS, list_query
 from pipeyard.server.models import RunBody
 from pipeyard.server.submit import new_run, resolve_spec
 from pipeyard.server.timefmt import utcnow
-from pipeyard.store.entities import FINAL_STATES, Run
 
 router = APIRouter(prefix="/apis/v2beta1", tags=["runs"])
 

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeyard.engine.events import Event, LogLine, RunChanged, TaskChanged
+from pipeyard.engine.run_events import Event, LogLine, RunChanged, TaskChanged
 from pipeyard.server.converters import run_json, task_json
 
 log = logging.getLogger(__name__)

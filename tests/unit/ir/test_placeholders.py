@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from pipeyard.errors import SpecError
-from pipeyard.spec.loader import load_pipeline_file, spec_to_dict
-from pipeyard.spec.placeholders import (
+from pipeyard.ir.loader import load_pipeline_file, spec_to_dict
+from pipeyard.ir.placeholders import (
     PlaceholderContext,
     format_parameter,
     substitute_args,

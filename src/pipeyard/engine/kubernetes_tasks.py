@@ -17,11 +17,11 @@ import dataclasses
 import shutil
 from typing import Any
 
-from pipeyard.engine.context import RunContext, utcnow
+from pipeyard.engine.context import RunContext
+from pipeyard.engine.kubernetes_config import volume_dir
 from pipeyard.engine.outcome import Outcome, Scope
-from pipeyard.engine.platform import volume_dir
 from pipeyard.errors import FailedPrecondition, PipeyardError
-from pipeyard.spec.views import ComponentView, TaskView
+from pipeyard.ir.views import ComponentView, TaskView
 
 CREATE_PVC_IMAGE = "argostub/createpvc"
 DELETE_PVC_IMAGE = "argostub/deletepvc"
@@ -56,7 +56,7 @@ def run_platform_task(ctx: RunContext, task: TaskView, component: ComponentView,
     except PipeyardError as e:
         ctx.finish_task(row, "FAILED", error=str(e))
         return Outcome("FAILED", error=str(e), task_id=row.task_id, task_name=row.display_name)
-    done = dataclasses.replace(row, state="SUCCEEDED", finished_at=utcnow(), attempts=1,
+    done = dataclasses.replace(row, state="SUCCEEDED", finished_at=ctx.now(), attempts=1,
                                outputs={"parameters": outputs, "artifacts": {}},
                                details={**row.details, **details})
     ctx.record_result(done, [], [])

@@ -25,27 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeyard.engine.artifacts import is_local, local_path
+from pipeyard.artifacts.filesystems import RemoteError, digest_of_listing, filesystem, listing, remote_digest
+from pipeyard.artifacts.uris import is_local, is_remote, local_path
 from pipeyard.engine.outcome import ArtifactDict
-from pipeyard.errors import PipeyardError
-
-# minio:// is KFP's name for S3 on a MinIO endpoint; fsspec has no such protocol.
-_PROTOCOL_ALIASES = {"minio": "s3"}
-# Fields of fsspec's info() that identify content, strongest first. S3 gives an
-# ETag, GCS md5Hash/crc32c, most others only size and a modification time.
-_CONTENT_KEYS = ("ETag", "etag", "md5Hash", "crc32c", "checksum", "md5")
-_TIME_KEYS = ("LastModified", "mtime", "updated", "last_modified", "created")
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
-
-
-class RemoteError(PipeyardError):
-    """Moving an artifact to or from remote storage failed."""
-
-
-def is_remote(uri: str) -> bool:
-    return not is_local(uri)
 
 
 def staging_root(home: Path, run_id: str) -> Path:
@@ -69,54 +54,6 @@ def remote_uri_of(root: Path, path: str) -> str | None:
     if len(rel.parts) < 2:
         return None
     return f"{rel.parts[0]}://" + "/".join(rel.parts[1:])
-
-
-def filesystem(uri: str) -> tuple[Any, str]:
-    """fsspec's filesystem for ``uri`` and the path within it. ImportError when the
-    package for the scheme (s3fs, gcsfs, ...) is not installed."""
-    import fsspec
-
-    scheme, _, rest = uri.partition("://")
-    fs = fsspec.filesystem(_PROTOCOL_ALIASES.get(scheme, scheme))
-    return fs, rest.rstrip("/")
-
-
-def _identity(info: Mapping[str, Any]) -> str:
-    content = [f"{k}={info[k]}" for k in _CONTENT_KEYS if info.get(k)]
-    if not content:
-        content = [f"{k}={info[k]}" for k in _TIME_KEYS if info.get(k)]
-    return f"size={info.get('size')};" + ";".join(content)
-
-
-def listing(fs: Any, path: str) -> dict[str, dict[str, Any]]:
-    """Files under ``path`` by relative name ("" for ``path`` itself being a file).
-    Caches are dropped first: a listing cached earlier in this process would hide
-    changed data."""
-    fs.invalidate_cache(path)
-    info = fs.info(path)
-    if info.get("type") != "directory":
-        return {"": info}
-    found = fs.find(path, detail=True, withdirs=False)
-    prefix = path.rstrip("/") + "/"
-    return {name[len(prefix):]: i for name, i in found.items() if name.startswith(prefix)}
-
-
-def _digest(files: Mapping[str, Mapping[str, Any]]) -> str:
-    h = hashlib.sha256()
-    for rel in sorted(files):
-        h.update(rel.encode() + b"\0" + _identity(files[rel]).encode() + b"\n")
-    return "remote:" + h.hexdigest()
-
-
-def remote_digest(uri: str) -> str | None:
-    """A content identity from the store's metadata (ETag, md5, or size and mtime),
-    without reading the data. None when it cannot be had (no filesystem for the
-    scheme, no such object, no access): the URI alone then identifies the data."""
-    try:
-        fs, path = filesystem(uri)
-        return _digest(listing(fs, path))
-    except Exception:  # any backend error means "unknown", never a failed task
-        return None
 
 
 def _lock(key: str) -> threading.Lock:
@@ -154,7 +91,7 @@ def download(root: Path, uri: str, known_digest: str | None = None) -> Path:
             return target
         fs, path = filesystem(uri)
         files = listing(fs, path)
-        digest = _digest(files)
+        digest = digest_of_listing(files)
         if marker == digest and target.exists():
             return target
         # Into a fresh sibling first: a task never sees half a download.

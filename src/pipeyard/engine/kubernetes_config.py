@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeyard.errors import FailedPrecondition, InvalidArgument, NotFound, PipeyardError
+from pipeyard.ir.placeholders import PlaceholderContext, substitute_string
 from pipeyard.secrets import SecretStore
-from pipeyard.spec.placeholders import PlaceholderContext, substitute_string
 
 if TYPE_CHECKING:
     from pipeyard.engine.context import RunContext
     from pipeyard.engine.outcome import Outcome
-    from pipeyard.spec.views import ComponentView
-    from pipeyard.store.entities import Task
+    from pipeyard.entities import Task
+    from pipeyard.ir.views import ComponentView
 
 # kfp.dsl.constants.WORKSPACE_MOUNT_PATH: where KFP's backend mounts the run's
 # workspace PVC in every pod, so programs may use the literal path.

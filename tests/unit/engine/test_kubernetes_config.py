@@ -9,8 +9,8 @@ import pytest
 from kfp import dsl, kubernetes
 from tests.unit.engine.pipeline_runs import EngineHarness, compile_pipeline
 
+from pipeyard.engine.kubernetes_config import NOT_APPLICABLE, Refs, describe, resolve
 from pipeyard.engine.outcome import Outcome
-from pipeyard.engine.platform import NOT_APPLICABLE, Refs, describe, resolve
 from pipeyard.launchers.mounts import _probe_unshare
 from pipeyard.secrets import SecretStore
 

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from pipeyard.errors import InvalidArgument
-from pipeyard.spec.params import coerce_parameters, parse_cli_value
+from pipeyard.ir.params import coerce_parameters, parse_cli_value
 
 DEFS: dict[str, dict[str, Any]] = {
     "s": {"parameterType": "STRING"},

@@ -85,7 +85,7 @@ class ArtifactSource:
 
 
 @dataclass(frozen=True)
-class Iterator:
+class LoopIterator:
     """A ParallelFor: iterate a raw JSON list, an input parameter or an input artifact list."""
 
     kind: Literal["parameter", "artifact"]
@@ -120,7 +120,7 @@ class TaskView:
     cache_key: str = ""
     condition: str = ""
     all_upstream_completed: bool = False
-    iterator: Iterator | None = None
+    iterator: LoopIterator | None = None
     retry: RetryPolicy | None = None
 
     @property
@@ -276,12 +276,12 @@ def _seconds(duration: Any) -> float:
 
 
 def _task(name: str, t: pb.PipelineTaskSpec) -> TaskView:
-    iterator: Iterator | None = None
+    iterator: LoopIterator | None = None
     limit = t.iterator_policy.parallelism_limit if t.HasField("iterator_policy") else 0
     if t.HasField("parameter_iterator"):
         it = t.parameter_iterator
         which = it.items.WhichOneof("kind")
-        iterator = Iterator(
+        iterator = LoopIterator(
             "parameter",
             it.item_input,
             raw=it.items.raw if which == "raw" else None,
@@ -290,7 +290,7 @@ def _task(name: str, t: pb.PipelineTaskSpec) -> TaskView:
         )
     elif t.HasField("artifact_iterator"):
         it2 = t.artifact_iterator
-        iterator = Iterator(
+        iterator = LoopIterator(
             "artifact", it2.item_input, input_name=it2.items.input_artifact, parallelism=limit
         )
     retry = None

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from pipeyard.errors import SpecError
-from pipeyard.spec.loader import (
+from pipeyard.ir.loader import (
     LoadedPipeline,
     dict_to_spec,
     load_pipeline_bytes,

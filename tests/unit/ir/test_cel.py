@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from pipeyard.errors import SpecError
-from pipeyard.spec.cel import evaluate_condition, evaluate_selector, value_text
-from pipeyard.spec.loader import load_pipeline_file
+from pipeyard.ir.cel import evaluate_condition, evaluate_selector, value_text
+from pipeyard.ir.loader import load_pipeline_file
 
 CONFORMANCE = Path(
     os.environ.get(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pipeyard.store.entities import Run, Task
+from pipeyard.entities import Run, Task
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeyard.engine.cache import cacheable, fingerprint
-from pipeyard.spec.views import ComponentView, ImporterView, IODefs, ParamSource
+from pipeyard.engine.caching import cacheable, fingerprint
+from pipeyard.ir.views import ComponentView, ImporterView, IODefs, ParamSource
 
 
 def _importer(uri: str, reimport: bool = False) -> ComponentView:

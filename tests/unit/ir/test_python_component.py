@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from pipeyard.engine.ports import PythonProgram
-from pipeyard.spec.loader import load_pipeline_file, spec_to_dict
-from pipeyard.spec.python_component import detect_python_program, parse_bootstrap
+from pipeyard.ir.loader import load_pipeline_file, spec_to_dict
+from pipeyard.ir.python_component import PythonProgram, detect_python_program, parse_bootstrap
 
 CONFORMANCE = Path(
     os.environ.get(

@@ -1,4 +1,4 @@
-"""Cache fingerprints for tasks.
+"""The cache decision: a task's fingerprint, the lookup, and reusing a hit.
 
 KFP's backend hashes input artifact *names*, input parameter values, output
 specs and the container spec. That gives stale hits when the data behind an
@@ -12,13 +12,18 @@ and they would hit the cache on changed data.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from pipeyard.engine.artifacts import content_digest
-from pipeyard.spec.views import ComponentView
+from pipeyard.artifacts.filesystems import content_digest
+from pipeyard.engine.context import RunContext
+from pipeyard.engine.lineage import input_events
+from pipeyard.engine.outcome import ArtifactDict, Outcome, Scope, io_record, outcome_from_row
+from pipeyard.entities import Task, TaskKind
+from pipeyard.ir.views import ComponentView, TaskView
 
 
 def cacheable(component: ComponentView) -> bool:
@@ -82,3 +87,30 @@ def fingerprint(
         }
     blob = json.dumps({"pipeline": pipeline_name, **material}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def lookup(ctx: RunContext, task: TaskView, component: ComponentView, params: dict[str, Any],
+           artifacts: dict[str, list[ArtifactDict]]) -> tuple[str | None, Task | None]:
+    """(the fingerprint to record, None when caching does not apply; the cached task it hits)."""
+    if not (ctx.caching_allowed and task.caching and cacheable(component)):
+        return None, None
+    fp = fingerprint(pipeline_name=ctx.pipeline.name, component=component, parameters=params,
+                     artifacts=artifacts, cache_key=task.cache_key,
+                     platform=ctx.pipeline.platform.get(component.executor_label))
+    return fp, ctx.recorder.find_cached_task(fp)
+
+
+def reuse(
+    ctx: RunContext, task: TaskView, scope: Scope, kind: TaskKind, params: dict[str, Any],
+    artifacts: dict[str, list[ArtifactDict]], fp: str, hit: Task,
+) -> Outcome:
+    """Record a cache hit as a finished task of this run that points at ``hit``."""
+    now = ctx.now()
+    row = ctx.open_task(path=scope.path(task.name), name=task.name, display_name=task.display_name,
+                        kind=kind, parent_task_id=scope.parent_task_id,
+                        iteration_index=scope.iteration_index, inputs=io_record(params, artifacts),
+                        fingerprint=fp, state="SUCCEEDED", cached=True, cached_from_task_id=hit.task_id,
+                        outputs=hit.outputs, command=hit.command)
+    done = dataclasses.replace(row, started_at=now, finished_at=now)
+    ctx.record_result(done, [], input_events(ctx, done, artifacts))
+    return outcome_from_row(done)

@@ -7,10 +7,10 @@ import asyncio
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
+from pipeyard.entities import FINAL_STATES
 from pipeyard.server.context import ServerContext, get_ctx
-from pipeyard.server.events import sse_stream
+from pipeyard.server.event_hub import sse_stream
 from pipeyard.server.watch import executed_here, store_changes
-from pipeyard.store.entities import FINAL_STATES
 
 router = APIRouter(prefix="/apis/pipeyard/v1", tags=["events"])
 

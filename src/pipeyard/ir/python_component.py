@@ -19,8 +19,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Sequence
-
-from pipeyard.engine.ports import PythonProgram
+from dataclasses import dataclass
 
 _EXECUTOR_MODULES = ("kfp.dsl.executor_main", "kfp.components.executor_main")
 _PIP_INSTALL = re.compile(r"\bpip\s+install\b")
@@ -28,6 +27,27 @@ _PIP_INSTALL = re.compile(r"\bpip\s+install\b")
 _COMMAND_ENDS = frozenset({"&&", "||", ";", "(", ")", "|", "&"})
 # pip options that take a value; everything else starting with "-" is a flag.
 _VALUED_OPTIONS = frozenset({"--index-url", "-i", "--extra-index-url", "--trusted-host"})
+
+
+
+@dataclass(frozen=True)
+class PythonProgram:
+    """A KFP Python component, recognised so a launcher can run it without KFP's
+    ``pip install kfp`` bootstrap and, where it can, without paying the import of
+    ``kfp`` per task.
+
+    ``source`` is the component module's source for lightweight components (the
+    executor writes it to a file and imports it); ``None`` for containerized
+    Python components, whose module is importable from ``module_dirs``.
+    ``executor_args`` are the arguments after ``python -m kfp.dsl.executor_main``
+    (``--executor_input ... --function_to_execute ...``), placeholders resolved.
+    """
+
+    executor_args: tuple[str, ...]
+    source: str | None = None
+    packages: tuple[str, ...] = ()
+    index_urls: tuple[str, ...] = ()
+    module_dirs: tuple[str, ...] = ()
 
 
 def detect_python_program(command: Sequence[str], args: Sequence[str]) -> PythonProgram | None:
