@@ -19,6 +19,7 @@ echo "test: PostgreSQL at $PIPEYARD_TEST_POSTGRES_URL"
 
 .venv/bin/ruff check src tests benchmarks examples
 .venv/bin/mypy
+.venv/bin/lint-imports
 
 .venv/bin/pytest -n 3 --dist loadgroup -q "$@"
 
