@@ -81,15 +81,11 @@ async def _session(
         # First, so the fork server imports the KFP executor while we import and load.
         launcher.warm_up()
     try:
-        from pipeyard.cli.submit import (
-            check_arguments,
-            create_run,
-            local_worker_id,
-            settle_abandoned_local_runs,
-        )
+        from pipeyard.cli.local_claims import local_worker_id, settle_abandoned_local_runs
         from pipeyard.engine.runner import execute_run
         from pipeyard.ir.loader import load_pipeline_file
         from pipeyard.store import open_store
+        from pipeyard.submission.runs import check_arguments, create_run
 
         try:
             loaded = load_pipeline_file(path, pipeline_name)

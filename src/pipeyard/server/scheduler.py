@@ -16,9 +16,9 @@ from typing import Any
 
 from pipeyard.entities import RecurringRun, Run
 from pipeyard.errors import PipeyardError
-from pipeyard.server.submit import ResolvedSpec, new_run
 from pipeyard.server.timefmt import fmt, utcnow
 from pipeyard.server.triggers import due, next_fire, parse_trigger
+from pipeyard.submission.runs import ResolvedSpec, new_run
 
 log = logging.getLogger(__name__)
 

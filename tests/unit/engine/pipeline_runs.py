@@ -21,7 +21,6 @@ from kfp import compiler
 
 from pipeyard.artifacts.uris import local_path
 from pipeyard.cli.report import run_json
-from pipeyard.cli.submit import check_arguments, create_run
 from pipeyard.config import Settings
 from pipeyard.engine.context import Sleep
 from pipeyard.engine.runner import execute_run
@@ -29,6 +28,7 @@ from pipeyard.entities import Run, Task, TaskAttempt
 from pipeyard.ir.loader import load_pipeline_file
 from pipeyard.launchers.local import LocalLauncher
 from pipeyard.store import Store, open_store
+from pipeyard.submission.runs import check_arguments, create_run
 
 REPO = Path(__file__).resolve().parents[3]
 PIPEYARD = REPO / ".venv" / "bin" / "pipeyard"

@@ -16,8 +16,8 @@ from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import pipeline_json, version_json
 from pipeyard.server.listing import PIPELINE_KEYS, VERSION_KEYS, list_query
 from pipeyard.server.models import CreatePipelineAndVersion, PipelineBody, PipelineVersionBody
-from pipeyard.server.submit import check_inline_spec
 from pipeyard.server.timefmt import utcnow
+from pipeyard.submission.runs import check_inline_spec
 
 router = APIRouter(prefix="/apis/v2beta1", tags=["pipelines"])
 

@@ -14,9 +14,9 @@ from pipeyard.server.converters import recurring_run_json
 from pipeyard.server.listing import RECURRING_KEYS, list_query
 from pipeyard.server.models import RecurringRunBody
 from pipeyard.server.routers.runs import reference_of
-from pipeyard.server.submit import check_parameters, resolve_experiment, resolve_spec
 from pipeyard.server.timefmt import utcnow
 from pipeyard.server.triggers import parse_trigger
+from pipeyard.submission.runs import check_parameters, resolve_experiment, resolve_spec
 
 router = APIRouter(prefix="/apis/v2beta1", tags=["recurring runs"])
 

@@ -13,8 +13,8 @@ from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import run_json
 from pipeyard.server.listing import RUN_KEYS, list_query
 from pipeyard.server.models import RunBody
-from pipeyard.server.submit import new_run, resolve_spec
 from pipeyard.server.timefmt import utcnow
+from pipeyard.submission.runs import new_run, resolve_spec
 
 router = APIRouter(prefix="/apis/v2beta1", tags=["runs"])
 

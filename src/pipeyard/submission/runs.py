@@ -1,25 +1,36 @@
-"""Creating runs, shared by the runs API and the recurring-run scheduler.
+"""Creating runs: ``new_run`` is the one place a run row is made, for the CLI
+(``create_run`` from a loaded pipeline file), the runs API and the recurring-run
+scheduler (a spec resolved from a request).
 
-Everything is checked before anything is written: the spec, the pipeline version it
+Everything is checked before the run is written: the spec, the pipeline version it
 comes from, the experiment and the parameters. A bad request leaves the store as it
-was.
+was (apart from the Default experiment, created on first use).
 """
 
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
 
-from pipeyard.entities import Experiment, Run
-from pipeyard.errors import AlreadyExists, InvalidArgument, NotFound, SpecError
-from pipeyard.ir.loader import load_pipeline_bytes
+from pipeyard.entities import Run
+from pipeyard.errors import InvalidArgument, SpecError
+from pipeyard.ir.loader import LoadedPipeline, load_pipeline_bytes, spec_to_dict
 from pipeyard.ir.params import coerce_parameters
-from pipeyard.server.timefmt import utcnow
+from pipeyard.submission.naming import default_run_name, new_run_id
+from pipeyard.submission.registry import DEFAULT_EXPERIMENT, ensure_experiment, ensure_pipeline_version
 
-DEFAULT_EXPERIMENT = "Default"
+if TYPE_CHECKING:
+    from pipeyard.store import Store
+
+# A run executed by the process that created it (``pipeyard run``) holds its own
+# claim so that no server worker sharing the database picks it up.
+_LOCAL_LEASE = timedelta(days=3650)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -48,7 +59,7 @@ def check_inline_spec(raw: Any, where: str = "pipeline_spec") -> tuple[dict[str,
     return spec, loaded.platform_spec
 
 
-def resolve_spec(store: Any, *, pipeline_spec: Any, reference: dict[str, Any] | None) -> ResolvedSpec:
+def resolve_spec(store: Store, *, pipeline_spec: Any, reference: dict[str, Any] | None) -> ResolvedSpec:
     pipeline_id = (reference or {}).get("pipeline_id") or None
     version_id = (reference or {}).get("pipeline_version_id") or None
     if pipeline_spec and (pipeline_id or version_id):
@@ -97,35 +108,19 @@ def check_parameters(spec: ResolvedSpec, given: Any) -> dict[str, Any]:
     return coerce_parameters(root_parameters(spec.pipeline_spec), given, where)
 
 
-def resolve_experiment(store: Any, experiment_id: str | None, namespace: str = "") -> str:
+def resolve_experiment(store: Store, experiment_id: str | None, namespace: str = "") -> str:
     """The run's experiment: the given one (which must exist and not be archived) or
     KFP's "Default", created on first use."""
     if experiment_id:
         exp = store.get_experiment(experiment_id)
         if exp.storage_state == "ARCHIVED":
             raise InvalidArgument(f"experiment {experiment_id!r} is archived", field="experiment_id")
-        return str(exp.experiment_id)
-    try:
-        return str(store.get_experiment_by_name(DEFAULT_EXPERIMENT, namespace).experiment_id)
-    except NotFound:
-        pass
-    try:
-        exp = store.create_experiment(
-            Experiment(
-                experiment_id=str(uuid.uuid4()),
-                display_name=DEFAULT_EXPERIMENT,
-                description="Runs created without an experiment",
-                created_at=utcnow(),
-                namespace=namespace,
-            )
-        )
-        return str(exp.experiment_id)
-    except AlreadyExists:  # created concurrently by another request
-        return str(store.get_experiment_by_name(DEFAULT_EXPERIMENT, namespace).experiment_id)
+        return exp.experiment_id
+    return ensure_experiment(store, DEFAULT_EXPERIMENT, utcnow(), namespace).experiment_id
 
 
 def new_run(
-    store: Any,
+    store: Store,
     *,
     display_name: str,
     spec: ResolvedSpec,
@@ -137,19 +132,25 @@ def new_run(
     namespace: str = "",
     recurring_run_id: str | None = None,
     scheduled_at: datetime | None = None,
+    enable_caching: bool | None = None,
+    local_worker: str | None = None,
 ) -> Run:
-    """Validate, then insert a PENDING run; the caller wakes the workers."""
+    """Validate, then insert the run: PENDING for the workers to claim (the caller
+    wakes them), or RUNNING and claimed by ``local_worker`` that executes it itself."""
     values = check_parameters(spec, parameters)
     if pipeline_root and not isinstance(pipeline_root, str):
         raise InvalidArgument("must be a string", field="runtime_config.pipeline_root")
     exp_id = resolve_experiment(store, experiment_id, namespace)
     now = utcnow()
     run = Run(
-        run_id=str(uuid.uuid4()),
-        display_name=display_name or spec.pipeline_name or "run",
+        run_id=new_run_id(),
+        display_name=display_name or default_run_name(spec.pipeline_name, now),
         pipeline_spec=spec.pipeline_spec,
         platform_spec=spec.platform_spec,
-        state="PENDING",
+        state="RUNNING" if local_worker else "PENDING",
+        worker_id=local_worker,
+        lease_expires_at=now + _LOCAL_LEASE if local_worker else None,
+        enable_caching=enable_caching,
         created_at=now,
         description=description or "",
         experiment_id=exp_id,
@@ -163,5 +164,24 @@ def new_run(
         service_account=service_account or "",
         namespace=namespace or "",
     )
-    created: Run = store.create_run(run)
-    return created
+    return store.create_run(run)
+
+
+def check_arguments(loaded: LoadedPipeline, given: dict[str, Any]) -> dict[str, Any]:
+    """Every root parameter's value of a loaded pipeline, checked and converted, or InvalidArgument."""
+    return coerce_parameters(root_parameters(spec_to_dict(loaded.spec)), given, where="pipeline")
+
+
+def create_run(store: Store, loaded: LoadedPipeline, parameters: dict[str, Any], *,
+               pipeline_root: str, enable_caching: bool | None, display_name: str | None = None,
+               experiment_name: str = DEFAULT_EXPERIMENT, local_worker: str | None = None) -> Run:
+    """A run of a pipeline file (``pipeyard run``): filed under the pipeline of the same
+    name (a new version when the spec changed) and the experiment ``experiment_name``."""
+    spec = spec_to_dict(loaded.spec)
+    now = utcnow()
+    pipeline, version = ensure_pipeline_version(store, loaded, spec, now)
+    experiment = ensure_experiment(store, experiment_name, now)
+    resolved = ResolvedSpec(spec, loaded.platform_spec, pipeline.pipeline_id, version.version_id)
+    return new_run(store, display_name=display_name or "", spec=resolved, parameters=parameters,
+                   pipeline_root=pipeline_root, experiment_id=experiment.experiment_id,
+                   enable_caching=enable_caching, local_worker=local_worker)
