@@ -12,11 +12,7 @@ from pathlib import Path
 
 from pipeyard.artifacts.uris import is_remote
 from pipeyard.config import Settings
-from pipeyard.errors import NotFound, PipeyardError
-
-
-class Forbidden(PipeyardError):
-    http_status = 403
+from pipeyard.errors import Forbidden, NotFound
 
 
 def _uri_to_path(uri: str) -> str:

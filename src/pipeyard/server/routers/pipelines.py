@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 
 from pipeyard.entities import Pipeline, PipelineVersion
-from pipeyard.errors import AlreadyExists, InvalidArgument, PipeyardError
+from pipeyard.errors import AlreadyExists, InvalidArgument, PayloadTooLarge
 from pipeyard.ir.loader import load_pipeline_bytes, spec_to_dict
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import pipeline_json, version_json
@@ -22,10 +22,6 @@ from pipeyard.submission.runs import check_inline_spec
 router = APIRouter(prefix="/apis/v2beta1", tags=["pipelines"])
 
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
-
-
-class PayloadTooLarge(PipeyardError):
-    http_status = 413
 
 
 def _read_upload(request: Request, upload: UploadFile) -> bytes:
