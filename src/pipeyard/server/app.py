@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -31,10 +31,14 @@ from pipeyard.server.scheduler import RecurringScheduler
 from pipeyard.server.static import STATIC_DIR, mount_static
 from pipeyard.server.workers import RunWorkers, WorkerConfig
 
+if TYPE_CHECKING:
+    from pipeyard.entities import Run
+    from pipeyard.store.sql_store import Store
+
 
 def create_app(
     settings: Settings,
-    store: Any,
+    store: Store,
     *,
     auth_token: str | None = None,
     start_workers: bool = True,
@@ -50,7 +54,7 @@ def create_app(
         config = worker_config or WorkerConfig.from_env(workers)
         ctx.workers = RunWorkers(store, settings, config, on_event=hub.publish)
 
-        def created(run: Any) -> None:
+        def created(run: Run) -> None:
             hub.publish(RunChanged(run))
             ctx.wake_workers()
 
