@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
 
@@ -70,11 +70,7 @@ def list_recurring_runs(
 def create_recurring_run(body: RecurringRunBody, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     trigger = _clean(body.trigger)
     parse_trigger(trigger)
-    mode = (body.mode or "ENABLE").upper()
-    if mode == "MODE_UNSPECIFIED":
-        mode = "ENABLE"
-    if mode not in ("ENABLE", "DISABLE"):
-        raise InvalidArgument(f"must be ENABLE or DISABLE, got {body.mode!r}", field="mode")
+    mode = _mode(body.mode)
     spec = resolve_spec(ctx.store, pipeline_spec=body.pipeline_spec, reference=reference_of(body))
     cfg = body.runtime_config
     params = check_parameters(spec, cfg.parameters if cfg else None)
@@ -90,7 +86,7 @@ def create_recurring_run(body: RecurringRunBody, ctx: ServerContext = Depends(ge
         created_at=now,
         updated_at=now,
         trigger=trigger,
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
         description=body.description or "",
         experiment_id=experiment_id,
         pipeline_id=spec.pipeline_id,
@@ -121,7 +117,16 @@ def delete_recurring_run(recurring_run_id: str, ctx: ServerContext = Depends(get
     return {}
 
 
-def _set_mode(ctx: ServerContext, recurring_run_id: str, mode: str) -> dict[str, Any]:
+def _mode(given: str | None) -> Literal["ENABLE", "DISABLE"]:
+    mode = (given or "ENABLE").upper()
+    if mode in ("ENABLE", "MODE_UNSPECIFIED"):
+        return "ENABLE"
+    if mode == "DISABLE":
+        return "DISABLE"
+    raise InvalidArgument(f"must be ENABLE or DISABLE, got {given!r}", field="mode")
+
+
+def _set_mode(ctx: ServerContext, recurring_run_id: str, mode: Literal["ENABLE", "DISABLE"]) -> dict[str, Any]:
     ctx.store.update_recurring_run(recurring_run_id, mode=mode, updated_at=utcnow())
     ctx.wake_scheduler()
     return {}
