@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends
 
 from pipeyard.entities import RecurringRun
 from pipeyard.errors import InvalidArgument
+from pipeyard.server import schemas
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import recurring_run_json
-from pipeyard.server.listing import RECURRING_KEYS, list_query
+from pipeyard.server.listing import RECURRING_KEYS, list_query, page_body
 from pipeyard.server.models import RecurringRunBody
 from pipeyard.server.routers.runs import reference_of
 from pipeyard.server.timefmt import utcnow
@@ -44,7 +45,7 @@ def _clean(d: Any) -> Any:
     return d
 
 
-@router.get("/recurringruns")
+@router.get("/recurringruns", **schemas.returns(schemas.ListRecurringRunsResponse))
 def list_recurring_runs(
     page_token: str | None = None,
     page_size: int | None = None,
@@ -59,14 +60,10 @@ def list_recurring_runs(
     )
     page = ctx.store.list_recurring_runs(q, experiment_id=experiment_id or None, namespace=namespace)
     # KFP's response really uses camelCase for this one field.
-    return {
-        "recurringRuns": [recurring_run_json(r) for r in page.items],
-        "total_size": page.total_size,
-        "next_page_token": page.next_page_token,
-    }
+    return page_body("recurringRuns", page, recurring_run_json)
 
 
-@router.post("/recurringruns")
+@router.post("/recurringruns", **schemas.returns(schemas.RecurringRun))
 def create_recurring_run(body: RecurringRunBody, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     trigger = _clean(body.trigger)
     parse_trigger(trigger)
@@ -105,12 +102,12 @@ def create_recurring_run(body: RecurringRunBody, ctx: ServerContext = Depends(ge
     return recurring_run_json(created)
 
 
-@router.get("/recurringruns/{recurring_run_id}")
+@router.get("/recurringruns/{recurring_run_id}", **schemas.returns(schemas.RecurringRun))
 def get_recurring_run(recurring_run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     return recurring_run_json(ctx.store.get_recurring_run(recurring_run_id))
 
 
-@router.delete("/recurringruns/{recurring_run_id}")
+@router.delete("/recurringruns/{recurring_run_id}", **schemas.returns(schemas.Empty))
 def delete_recurring_run(recurring_run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     ctx.store.delete_recurring_run(recurring_run_id)
     ctx.wake_scheduler()
@@ -132,11 +129,11 @@ def _set_mode(ctx: ServerContext, recurring_run_id: str, mode: Literal["ENABLE",
     return {}
 
 
-@router.post("/recurringruns/{recurring_run_id}:enable")
+@router.post("/recurringruns/{recurring_run_id}:enable", **schemas.returns(schemas.Empty))
 def enable_recurring_run(recurring_run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     return _set_mode(ctx, recurring_run_id, "ENABLE")
 
 
-@router.post("/recurringruns/{recurring_run_id}:disable")
+@router.post("/recurringruns/{recurring_run_id}:disable", **schemas.returns(schemas.Empty))
 def disable_recurring_run(recurring_run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     return _set_mode(ctx, recurring_run_id, "DISABLE")
