@@ -5,8 +5,8 @@ They document ``/openapi.json`` (so that clients, the UI's ``types.ts`` among
 them, can be generated from it) and the schemathesis test holds every response
 to them. The converters still build the JSON: a route declares its schema with
 ``**returns(Model)``, which leaves the response untouched. Fields the converters
-drop when empty are optional; extra fields are allowed, as protobuf's JSON allows
-newer servers to send more.
+drop when empty are optional and never null (``SkipJsonSchema[None]``); extra
+fields are allowed, as protobuf's JSON allows newer servers to send more.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 RuntimeState = Literal[
     "RUNTIME_STATE_UNSPECIFIED", "PENDING", "RUNNING", "SUCCEEDED", "SKIPPED", "FAILED",
@@ -33,9 +34,9 @@ def returns(model: type[BaseModel]) -> dict[str, Any]:
 
 
 class RpcStatus(_Resource):
-    code: int | None = None
-    message: str | None = None
-    details: list[Any] | None = None
+    code: int | SkipJsonSchema[None] = None
+    message: str | SkipJsonSchema[None] = None
+    details: list[Any] | SkipJsonSchema[None] = None
 
 
 class Empty(_Resource):
@@ -44,48 +45,48 @@ class Empty(_Resource):
 
 class Pipeline(_Resource):
     pipeline_id: str
-    name: str | None = None
-    display_name: str | None = None
-    description: str | None = None
-    created_at: str | None = None
-    namespace: str | None = None
+    name: str | SkipJsonSchema[None] = None
+    display_name: str | SkipJsonSchema[None] = None
+    description: str | SkipJsonSchema[None] = None
+    created_at: str | SkipJsonSchema[None] = None
+    namespace: str | SkipJsonSchema[None] = None
 
 
 class PipelineVersion(_Resource):
     pipeline_id: str
     pipeline_version_id: str
-    name: str | None = None
-    display_name: str | None = None
-    description: str | None = None
-    created_at: str | None = None
-    code_source_url: str | None = None
-    pipeline_spec: dict[str, Any] | None = None
+    name: str | SkipJsonSchema[None] = None
+    display_name: str | SkipJsonSchema[None] = None
+    description: str | SkipJsonSchema[None] = None
+    created_at: str | SkipJsonSchema[None] = None
+    code_source_url: str | SkipJsonSchema[None] = None
+    pipeline_spec: dict[str, Any] | SkipJsonSchema[None] = None
 
 
 class Experiment(_Resource):
     experiment_id: str
-    display_name: str | None = None
-    description: str | None = None
-    created_at: str | None = None
-    namespace: str | None = None
-    storage_state: StorageState | None = None
-    last_run_created_at: str | None = None
+    display_name: str | SkipJsonSchema[None] = None
+    description: str | SkipJsonSchema[None] = None
+    created_at: str | SkipJsonSchema[None] = None
+    namespace: str | SkipJsonSchema[None] = None
+    storage_state: StorageState | SkipJsonSchema[None] = None
+    last_run_created_at: str | SkipJsonSchema[None] = None
 
 
 class RuntimeConfig(_Resource):
-    parameters: dict[str, Any] | None = None
-    pipeline_root: str | None = None
+    parameters: dict[str, Any] | SkipJsonSchema[None] = None
+    pipeline_root: str | SkipJsonSchema[None] = None
 
 
 class PipelineVersionReference(_Resource):
-    pipeline_id: str | None = None
-    pipeline_version_id: str | None = None
+    pipeline_id: str | SkipJsonSchema[None] = None
+    pipeline_version_id: str | SkipJsonSchema[None] = None
 
 
 class RuntimeStatus(_Resource):
-    update_time: str | None = None
-    state: RuntimeState | None = None
-    error: RpcStatus | None = None
+    update_time: str | SkipJsonSchema[None] = None
+    state: RuntimeState | SkipJsonSchema[None] = None
+    error: RpcStatus | SkipJsonSchema[None] = None
 
 
 class ArtifactList(_Resource):
@@ -93,21 +94,21 @@ class ArtifactList(_Resource):
 
 
 class TaskDetail(_Resource):
-    run_id: str | None = None
+    run_id: str | SkipJsonSchema[None] = None
     task_id: str
-    display_name: str | None = None
-    create_time: str | None = None
-    start_time: str | None = None
-    end_time: str | None = None
-    state: RuntimeState | None = None
-    error: RpcStatus | None = None
-    inputs: dict[str, ArtifactList] | None = None
-    outputs: dict[str, ArtifactList] | None = None
-    parent_task_id: str | None = None
-    child_tasks: list[dict[str, Any]] | None = None
-    state_history: list[RuntimeStatus] | None = None
-    input_parameters: dict[str, Any] | None = None
-    output_parameters: dict[str, Any] | None = None
+    display_name: str | SkipJsonSchema[None] = None
+    create_time: str | SkipJsonSchema[None] = None
+    start_time: str | SkipJsonSchema[None] = None
+    end_time: str | SkipJsonSchema[None] = None
+    state: RuntimeState | SkipJsonSchema[None] = None
+    error: RpcStatus | SkipJsonSchema[None] = None
+    inputs: dict[str, ArtifactList] | SkipJsonSchema[None] = None
+    outputs: dict[str, ArtifactList] | SkipJsonSchema[None] = None
+    parent_task_id: str | SkipJsonSchema[None] = None
+    child_tasks: list[dict[str, Any]] | SkipJsonSchema[None] = None
+    state_history: list[RuntimeStatus] | SkipJsonSchema[None] = None
+    input_parameters: dict[str, Any] | SkipJsonSchema[None] = None
+    output_parameters: dict[str, Any] | SkipJsonSchema[None] = None
 
 
 class RunDetails(_Resource):
@@ -116,49 +117,66 @@ class RunDetails(_Resource):
 
 class Run(_Resource):
     run_id: str
-    display_name: str | None = None
-    description: str | None = None
-    experiment_id: str | None = None
-    storage_state: StorageState | None = None
-    pipeline_version_reference: PipelineVersionReference | None = None
-    pipeline_spec: dict[str, Any] | None = None
-    runtime_config: RuntimeConfig | None = None
-    service_account: str | None = None
-    created_at: str | None = None
-    scheduled_at: str | None = None
-    finished_at: str | None = None
-    state: RuntimeState | None = None
-    error: RpcStatus | None = None
-    recurring_run_id: str | None = None
-    state_history: list[RuntimeStatus] | None = None
-    namespace: str | None = None
-    pipeline_name: str | None = None
-    run_details: RunDetails | None = None
+    display_name: str | SkipJsonSchema[None] = None
+    description: str | SkipJsonSchema[None] = None
+    experiment_id: str | SkipJsonSchema[None] = None
+    storage_state: StorageState | SkipJsonSchema[None] = None
+    pipeline_version_reference: PipelineVersionReference | SkipJsonSchema[None] = None
+    pipeline_spec: dict[str, Any] | SkipJsonSchema[None] = None
+    runtime_config: RuntimeConfig | SkipJsonSchema[None] = None
+    service_account: str | SkipJsonSchema[None] = None
+    created_at: str | SkipJsonSchema[None] = None
+    scheduled_at: str | SkipJsonSchema[None] = None
+    finished_at: str | SkipJsonSchema[None] = None
+    state: RuntimeState | SkipJsonSchema[None] = None
+    error: RpcStatus | SkipJsonSchema[None] = None
+    recurring_run_id: str | SkipJsonSchema[None] = None
+    state_history: list[RuntimeStatus] | SkipJsonSchema[None] = None
+    namespace: str | SkipJsonSchema[None] = None
+    pipeline_name: str | SkipJsonSchema[None] = None
+    run_details: RunDetails | SkipJsonSchema[None] = None
+
+
+class CronSchedule(_Resource):
+    cron: str | SkipJsonSchema[None] = None
+    start_time: str | SkipJsonSchema[None] = None
+    end_time: str | SkipJsonSchema[None] = None
+
+
+class PeriodicSchedule(_Resource):
+    interval_second: str | int | SkipJsonSchema[None] = None
+    start_time: str | SkipJsonSchema[None] = None
+    end_time: str | SkipJsonSchema[None] = None
+
+
+class Trigger(_Resource):
+    cron_schedule: CronSchedule | SkipJsonSchema[None] = None
+    periodic_schedule: PeriodicSchedule | SkipJsonSchema[None] = None
 
 
 class RecurringRun(_Resource):
     recurring_run_id: str
-    display_name: str | None = None
-    description: str | None = None
-    pipeline_version_reference: PipelineVersionReference | None = None
-    pipeline_spec: dict[str, Any] | None = None
-    runtime_config: RuntimeConfig | None = None
-    service_account: str | None = None
-    max_concurrency: str | None = None
-    trigger: dict[str, Any] | None = None
-    mode: Literal["MODE_UNSPECIFIED", "ENABLE", "DISABLE"] | None = None
-    status: Literal["STATUS_UNSPECIFIED", "ENABLED", "DISABLED"] | None = None
-    created_at: str | None = None
-    updated_at: str | None = None
-    no_catchup: bool | None = None
-    namespace: str | None = None
-    experiment_id: str | None = None
-    error: RpcStatus | None = None
+    display_name: str | SkipJsonSchema[None] = None
+    description: str | SkipJsonSchema[None] = None
+    pipeline_version_reference: PipelineVersionReference | SkipJsonSchema[None] = None
+    pipeline_spec: dict[str, Any] | SkipJsonSchema[None] = None
+    runtime_config: RuntimeConfig | SkipJsonSchema[None] = None
+    service_account: str | SkipJsonSchema[None] = None
+    max_concurrency: str | SkipJsonSchema[None] = None
+    trigger: Trigger | SkipJsonSchema[None] = None
+    mode: Literal["MODE_UNSPECIFIED", "ENABLE", "DISABLE"] | SkipJsonSchema[None] = None
+    status: Literal["STATUS_UNSPECIFIED", "ENABLED", "DISABLED"] | SkipJsonSchema[None] = None
+    created_at: str | SkipJsonSchema[None] = None
+    updated_at: str | SkipJsonSchema[None] = None
+    no_catchup: bool | SkipJsonSchema[None] = None
+    namespace: str | SkipJsonSchema[None] = None
+    experiment_id: str | SkipJsonSchema[None] = None
+    error: RpcStatus | SkipJsonSchema[None] = None
 
 
 class _Page(_Resource):
-    total_size: int | None = None
-    next_page_token: str | None = None
+    total_size: int | SkipJsonSchema[None] = None
+    next_page_token: str | SkipJsonSchema[None] = None
 
 
 class ListPipelinesResponse(_Page):
@@ -187,15 +205,15 @@ class ListRecurringRunsResponse(_Page):
 
 class ArtifactRef(_Resource):
     artifact_id: str | None = None
-    name: str | None = None
-    uri: str | None = None
-    type: str | None = None
-    metadata: dict[str, Any] | None = None
+    name: str | SkipJsonSchema[None] = None
+    uri: str | SkipJsonSchema[None] = None
+    type: str | SkipJsonSchema[None] = None
+    metadata: dict[str, Any] | SkipJsonSchema[None] = None
 
 
 class IO(_Resource):
-    parameters: dict[str, Any] | None = None
-    artifacts: dict[str, list[ArtifactRef]] | None = None
+    parameters: dict[str, Any] | SkipJsonSchema[None] = None
+    artifacts: dict[str, list[ArtifactRef]] | SkipJsonSchema[None] = None
 
 
 class TaskAttempt(_Resource):
@@ -213,12 +231,12 @@ class Task(_Resource):
     parent_task_id: str | None = None
     path: str
     name: str
-    display_name: str | None = None
+    display_name: str | SkipJsonSchema[None] = None
     kind: TaskKind
     state: RuntimeState
     iteration_index: int | None = None
-    attempts: int | None = None
-    cached: bool | None = None
+    attempts: int | SkipJsonSchema[None] = None
+    cached: bool | SkipJsonSchema[None] = None
     cached_from_task_id: str | None = None
     fingerprint: str | None = None
     error: str | None = None
@@ -226,10 +244,10 @@ class Task(_Resource):
     created_at: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
-    details: dict[str, Any] | None = None
-    inputs: IO | None = None
-    outputs: IO | None = None
-    attempt_list: list[TaskAttempt] | None = None
+    details: dict[str, Any] | SkipJsonSchema[None] = None
+    inputs: IO | SkipJsonSchema[None] = None
+    outputs: IO | SkipJsonSchema[None] = None
+    attempt_list: list[TaskAttempt] | SkipJsonSchema[None] = None
 
 
 class ListTasksResponse(_Resource):
@@ -241,10 +259,10 @@ class Artifact(_Resource):
     run_id: str | None = None
     task_id: str | None = None
     name: str
-    display_name: str | None = None
+    display_name: str | SkipJsonSchema[None] = None
     uri: str
     type: str
-    metadata: dict[str, Any] | None = None
+    metadata: dict[str, Any] | SkipJsonSchema[None] = None
     digest: str | None = None
     created_at: str | None = None
 
@@ -264,8 +282,8 @@ class Consumer(TaskRef):
 
 
 class Lineage(_Resource):
-    producer: TaskRef | None = None
-    consumers: list[Consumer] = Field(default_factory=list)
+    producer: TaskRef | None
+    consumers: list[Consumer]
 
 
 class ArtifactWithLineage(Artifact):
