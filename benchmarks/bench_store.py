@@ -32,9 +32,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from pipeyard.config import Settings
+from pipeyard.entities import ListQuery, Predicate, Run, Task
 from pipeyard.server.app import create_app
 from pipeyard.store import Store, open_store
-from pipeyard.store.entities import ListQuery, Predicate, Run, Task
 
 STATES = ("SUCCEEDED", "FAILED", "SUCCEEDED", "CANCELED", "SUCCEEDED")
 SPEC = {"pipelineInfo": {"name": "bench"}, "root": {"dag": {"tasks": {}}}, "schemaVersion": "2.1.0"}

@@ -19,6 +19,9 @@ echo "test: PostgreSQL at $PIPEYARD_TEST_POSTGRES_URL"
 
 .venv/bin/ruff check src tests benchmarks examples
 .venv/bin/mypy
+.venv/bin/lint-imports
+# ui/src/api/types.ts is generated from /openapi.json (server/schemas.py): it must be current.
+scripts/gen-api-types.sh --check
 
 .venv/bin/pytest -n 3 --dist loadgroup -q "$@"
 

@@ -1,8 +1,8 @@
 """The one exception tree of pipeyard.
 
 Every error a user can cause is a ``PipeyardError`` subclass carrying the fields
-that say what was wrong and where. The server maps these to HTTP status codes in
-one place (``server/errors.py``); the CLI maps them to exit codes.
+that say what was wrong and where. The errors know nothing of HTTP: the server maps
+them to status codes in one table (``server/errors.py``); the CLI to exit codes.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 class PipeyardError(Exception):
     """Root of all pipeyard errors."""
 
-    http_status = 500
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -24,7 +23,6 @@ class PipeyardError(Exception):
 class SpecError(PipeyardError):
     """A pipeline file or spec is invalid. ``where`` names the file/task/field."""
 
-    http_status = 400
 
     def __init__(self, message: str, *, where: str | None = None) -> None:
         super().__init__(f"{where}: {message}" if where else message)
@@ -35,7 +33,6 @@ class SpecError(PipeyardError):
 class InvalidArgument(PipeyardError):
     """A request or parameter value is wrong (unknown name, wrong type, missing)."""
 
-    http_status = 400
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(f"{field}: {message}" if field else message)
@@ -44,7 +41,6 @@ class InvalidArgument(PipeyardError):
 
 
 class NotFound(PipeyardError):
-    http_status = 404
 
     def __init__(self, kind: str, key: str) -> None:
         super().__init__(f"{kind} {key!r} not found")
@@ -53,7 +49,6 @@ class NotFound(PipeyardError):
 
 
 class AlreadyExists(PipeyardError):
-    http_status = 409
 
     def __init__(self, kind: str, key: str) -> None:
         super().__init__(f"{kind} {key!r} already exists")
@@ -64,22 +59,11 @@ class AlreadyExists(PipeyardError):
 class FailedPrecondition(PipeyardError):
     """The object is not in a state that allows the operation (e.g. retry a running run)."""
 
-    http_status = 409
+
+class Forbidden(PipeyardError):
+    """The request reaches for something outside what may be served (e.g. a path
+    outside the pipeline root and the logs directory)."""
 
 
-class Unauthenticated(PipeyardError):
-    http_status = 401
-
-
-class TaskFailed(PipeyardError):
-    """A task ended without success; carries the task path and its log tail."""
-
-    def __init__(self, task: str, message: str, *, log_tail: str = "") -> None:
-        super().__init__(f"task {task!r} failed: {message}")
-        self.task = task
-        self.reason = message
-        self.log_tail = log_tail
-
-
-class LaunchError(PipeyardError):
-    """The launcher could not start a task (bad command, environment creation failed)."""
+class PayloadTooLarge(PipeyardError):
+    """An upload or request body beyond the server's limit."""

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeyard.cli.submit import check_arguments, create_run
 from pipeyard.config import Settings
 from pipeyard.engine.runner import execute_run
+from pipeyard.entities import Run, Task
+from pipeyard.ir.loader import load_pipeline_file
 from pipeyard.launchers.local import LocalLauncher
 from pipeyard.secrets import SecretStore
-from pipeyard.spec.loader import load_pipeline_file
 from pipeyard.store import Store, open_store
-from pipeyard.store.entities import Run, Task
+from pipeyard.submission.runs import check_arguments, create_run
 
 # The secrets the manifest assumes (as in KFP's backend e2e setup).
 MANIFEST_SECRETS = {

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeyard.engine.artifacts import local_path
+from pipeyard.artifacts.uris import local_path
 from pipeyard.store import Store
 from tests.conformance.harness import Result, open_home_store, prepare_home, run_entry
 from tests.conftest import SHARED

@@ -14,9 +14,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from pipeyard.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from pipeyard.store import Store, open_store
-from pipeyard.store.entities import (
+from pipeyard.entities import (
     Artifact,
     ArtifactEvent,
     Experiment,
@@ -29,6 +27,8 @@ from pipeyard.store.entities import (
     Task,
     TaskAttempt,
 )
+from pipeyard.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from pipeyard.store import Store, open_store
 from pipeyard.store.migrate import current_revision, head_revision
 from pipeyard.store.schema import metadata
 

@@ -21,8 +21,8 @@ from tests.unit.engine.pipeline_runs import (
     run_cli,
 )
 
-from pipeyard.spec.loader import load_pipeline_file
-from pipeyard.spec.views import build_view
+from pipeyard.ir.loader import load_pipeline_file
+from pipeyard.ir.views import build_view
 
 engine = pytest.fixture(scope="module")(engine_fixture)
 
@@ -52,25 +52,26 @@ def retries_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return compile_pipeline(retries, tmp_path_factory.mktemp("r") / "retries.yaml")
 
 
+class RecordingSleep:
+    """The run's sleep: records the delays the engine asks for between attempts,
+    without waiting them out (only this run's sleep: asyncio is not patched)."""
+
+    def __init__(self) -> None:
+        self.asked: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.asked.append(delay)
+        await asyncio.sleep(0)
+
+
 @pytest.fixture
-def backoffs(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The delays the engine asks for between attempts, without waiting them out."""
-    import pipeyard.engine.container as container
-
-    asked: list[float] = []
-    real_sleep = asyncio.sleep
-
-    async def record(delay: float, *args: object) -> None:
-        asked.append(delay)
-        await real_sleep(0)
-
-    monkeypatch.setattr(container.asyncio, "sleep", record)
-    return asked
+def backoffs() -> RecordingSleep:
+    return RecordingSleep()
 
 
 def test_retries_until_success_with_each_attempt_recorded(engine: EngineHarness, retries_yaml: Path,
-                                                          tmp_path: Path, backoffs: list[float]) -> None:
-    r = engine.run(retries_yaml, {"counter": str(tmp_path / "n"), "succeed_on": 3})
+                                                          tmp_path: Path, backoffs: RecordingSleep) -> None:
+    r = engine.run(retries_yaml, {"counter": str(tmp_path / "n"), "succeed_on": 3}, sleep=backoffs)
     assert r.state == "SUCCEEDED", r.run.error
     assert r.run.outputs["Output"] == "done on 3"
     task = r.one("flaky")
@@ -85,13 +86,13 @@ def test_retries_until_success_with_each_attempt_recorded(engine: EngineHarness,
         assert all(f"this is attempt {j}" not in log for j in (1, 2, 3) if j != k)
     assert "failing on attempt 1" in r.log(task, 1)
     # backoff 1s, factor 3, capped at 2s.
-    assert [d for d in backoffs if d > 0] == [1.0, 2.0]
+    assert backoffs.asked == [1.0, 2.0]
     assert r.json()["tasks"][0]["attempts"] == 3
 
 
 def test_retries_exhausted_fail_the_run(engine: EngineHarness, retries_yaml: Path, tmp_path: Path,
-                                        backoffs: list[float]) -> None:
-    r = engine.run(retries_yaml, {"counter": str(tmp_path / "n"), "succeed_on": 10})
+                                        backoffs: RecordingSleep) -> None:
+    r = engine.run(retries_yaml, {"counter": str(tmp_path / "n"), "succeed_on": 10}, sleep=backoffs)
     assert r.state == "FAILED"
     task = r.one("flaky")
     assert task.attempts == 3 and task.state == "FAILED"

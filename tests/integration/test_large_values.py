@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
 
 import pytest
 from kfp import compiler, dsl
@@ -15,12 +14,12 @@ ITEMS = 1_000_000
 
 
 @dsl.component(base_image="python:3.11")
-def produce(n: int) -> List[int]:
+def produce(n: int) -> list[int]:
     return list(range(n))
 
 
 @dsl.component(base_image="python:3.11")
-def total(items: List[int]) -> int:
+def total(items: list[int]) -> int:
     return sum(items)
 
 

@@ -22,14 +22,14 @@ from launcher_components import add, spawn_and_hang, use_inflection  # noqa: E40
 from launcher_kfp_tasks import compile_component, component, executor_output, python_request  # noqa: E402
 from tests.unit.engine.pipeline_runs import compile_pipeline  # noqa: E402
 
-from pipeyard.cli.submit import check_arguments, create_run  # noqa: E402
+from pipeyard.artifacts.uris import local_path  # noqa: E402
 from pipeyard.config import Settings  # noqa: E402
-from pipeyard.engine.artifacts import local_path  # noqa: E402
-from pipeyard.engine.ports import LaunchRequest, LaunchResult  # noqa: E402
 from pipeyard.engine.runner import execute_run  # noqa: E402
+from pipeyard.ir.loader import load_pipeline_file  # noqa: E402
+from pipeyard.launchers.base import LaunchRequest, LaunchResult  # noqa: E402
 from pipeyard.launchers.ray import RayLauncher  # noqa: E402
-from pipeyard.spec.loader import load_pipeline_file  # noqa: E402
 from pipeyard.store import open_store  # noqa: E402
+from pipeyard.submission.runs import check_arguments, create_run  # noqa: E402
 
 CLUSTER_CPUS = 4
 # One worker gets the whole module under `pytest -n --dist loadgroup`: one cluster, not one per worker.

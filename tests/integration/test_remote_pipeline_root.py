@@ -325,34 +325,35 @@ def test_a_scheme_without_a_filesystem_fails_only_the_task_that_reads(
 
 
 def test_staged_copies_are_reused_until_the_remote_data_changes(s3: S3, tmp_path: Path) -> None:
-    from pipeyard.engine import remote
+    from pipeyard.artifacts import filesystems
+    from pipeyard.engine import staging
 
     fs = s3.fs()
     uri = f"s3://{BUCKET}/staging-check/dir"
     fs.pipe({f"{uri}/x.txt": b"one", f"{uri}/deep/y.txt": b"two"})
-    root = remote.staging_root(tmp_path, "run-1")
-    staged = remote.download(root, uri)
+    root = staging.staging_root(tmp_path, "run-1")
+    staged = staging.download(root, uri)
     assert staged == root / "s3" / BUCKET / "staging-check" / "dir"
     assert (staged / "x.txt").read_text() == "one" and (staged / "deep" / "y.txt").read_text() == "two"
-    digest = remote.remote_digest(uri)
+    digest = filesystems.remote_digest(uri)
     assert digest is not None
     # A local edit stands in for "was not downloaded again".
     (staged / "x.txt").write_text("local")
-    assert remote.download(root, uri, digest) == staged
+    assert staging.download(root, uri, digest) == staged
     assert (staged / "x.txt").read_text() == "local"
-    assert remote.download(root, uri) == staged  # no known digest: checked against the remote
+    assert staging.download(root, uri) == staged  # no known digest: checked against the remote
     assert (staged / "x.txt").read_text() == "local"
     fs.pipe(f"{uri}/x.txt", b"changed")
-    changed = remote.remote_digest(uri)
+    changed = filesystems.remote_digest(uri)
     assert changed != digest
     # Within a run the recorded digest is the data's identity: a copy staged under
     # it stays; an artifact recorded with the new digest gets the new data.
-    assert remote.download(root, uri, digest) == staged
+    assert staging.download(root, uri, digest) == staged
     assert (staged / "x.txt").read_text() == "local"
-    remote.download(root, uri, changed)
+    staging.download(root, uri, changed)
     assert (staged / "x.txt").read_text() == "changed"
     with pytest.raises(FileNotFoundError):
-        remote.download(root, f"s3://{BUCKET}/staging-check/missing")
+        staging.download(root, f"s3://{BUCKET}/staging-check/missing")
 
 
 def test_a_minio_root_uses_the_s3_filesystem(engine: EngineHarness, s3: S3, tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ import httpx
 import pytest
 import yaml
 
+from pipeyard.entities import Artifact
 from pipeyard.store import open_store
-from pipeyard.store.entities import Artifact
 
 SPEC: dict[str, Any] = {
     "pipelineInfo": {"name": "echo"},

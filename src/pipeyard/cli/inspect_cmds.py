@@ -16,9 +16,9 @@ from rich.text import Text
 from pipeyard.cli.progress import STATE_STYLES, duration
 from pipeyard.cli.report import run_json
 from pipeyard.config import Settings
+from pipeyard.entities import ListQuery, Task
 from pipeyard.errors import NotFound
 from pipeyard.store import Store, open_store
-from pipeyard.store.entities import ListQuery, Task
 
 server_option = click.option("--server", envvar="PIPEYARD_SERVER", help="Read from this pipeyard server.")
 

@@ -24,7 +24,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def parse_args(pairs: tuple[str, ...]) -> dict[str, Any]:
-    from pipeyard.spec.params import parse_cli_value
+    from pipeyard.ir.params import parse_cli_value
 
     given: dict[str, Any] = {}
     for pair in pairs:
@@ -81,15 +81,11 @@ async def _session(
         # First, so the fork server imports the KFP executor while we import and load.
         launcher.warm_up()
     try:
-        from pipeyard.cli.submit import (
-            check_arguments,
-            create_run,
-            local_worker_id,
-            settle_abandoned_local_runs,
-        )
+        from pipeyard.cli.local_claims import local_worker_id, settle_abandoned_local_runs
         from pipeyard.engine.runner import execute_run
-        from pipeyard.spec.loader import load_pipeline_file
+        from pipeyard.ir.loader import load_pipeline_file
         from pipeyard.store import open_store
+        from pipeyard.submission.runs import check_arguments, create_run
 
         try:
             loaded = load_pipeline_file(path, pipeline_name)
@@ -115,7 +111,7 @@ async def _session(
             progress.live = lv
             try:
                 final = await execute_run(run.run_id, recorder=store, launcher=launcher, settings=settings,
-                                          on_event=progress, parallelism=parallelism)
+                                          on_event=progress)
             finally:
                 progress.flush_logs()
                 progress.live = None

@@ -11,8 +11,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from pipeyard.engine.events import Event, LogLine, RunChanged, TaskChanged
-from pipeyard.store.entities import Task
+from pipeyard.engine.run_events import Event, LogLine, RunChanged, TaskChanged
+from pipeyard.entities import Task
 
 STATE_STYLES = {
     "PENDING": "dim", "RUNNING": "bold blue", "SUCCEEDED": "green", "SKIPPED": "yellow",

@@ -18,9 +18,9 @@ from rich.text import Text
 from pipeyard.cli.local_run import EXIT_FAILED, EXIT_OK, EXIT_USAGE, parse_args
 from pipeyard.cli.progress import STATE_STYLES
 from pipeyard.cli.report import public_outputs
-from pipeyard.cli.submit import check_arguments
 from pipeyard.errors import PipeyardError
-from pipeyard.spec.loader import load_pipeline_file, spec_to_dict
+from pipeyard.ir.loader import load_pipeline_file, spec_to_dict
+from pipeyard.submission.runs import check_arguments
 
 FINAL = ("SUCCEEDED", "FAILED", "CANCELED", "SKIPPED")
 POLL_SECONDS = 0.5

@@ -11,8 +11,8 @@ from rich.text import Text
 from pipeyard.cli.progress import STATE_STYLES, duration
 from pipeyard.config import Settings
 from pipeyard.engine.runner import public_artifact
+from pipeyard.entities import Run, Task
 from pipeyard.store import Store
-from pipeyard.store.entities import Run, Task
 
 
 def public_outputs(outputs: dict[str, Any]) -> dict[str, Any]:

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from pipeyard.config import Settings
-from pipeyard.engine.events import EventSink, RunChanged, TaskChanged
-from pipeyard.engine.ports import Launcher, RunRecorder
-from pipeyard.spec.views import PipelineView
-from pipeyard.store.entities import Artifact, ArtifactEvent, Run, Task, TaskKind
+from pipeyard.engine.run_events import EventSink, RunChanged, TaskChanged
+from pipeyard.entities import Artifact, ArtifactEvent, Run, RuntimeState, Task, TaskKind
+from pipeyard.ir.views import PipelineView
+from pipeyard.launchers.base import Launcher
+from pipeyard.store.recorder import RunRecorder
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass
@@ -30,6 +37,13 @@ class RunContext:
     pipeline_root: str
     # Rows already recorded for this run (a resume or a retry), by task path.
     existing: dict[str, Task] = field(default_factory=dict)
+    # Injected so that tests of time-dependent policies (retry back-off, timestamps)
+    # control time for this run only, without patching the process's asyncio.
+    clock: Clock = utcnow
+    sleep: Sleep = asyncio.sleep
+
+    def now(self) -> datetime:
+        return self.clock()
 
     @property
     def run_id(self) -> str:
@@ -62,13 +76,13 @@ class RunContext:
         kind: TaskKind,
         parent_task_id: str | None,
         iteration_index: int | None = None,
-        state: str = "RUNNING",
+        state: RuntimeState = "RUNNING",
         **fields: Any,
     ) -> Task:
         """Create the row for a task at ``path``, reusing the id of a row left by an
         earlier execution of this run so that resumes and retries keep identities."""
         old = self.existing.get(path)
-        now = utcnow()
+        now = self.now()
         task = Task(
             task_id=old.task_id if old else uuid.uuid4().hex,
             run_id=self.run_id,
@@ -76,7 +90,7 @@ class RunContext:
             name=name,
             display_name=display_name,
             kind=kind,
-            state=state,  # type: ignore[arg-type]
+            state=state,
             created_at=old.created_at if old else now,
             parent_task_id=parent_task_id,
             iteration_index=iteration_index,
@@ -91,8 +105,8 @@ class RunContext:
         self.recorder.put_task(task)
         self.on_event(TaskChanged(task))
 
-    def finish_task(self, task: Task, state: str, **fields: Any) -> Task:
-        done = dataclasses.replace(task, state=state, finished_at=utcnow(), **fields)  # type: ignore[arg-type]
+    def finish_task(self, task: Task, state: RuntimeState, **fields: Any) -> Task:
+        done = dataclasses.replace(task, state=state, finished_at=self.now(), **fields)
         self.put_task(done)
         return done
 

@@ -2,7 +2,7 @@
 
 Each task of a DAG is an asyncio task that awaits the outcomes of the tasks it
 depends on; nothing polls. Leaf tasks (containers, importers) are handed to
-``engine/container.py``.
+``engine/leaf.py``.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pipeyard.engine.cancel import abandoned
-from pipeyard.engine.container import run_leaf
 from pipeyard.engine.context import RunContext
 from pipeyard.engine.inputs import (
     InputUnavailable,
@@ -22,11 +21,12 @@ from pipeyard.engine.inputs import (
     resolve_artifacts,
     resolve_parameters,
 )
+from pipeyard.engine.leaf import run_leaf
 from pipeyard.engine.outcome import ArtifactDict, Outcome, Scope, io_record
+from pipeyard.entities import Task, TaskKind
 from pipeyard.errors import PipeyardError, SpecError
-from pipeyard.spec.cel import evaluate_condition
-from pipeyard.spec.views import ComponentView, DagView, OutputSelector, TaskView
-from pipeyard.store.entities import Task
+from pipeyard.ir.cel import evaluate_condition
+from pipeyard.ir.views import ComponentView, DagView, OutputSelector, TaskView
 
 _BLOCKING = ("FAILED", "CANCELED", "NOT_RUN")
 
@@ -119,7 +119,7 @@ async def run_task(
     return await run_leaf(ctx, task, component, scope, params, artifacts, upstream)
 
 
-def _kind(component: ComponentView, task: TaskView) -> Any:
+def _kind(component: ComponentView, task: TaskView) -> TaskKind:
     if task.iterator is not None:
         return "LOOP"
     if component.dag is not None:
@@ -163,7 +163,10 @@ def _record_skipped(
     return row.task_id
 
 
-def dag_state(outcomes: Mapping[str, Outcome]) -> tuple[str, str | None]:
+DagState = Literal["SUCCEEDED", "FAILED", "CANCELED"]
+
+
+def dag_state(outcomes: Mapping[str, Outcome]) -> tuple[DagState, str | None]:
     states = [o.state for o in outcomes.values()]
     errors = [o.error for o in outcomes.values() if o.state == "FAILED" and o.error]
     if "FAILED" in states:
@@ -213,7 +216,7 @@ async def _run_inner_dag(ctx: RunContext, component: ComponentView, row: Task, i
     state, error = dag_state(outcomes)
     out_params, out_artifacts = dag_outputs(component.dag, outcomes)
     ctx.finish_task(row, state, error=error, outputs=io_record(out_params, out_artifacts))
-    return Outcome(state, out_params, out_artifacts, error, row.task_id, display_name)  # type: ignore[arg-type]
+    return Outcome(state, out_params, out_artifacts, error, row.task_id, display_name)
 
 
 async def run_sub_dag(
@@ -285,7 +288,7 @@ async def run_loop(
     for name in component.dag.output_artifacts:
         out_artifacts[name] = [a for r in results for a in r.artifacts.get(name, [])]
     ctx.finish_task(row, state, error=error, outputs=io_record(out_params, out_artifacts))
-    return Outcome(state, out_params, out_artifacts, error, row.task_id, task.display_name)  # type: ignore[arg-type]
+    return Outcome(state, out_params, out_artifacts, error, row.task_id, task.display_name)
 
 
 async def _run_iteration(

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeyard.engine.artifacts import local_path
+from pipeyard.artifacts.uris import local_path
 from pipeyard.engine.outcome import ArtifactDict
-from pipeyard.spec.views import ComponentView, IODefs
+from pipeyard.ir.views import ComponentView, IODefs
 
 
 def runtime_artifact(a: Mapping[str, Any]) -> dict[str, Any]:

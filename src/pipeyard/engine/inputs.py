@@ -7,8 +7,8 @@ from typing import Any
 
 from pipeyard.engine.outcome import ArtifactDict, Outcome, Scope
 from pipeyard.errors import PipeyardError
-from pipeyard.spec.cel import evaluate_selector
-from pipeyard.spec.views import ComponentView, IODefs, TaskView
+from pipeyard.ir.cel import evaluate_selector
+from pipeyard.ir.views import ComponentView, IODefs, TaskView
 
 
 class InputUnavailable(PipeyardError):

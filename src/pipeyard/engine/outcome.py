@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pipeyard.entities import Task
+
 # NOT_RUN is internal: a task that could no longer run because something it
 # depends on failed. It is not recorded; KFP does not create such tasks either.
 OutcomeState = Literal["SUCCEEDED", "FAILED", "SKIPPED", "CANCELED", "NOT_RUN"]
@@ -44,3 +46,11 @@ class Scope:
 
     def path(self, task_name: str) -> str:
         return f"{self.prefix}{task_name}"
+
+
+def outcome_from_row(task: Task) -> Outcome:
+    """The outcome of a task already recorded as SUCCEEDED (resumed, cached, imported)."""
+    outputs = task.outputs or {}
+    return Outcome("SUCCEEDED", dict(outputs.get("parameters") or {}),
+                   {k: list(v) for k, v in (outputs.get("artifacts") or {}).items()},
+                   task_id=task.task_id, task_name=task.display_name)

@@ -6,18 +6,19 @@ import asyncio
 from typing import Any
 
 from pipeyard.config import Settings
-from pipeyard.engine import remote
+from pipeyard.engine import staging
 from pipeyard.engine.cancel import abandoned
-from pipeyard.engine.context import RunContext, utcnow
+from pipeyard.engine.context import Clock, RunContext, Sleep, utcnow
 from pipeyard.engine.dag import dag_outputs, dag_state, run_dag
-from pipeyard.engine.events import EventSink, discard
 from pipeyard.engine.inputs import conform_all
 from pipeyard.engine.outcome import ArtifactDict, Scope
-from pipeyard.engine.ports import Launcher, RunRecorder
+from pipeyard.engine.run_events import EventSink, discard
+from pipeyard.entities import Run
 from pipeyard.errors import PipeyardError
-from pipeyard.spec.loader import dict_to_spec
-from pipeyard.spec.views import PipelineView, build_view
-from pipeyard.store.entities import Run
+from pipeyard.ir.loader import dict_to_spec
+from pipeyard.ir.views import PipelineView, build_view
+from pipeyard.launchers.base import Launcher
+from pipeyard.store.recorder import RunRecorder
 
 
 def pipeline_of(run: Run) -> PipelineView:
@@ -49,38 +50,43 @@ async def execute_run(
     launcher: Launcher,
     settings: Settings,
     on_event: EventSink = discard,
-    parallelism: int | None = None,
     input_artifacts: dict[str, list[ArtifactDict]] | None = None,
+    clock: Clock = utcnow,
+    sleep: Sleep = asyncio.sleep,
 ) -> Run:
     """Execute (or resume) the run ``run_id`` whose row is in the store.
 
     Tasks the store already holds as SUCCEEDED are not run again. Cancelling the
-    coroutine terminates running task processes and ends the run CANCELED."""
+    coroutine terminates running task processes and ends the run CANCELED. How
+    many tasks run at once is the launcher's limit (``max_parallel``) and each
+    loop's ``parallelism``. ``clock`` and ``sleep`` are this run's time (tests
+    pass their own)."""
     run = recorder.get_run(run_id)
     existing = {t.path: t for t in recorder.list_tasks(run_id)}
     try:
         pipeline = pipeline_of(run)
     except PipeyardError as e:
-        return recorder.update_run(run_id, state="FAILED", error=str(e), finished_at=utcnow())
+        return recorder.update_run(run_id, state="FAILED", error=str(e), finished_at=clock())
     ctx = RunContext(
         run=run, pipeline=pipeline, recorder=recorder, launcher=launcher, settings=settings,
         on_event=on_event, pipeline_root=run.pipeline_root or settings.pipeline_root, existing=existing,
+        clock=clock, sleep=sleep,
     )
-    ctx.update_run(state="RUNNING", started_at=run.started_at or utcnow(), finished_at=None, error=None)
+    ctx.update_run(state="RUNNING", started_at=run.started_at or ctx.now(), finished_at=None, error=None)
     params = conform_all(run.parameters, pipeline.root.inputs)
     scope = Scope("", None, params, dict(input_artifacts or {}))
     try:
         outcomes = await run_dag(ctx, pipeline.root, scope)
     except asyncio.CancelledError as e:
         if not abandoned(e):
-            ctx.update_run(state="CANCELED", finished_at=utcnow(), error="the run was canceled")
+            ctx.update_run(state="CANCELED", finished_at=ctx.now(), error="the run was canceled")
         raise
     except PipeyardError as e:
-        return ctx.update_run(state="FAILED", finished_at=utcnow(), error=str(e))
+        return ctx.update_run(state="FAILED", finished_at=ctx.now(), error=str(e))
     finally:
-        remote.discard(settings.home, run_id)  # copies of a remote root's artifacts
+        staging.discard(settings.home, run_id)  # copies of a remote root's artifacts
     state, error = dag_state(outcomes)
     assert pipeline.root.dag is not None
     out_params, out_artifacts = dag_outputs(pipeline.root.dag, outcomes)
-    return ctx.update_run(state=state, error=error, finished_at=utcnow(),
+    return ctx.update_run(state=state, error=error, finished_at=ctx.now(),
                           outputs=public_outputs(out_params, out_artifacts, pipeline))

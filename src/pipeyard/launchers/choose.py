@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipeyard.engine.ports import Launcher
 from pipeyard.errors import InvalidArgument
+from pipeyard.launchers.base import Launcher
 
 LAUNCHER_ENV = "PIPEYARD_LAUNCHER"
 RAY_ADDRESS_ENV = "PIPEYARD_RAY_ADDRESS"

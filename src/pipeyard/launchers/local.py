@@ -33,8 +33,9 @@ import tempfile
 from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 
-from pipeyard.engine.ports import LaunchRequest, LaunchResult, PythonProgram
+from pipeyard.ir.python_component import PythonProgram
 from pipeyard.launchers import arg_files
+from pipeyard.launchers.base import LaunchRequest, LaunchResult
 from pipeyard.launchers.forkserver import ForkServer, ForkServerError
 from pipeyard.launchers.host_env import task_base_env
 from pipeyard.launchers.mounts import Mounter

@@ -56,7 +56,7 @@ from typing import Any
 
 import ray
 
-from pipeyard.engine.ports import LaunchRequest, LaunchResult
+from pipeyard.launchers.base import LaunchRequest, LaunchResult
 from pipeyard.launchers.host_env import task_base_env
 from pipeyard.launchers.process import (
     DRAIN_SECONDS,

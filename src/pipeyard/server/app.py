@@ -7,28 +7,40 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 import pipeyard
 from pipeyard.config import Settings
-from pipeyard.engine.events import RunChanged
+from pipeyard.engine.run_events import RunChanged
 from pipeyard.server.auth import BearerAuth
 from pipeyard.server.body_limit import BodyLimit
 from pipeyard.server.context import ServerContext
 from pipeyard.server.edge import EdgeGuard, EdgePolicy
 from pipeyard.server.errors import install_error_handlers
-from pipeyard.server.events import EventHub
-from pipeyard.server.routers import artifacts, events, experiments, pipelines, recurring_runs, runs, system
+from pipeyard.server.event_hub import EventHub
+from pipeyard.server.routers import (
+    artifacts,
+    event_stream,
+    experiments,
+    pipelines,
+    recurring_runs,
+    runs,
+    system,
+)
 from pipeyard.server.scheduler import RecurringScheduler
 from pipeyard.server.static import STATIC_DIR, mount_static
 from pipeyard.server.workers import RunWorkers, WorkerConfig
 
+if TYPE_CHECKING:
+    from pipeyard.entities import Run
+    from pipeyard.store.sql_store import Store
+
 
 def create_app(
     settings: Settings,
-    store: Any,
+    store: Store,
     *,
     auth_token: str | None = None,
     start_workers: bool = True,
@@ -48,7 +60,7 @@ def create_app(
         config = worker_config or WorkerConfig.from_env(workers)
         ctx.workers = RunWorkers(store, settings, config, on_event=hub.publish)
 
-        def created(run: Any) -> None:
+        def created(run: Run) -> None:
             hub.publish(RunChanged(run))
             ctx.wake_workers()
 
@@ -76,7 +88,7 @@ def create_app(
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    for module in (system, pipelines, experiments, runs, recurring_runs, artifacts, events):
+    for module in (system, pipelines, experiments, runs, recurring_runs, artifacts, event_stream):
         app.include_router(module.router)
     # Last: its catch-all route must not shadow the API.
     mount_static(app, static_dir or STATIC_DIR)

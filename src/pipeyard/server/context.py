@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 
 from pipeyard.config import Settings
-from pipeyard.server.events import EventHub
+from pipeyard.server.event_hub import EventHub
+
+if TYPE_CHECKING:
+    from pipeyard.server.scheduler import RecurringScheduler
+    from pipeyard.server.workers import RunWorkers
+    from pipeyard.store.sql_store import Store
 
 
 @dataclass
 class ServerContext:
     settings: Settings
-    store: Any  # pipeyard.store.Store; Any keeps the server testable with any store
+    store: Store
     hub: EventHub
-    workers: Any = None  # RunWorkers, when this process executes runs
-    scheduler: Any = None  # RecurringScheduler
+    workers: RunWorkers | None = None  # when this process executes runs
+    scheduler: RecurringScheduler | None = None
 
     def wake_workers(self) -> None:
         if self.workers is not None:

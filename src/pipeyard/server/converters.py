@@ -11,8 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pipeyard.server.timefmt import fmt
-from pipeyard.store.entities import (
+from pipeyard.entities import (
     FINAL_STATES,
     Artifact,
     Experiment,
@@ -23,6 +22,7 @@ from pipeyard.store.entities import (
     Task,
     TaskAttempt,
 )
+from pipeyard.server.timefmt import fmt
 
 # KFP reports a task or run error as a google.rpc.Status; 2 is UNKNOWN, 1 CANCELLED.
 _ERROR_CODE = {"FAILED": 2, "CANCELED": 1}

@@ -16,12 +16,42 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipeyard.errors import PipeyardError
+from pipeyard.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    Forbidden,
+    InvalidArgument,
+    NotFound,
+    PayloadTooLarge,
+    PipeyardError,
+    SpecError,
+)
 
 log = logging.getLogger(__name__)
 
 # gRPC status codes, which KFP puts in ``code`` (not the HTTP status).
 _GRPC_CODE = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 413: 8, 422: 3, 500: 13, 503: 14, 507: 8}
+
+
+# Domain errors to HTTP statuses; the nearest class in an error's MRO decides, and a
+# PipeyardError that is none of these is the server's fault (500).
+HTTP_STATUS: dict[type[PipeyardError], int] = {
+    SpecError: 400,
+    InvalidArgument: 400,
+    Forbidden: 403,
+    NotFound: 404,
+    AlreadyExists: 409,
+    FailedPrecondition: 409,
+    PayloadTooLarge: 413,
+}
+
+
+def http_status(exc: PipeyardError) -> int:
+    for cls in type(exc).__mro__:
+        status = HTTP_STATUS.get(cls)
+        if status is not None:
+            return status
+    return 500
 
 
 def error_body(status: int, message: str, details: list[Any] | None = None) -> dict[str, Any]:
@@ -48,9 +78,10 @@ def _validation_message(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PipeyardError)
     async def _pipeyard(_request: Request, exc: PipeyardError) -> JSONResponse:
-        if exc.http_status >= 500:
+        status = http_status(exc)
+        if status >= 500:
             log.exception("internal error", exc_info=exc)
-        return error_response(exc.http_status, exc.message)
+        return error_response(status, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -12,22 +12,15 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from pipeyard.artifacts.uris import is_remote
 from pipeyard.config import Settings
-from pipeyard.errors import NotFound, PipeyardError
-
-
-class Forbidden(PipeyardError):
-    http_status = 403
+from pipeyard.errors import Forbidden, NotFound
 
 
 def _uri_to_path(uri: str) -> str:
     if uri.startswith("file://"):
         return uri[len("file://") :]
     return uri
-
-
-def is_remote(uri: str) -> bool:
-    return "://" in uri and not uri.startswith("file://")
 
 
 def allowed_roots(settings: Settings) -> list[Path]:
@@ -65,11 +58,11 @@ def _listing_text(files: dict[str, int]) -> bytes:
 
 
 def _read_remote(uri: str, what: str, offset: int, max_bytes: int | None) -> tuple[bytes, int]:
-    from pipeyard.engine import remote  # imports fsspec: only for remote URIs
+    from pipeyard.artifacts import filesystems  # imports fsspec: only for remote URIs
 
     try:
-        fs, path = remote.filesystem(uri)
-        files = remote.listing(fs, path)
+        fs, path = filesystems.filesystem(uri)
+        files = filesystems.listing(fs, path)
     except FileNotFoundError:
         raise NotFound(what, uri) from None
     if "" not in files:  # a directory: its listing, as for a local one
@@ -86,11 +79,11 @@ def is_directory(uri: str) -> bool:
     """Whether an artifact (local or remote) is a directory; False when unknown."""
     if not is_remote(uri):
         return Path(_uri_to_path(uri)).is_dir()
-    from pipeyard.engine import remote
+    from pipeyard.artifacts import filesystems
 
     try:
-        fs, path = remote.filesystem(uri)
-        return "" not in remote.listing(fs, path)
+        fs, path = filesystems.filesystem(uri)
+        return "" not in filesystems.listing(fs, path)
     except Exception:  # missing object, no filesystem, no access: not a directory we can list
         return False
 

@@ -9,12 +9,12 @@ is either the enum's name or its number (``kfp.Client`` sends 1 for EQUALS).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from pipeyard.entities import ListQuery, Page, Predicate
 from pipeyard.errors import InvalidArgument
 from pipeyard.server.timefmt import parse as parse_time
-from pipeyard.store.entities import ListQuery, Predicate
 
 OPERATIONS = (
     "OPERATION_UNSPECIFIED",
@@ -172,6 +172,16 @@ def list_query(
             predicates=preds, sort_by=sort[0], descending=sort[1], page_size=size, page_token=page_token or ""
         )
     return q
+
+
+def page_body(key: str, page: Page, convert: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """A list response in KFP's shape: the items under ``key``, the total and the
+    token of the next page (empty on the last)."""
+    return {
+        key: [convert(x) for x in page.items],
+        "total_size": page.total_size,
+        "next_page_token": page.next_page_token,
+    }
 
 
 RUN_KEYS = {"name": "display_name", "id": "run_id", "run_id": "run_id", "experiment": "experiment_id"}

@@ -12,13 +12,16 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
+from pipeyard.entities import RecurringRun, Run
 from pipeyard.errors import PipeyardError
-from pipeyard.server.submit import ResolvedSpec, new_run
 from pipeyard.server.timefmt import fmt, utcnow
 from pipeyard.server.triggers import due, next_fire, parse_trigger
-from pipeyard.store.entities import RecurringRun, Run
+from pipeyard.submission.runs import ResolvedSpec, new_run
+
+if TYPE_CHECKING:
+    from pipeyard.store.sql_store import Store
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +30,7 @@ MAX_SLEEP_SECONDS = 5.0
 BUSY_RETRY_SECONDS = 1.0
 
 
-def spec_of(store: Any, rr: RecurringRun) -> ResolvedSpec:
+def spec_of(store: Store, rr: RecurringRun) -> ResolvedSpec:
     if rr.pipeline_version_id:
         v = store.get_pipeline_version(rr.pipeline_version_id)
         return ResolvedSpec(v.pipeline_spec, v.platform_spec, v.pipeline_id, v.version_id)
@@ -39,7 +42,7 @@ def spec_of(store: Any, rr: RecurringRun) -> ResolvedSpec:
 class RecurringScheduler:
     def __init__(
         self,
-        store: Any,
+        store: Store,
         *,
         on_run_created: Callable[[Run], None] = lambda _run: None,
         max_sleep: float = MAX_SLEEP_SECONDS,

@@ -13,8 +13,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from pipeyard.entities import FINAL_STATES, Run, Task
 from pipeyard.server.converters import run_json, task_json
-from pipeyard.store.entities import FINAL_STATES, Run, Task
 
 WATCH_SECONDS = 2.0
 

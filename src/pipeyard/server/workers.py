@@ -24,15 +24,20 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from pipeyard.config import Settings
 from pipeyard.engine.cancel import ABANDON
-from pipeyard.engine.events import EventSink, RunChanged, TaskChanged, discard
+from pipeyard.engine.run_events import EventSink, RunChanged, TaskChanged, discard
+from pipeyard.entities import FINAL_STATES, Run, Task
 from pipeyard.server.timefmt import utcnow
-from pipeyard.store.entities import FINAL_STATES, Run
+
+if TYPE_CHECKING:
+    from pipeyard.launchers.base import Launcher
+    from pipeyard.store.sql_store import Store
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +49,6 @@ class WorkerConfig:
     renew_seconds: float = 3.0
     # The fallback claim for runs this process was not told about.
     poll_seconds: float = 3.0
-    # Concurrent tasks per run; None lets the engine and launcher decide.
-    parallelism: int | None = None
 
     @staticmethod
     def from_env(max_runs: int | None = None, env: dict[str, str] | None = None) -> WorkerConfig:
@@ -64,7 +67,7 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _default_launcher(settings: Settings) -> Any:
+def _default_launcher(settings: Settings) -> Launcher:
     # Imported here: the launcher pulls in process machinery the API never needs.
     from pipeyard.launchers.choose import launcher_name, make_launcher
 
@@ -85,13 +88,13 @@ TERMINATE, SHUTDOWN, LEASE_LOST = "terminate", "shutdown", ABANDON
 class RunWorkers:
     def __init__(
         self,
-        store: Any,
+        store: Store,
         settings: Settings,
         config: WorkerConfig | None = None,
         *,
         on_event: EventSink = discard,
         worker_id: str | None = None,
-        launcher_factory: Callable[[Settings], Any] | None = None,
+        launcher_factory: Callable[[Settings], Launcher] | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -99,7 +102,7 @@ class RunWorkers:
         self.on_event = on_event
         self.worker_id = worker_id or default_worker_id()
         self._launcher_factory = launcher_factory or _default_launcher
-        self._launcher: Any = None
+        self._launcher: Launcher | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._wake: asyncio.Event | None = None
@@ -108,7 +111,7 @@ class RunWorkers:
         self._reasons: dict[str, str] = {}
         self._ready = threading.Event()
         # Hooks run on the worker loop next to claiming (the recurring-run scheduler).
-        self._companions: list[Callable[[], Any]] = []
+        self._companions: list[Callable[[], Coroutine[Any, Any, None]]] = []
 
     # ------------------------------------------------------------------ any thread
 
@@ -135,7 +138,7 @@ class RunWorkers:
         """Cancel the run's execution if this process runs it (no-op otherwise)."""
         self._call(lambda: self._cancel(run_id, TERMINATE))
 
-    def add_companion(self, factory: Callable[[], Any]) -> None:
+    def add_companion(self, factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """``factory()`` returns a coroutine run on the worker loop until shutdown."""
         self._companions.append(factory)
 
@@ -219,7 +222,7 @@ class RunWorkers:
             return False
         return True
 
-    def _emit_task(self, store: Any, task: Any, now: Any) -> None:
+    def _emit_task(self, store: Store, task: Task, now: datetime) -> None:
         ended = dataclasses.replace(task, state="CANCELED", finished_at=task.finished_at or now)
         store.put_task(ended)
         self.on_event(TaskChanged(ended))
@@ -233,7 +236,6 @@ class RunWorkers:
                 launcher=self._launcher,
                 settings=self.settings,
                 on_event=self.on_event,
-                parallelism=self.config.parallelism,
             )
         except asyncio.CancelledError:
             pass  # we cancelled it ourselves; what to record depends on why (below)

@@ -1,7 +1,7 @@
 """Metadata store (SQLAlchemy: SQLite or PostgreSQL) and artifact storage.
 
 Open one with ``open_store(url)``; see ``sql_store.Store`` for what it offers.
-``Store`` and ``open_store`` load lazily: importing ``pipeyard.store.entities``
+``Store`` and ``open_store`` load lazily: importing ``pipeyard.entities``
 (which every layer does) must not pay for SQLAlchemy.
 """
 

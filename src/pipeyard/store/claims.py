@@ -17,9 +17,9 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
+from pipeyard.entities import Run
 from pipeyard.store.convert import to_entity
 from pipeyard.store.db import StoreBase
-from pipeyard.store.entities import Run
 from pipeyard.store.schema import UtcDateTime, runs
 
 # The lease of a run given up unfinished: long past, so any claimer may take it.

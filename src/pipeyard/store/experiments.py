@@ -6,10 +6,10 @@ from typing import get_args
 
 import sqlalchemy as sa
 
+from pipeyard.entities import Experiment, ListQuery, Page, StorageState
 from pipeyard.errors import AlreadyExists, InvalidArgument, NotFound
 from pipeyard.store.convert import to_entity, to_row, with_id
 from pipeyard.store.db import StoreBase
-from pipeyard.store.entities import Experiment, ListQuery, Page, StorageState
 from pipeyard.store.listing import Listing, fetch_page
 from pipeyard.store.schema import experiments, recurring_runs, runs
 

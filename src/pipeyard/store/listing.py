@@ -21,8 +21,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from pipeyard.entities import ListQuery, Predicate
 from pipeyard.errors import InvalidArgument
-from pipeyard.store.entities import ListQuery, Predicate
 from pipeyard.store.schema import UtcDateTime
 
 DEFAULT_PAGE_SIZE = 20

@@ -7,10 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from pipeyard.entities import ListQuery, Page, Pipeline, PipelineVersion
 from pipeyard.errors import AlreadyExists, FailedPrecondition, NotFound
 from pipeyard.store.convert import to_entity, to_row, with_id
 from pipeyard.store.db import StoreBase
-from pipeyard.store.entities import ListQuery, Page, Pipeline, PipelineVersion
 from pipeyard.store.listing import Listing, fetch_page
 from pipeyard.store.schema import pipeline_versions, pipelines
 

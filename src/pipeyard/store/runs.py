@@ -7,10 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from pipeyard.entities import ListQuery, Page, Predicate, Run
 from pipeyard.errors import AlreadyExists, NotFound
 from pipeyard.store.convert import check_update_fields, to_entity, to_row, with_id
 from pipeyard.store.db import StoreBase
-from pipeyard.store.entities import ListQuery, Page, Predicate, Run
 from pipeyard.store.listing import Listing, count, fetch_page
 from pipeyard.store.schema import artifact_events, artifacts, experiments, runs, task_attempts, tasks
 

@@ -1,6 +1,6 @@
 """The store's tables, as SQLAlchemy Core metadata.
 
-Column names equal the field names of the entities in ``entities.py`` so rows and
+Column names equal the field names of the entities in ``pipeyard/entities.py`` so rows and
 entities convert generically (see ``convert.py``). This metadata is what the code
 queries; the Alembic revisions under ``migrations/versions`` create it, and a unit
 test checks that both agree.

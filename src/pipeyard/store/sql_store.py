@@ -3,7 +3,7 @@
 ``Store`` is assembled from one part per concept (pipelines, experiments, runs,
 claims, tasks, recurring runs); each part lives in its own module and shares the
 connection plumbing of ``db.StoreBase``. Every method is one transaction and returns
-frozen entities from ``entities.py``; missing ids raise ``NotFound``.
+frozen entities from ``pipeyard/entities.py``; missing ids raise ``NotFound``.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def open_store(database_url: str, *, echo: bool = False) -> Store:
 
 
 if TYPE_CHECKING:
-    from pipeyard.engine.ports import RunRecorder
+    from pipeyard.store.recorder import RunRecorder
 
     def _is_a_run_recorder(store: Store) -> RunRecorder:
         # mypy checks here that Store keeps the engine's RunRecorder contract.

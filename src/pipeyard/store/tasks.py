@@ -1,7 +1,7 @@
 """Tasks, their attempts, the artifacts they produce and the lineage between them.
 
 This is most of what the engine writes while a run executes (``RunRecorder`` in
-``engine/ports.py``), plus the reads the API and UI need to draw a run.
+``store/recorder.py``), plus the reads the API and UI need to draw a run.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
+from pipeyard.entities import Artifact, ArtifactEvent, ListQuery, Page, Task, TaskAttempt
 from pipeyard.errors import InvalidArgument, NotFound
 from pipeyard.store.convert import to_entity, to_row
 from pipeyard.store.db import StoreBase
-from pipeyard.store.entities import Artifact, ArtifactEvent, ListQuery, Page, Task, TaskAttempt
 from pipeyard.store.listing import Listing, fetch_page
 from pipeyard.store.schema import artifact_events, task_attempts, tasks
 from pipeyard.store.schema import artifacts as artifacts_table

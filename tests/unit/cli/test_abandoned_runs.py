@@ -10,9 +10,10 @@ from pathlib import Path
 
 from kfp import compiler, dsl
 
-from pipeyard.cli.submit import create_run, local_worker_id, settle_abandoned_local_runs
-from pipeyard.spec.loader import load_pipeline_file
+from pipeyard.cli.local_claims import local_worker_id, settle_abandoned_local_runs
+from pipeyard.ir.loader import load_pipeline_file
 from pipeyard.store import open_store
+from pipeyard.submission.runs import create_run
 
 
 @dsl.component

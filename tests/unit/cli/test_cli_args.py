@@ -13,9 +13,9 @@ from tests.unit.engine.pipeline_runs import EngineHarness, compile_pipeline
 from pipeyard.cli import inspect_cmds
 from pipeyard.cli.local_run import parse_args
 from pipeyard.cli.main import cli
-from pipeyard.cli.submit import check_arguments
 from pipeyard.errors import PipeyardError
-from pipeyard.spec.loader import LoadedPipeline, load_pipeline_file
+from pipeyard.ir.loader import LoadedPipeline, load_pipeline_file
+from pipeyard.submission.runs import check_arguments
 
 
 @dsl.component

@@ -19,15 +19,16 @@ from typing import Any
 
 from kfp import compiler
 
+from pipeyard.artifacts.uris import local_path
 from pipeyard.cli.report import run_json
-from pipeyard.cli.submit import check_arguments, create_run
 from pipeyard.config import Settings
-from pipeyard.engine.artifacts import local_path
+from pipeyard.engine.context import Sleep
 from pipeyard.engine.runner import execute_run
+from pipeyard.entities import Run, Task, TaskAttempt
+from pipeyard.ir.loader import load_pipeline_file
 from pipeyard.launchers.local import LocalLauncher
-from pipeyard.spec.loader import load_pipeline_file
 from pipeyard.store import Store, open_store
-from pipeyard.store.entities import Run, Task, TaskAttempt
+from pipeyard.submission.runs import check_arguments, create_run
 
 REPO = Path(__file__).resolve().parents[3]
 PIPEYARD = REPO / ".venv" / "bin" / "pipeyard"
@@ -111,6 +112,7 @@ class EngineHarness:
         parallelism: int | None = None,
         caching: bool = False,
         input_artifacts: dict[str, list[dict[str, Any]]] | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> Result:
         """``caching=False`` (the default here, unlike the CLI) keeps tests that share
         a home from reusing each other's results; caching tests pass True."""
@@ -120,7 +122,7 @@ class EngineHarness:
                          enable_caching=None if caching else False, local_worker="tests")
         final = self._runner.run(execute_run(
             run.run_id, recorder=self.store, launcher=self.launcher(parallelism), settings=self.settings,
-            parallelism=parallelism, input_artifacts=input_artifacts,
+            input_artifacts=input_artifacts, sleep=sleep,
         ))
         return Result(final, self.store.list_tasks(run.run_id), self.store)
 

@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 from kfp import compiler, dsl
 
-from pipeyard.engine.ports import LaunchRequest, PythonProgram
+from pipeyard.ir.python_component import PythonProgram
+from pipeyard.launchers.base import LaunchRequest
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeyard.engine.ports import LaunchRequest
 from pipeyard.launchers import LocalLauncher
+from pipeyard.launchers.base import LaunchRequest
 from pipeyard.launchers.mounts import Mounter, rewrite_argv
 
 

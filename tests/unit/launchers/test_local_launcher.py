@@ -9,8 +9,8 @@ import pytest
 from launcher_components import add, count_imports, fail, spawn_and_hang
 from launcher_kfp_tasks import compile_component, executor_output, python_request
 
-from pipeyard.engine.ports import LaunchRequest, LaunchResult
 from pipeyard.launchers import LocalLauncher
+from pipeyard.launchers.base import LaunchRequest, LaunchResult
 
 
 def run(launcher: LocalLauncher, request: LaunchRequest) -> LaunchResult:

@@ -9,9 +9,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from pipeyard.config import Settings
+from pipeyard.entities import Artifact, Run
 from pipeyard.server.app import create_app
 from pipeyard.store import open_store
-from pipeyard.store.entities import Artifact, Run
 
 NOW = datetime(2026, 11, 29, tzinfo=timezone.utc)
 
@@ -41,6 +41,6 @@ def test_html_and_markdown_artifacts_are_typed_and_sandboxed(tmp_path: Path) -> 
 
 
 def _task(run_id: str):  # type: ignore[no-untyped-def]
-    from pipeyard.store.entities import Task
+    from pipeyard.entities import Task
 
     return Task("t1", run_id, "make", "make", "make", "CONTAINER", "SUCCEEDED", NOW)

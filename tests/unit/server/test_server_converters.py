@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from pipeyard.entities import Run, Task
 from pipeyard.server.converters import run_json, task_json
 from pipeyard.server.timefmt import fmt, parse
-from pipeyard.store.entities import Run, Task
 
 T = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 

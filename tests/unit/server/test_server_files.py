@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipeyard.config import Settings
-from pipeyard.server.files import Forbidden, read_bytes, safe_local_path
+from pipeyard.errors import Forbidden
+from pipeyard.server.files import read_bytes, safe_local_path
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from datetime import datetime, timezone
 
 import pytest
 
+from pipeyard.entities import Predicate
 from pipeyard.errors import InvalidArgument
 from pipeyard.server.listing import RUN_KEYS, list_query, parse_filter, parse_sort
-from pipeyard.store.entities import Predicate
 
 
 def f(*preds: dict) -> str:

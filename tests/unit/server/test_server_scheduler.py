@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeyard.entities import ListQuery, RecurringRun, Run
 from pipeyard.server.scheduler import RecurringScheduler
 from pipeyard.store import Store, open_store
-from pipeyard.store.entities import ListQuery, RecurringRun, Run
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 SPEC = {

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
+from pipeyard.entities import ListQuery, Predicate
 from pipeyard.errors import InvalidArgument
-from pipeyard.store.entities import ListQuery, Predicate
 from pipeyard.store.listing import (
     _decode_token,
     _encode_token,

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from pipeyard.entities import ListQuery, Run
 from pipeyard.errors import InvalidArgument
 from pipeyard.store import open_store
-from pipeyard.store.entities import ListQuery, Run
 from pipeyard.store.migrate import current_revision, head_revision
 from pipeyard.store.schema import metadata
 

@@ -10,12 +10,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 
-from pipeyard.errors import InvalidArgument, NotFound, PipeyardError
+from pipeyard.artifacts.uris import is_remote
+from pipeyard.entities import Task, TaskAttempt
+from pipeyard.errors import InvalidArgument, NotFound, PayloadTooLarge
+from pipeyard.server import schemas
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import artifact_json, task_json
-from pipeyard.server.files import is_directory, is_remote, open_local_range, read_bytes
-from pipeyard.server.listing import list_query
-from pipeyard.store.entities import Task, TaskAttempt
+from pipeyard.server.files import is_directory, open_local_range, read_bytes
+from pipeyard.server.listing import list_query, page_body
 
 router = APIRouter(tags=["logs and artifacts"])
 
@@ -23,10 +25,6 @@ router = APIRouter(tags=["logs and artifacts"])
 DEFAULT_MAX_CONTENT = 50 * 1024 * 1024
 # KFP's :read answers base64 in JSON, held in memory whole.
 MAX_READ_BYTES = 32 * 1024 * 1024
-
-
-class PayloadTooLarge(PipeyardError):
-    http_status = 413
 
 
 def _task_of_run(ctx: ServerContext, run_id: str, task_id: str) -> Task:
@@ -72,7 +70,7 @@ def kfp_node_log(run_id: str, node_id: str, ctx: ServerContext = Depends(get_ctx
     return _log_response(ctx, _attempt(ctx, task, None), 0)
 
 
-@router.get("/apis/v2beta1/runs/{run_id}/nodes/{node_id}/artifacts/{artifact_name}:read")
+@router.get("/apis/v2beta1/runs/{run_id}/nodes/{node_id}/artifacts/{artifact_name}:read", **schemas.returns(schemas.ReadArtifactResponse))
 def kfp_read_artifact(
     run_id: str, node_id: str, artifact_name: str, ctx: ServerContext = Depends(get_ctx)
 ) -> dict[str, Any]:
@@ -94,7 +92,7 @@ def kfp_read_artifact(
 # --------------------------------------------------------------------------- pipeyard UI API
 
 
-@router.get("/apis/pipeyard/v1/runs/{run_id}/tasks")
+@router.get("/apis/pipeyard/v1/runs/{run_id}/tasks", **schemas.returns(schemas.ListTasksResponse))
 def list_tasks(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     ctx.store.get_run(run_id)
     tasks = ctx.store.list_tasks(run_id)
@@ -120,7 +118,7 @@ def run_spec(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, An
     return {"pipeline_spec": run.pipeline_spec, "platform_spec": run.platform_spec}
 
 
-@router.get("/apis/pipeyard/v1/artifacts")
+@router.get("/apis/pipeyard/v1/artifacts", **schemas.returns(schemas.ListArtifactsResponse))
 def list_artifacts(
     run_id: str | None = None,
     type: str | None = None,
@@ -130,14 +128,10 @@ def list_artifacts(
 ) -> dict[str, Any]:
     q = list_query(page_token=page_token, page_size=page_size, sort_by=None, filter=None)
     page = ctx.store.list_artifacts(q, run_id=run_id or None, schema_title=type or None)
-    return {
-        "artifacts": [artifact_json(a) for a in page.items],
-        "next_page_token": page.next_page_token,
-        "total_size": page.total_size,
-    }
+    return page_body("artifacts", page, artifact_json)
 
 
-@router.get("/apis/pipeyard/v1/artifacts/{artifact_id}")
+@router.get("/apis/pipeyard/v1/artifacts/{artifact_id}", **schemas.returns(schemas.ArtifactWithLineage))
 def get_artifact(artifact_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     art = ctx.store.get_artifact(artifact_id)
     events = ctx.store.artifact_events(artifact_id)

@@ -7,18 +7,19 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from pipeyard.entities import Experiment
 from pipeyard.errors import InvalidArgument
+from pipeyard.server import schemas
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import experiment_json
-from pipeyard.server.listing import EXPERIMENT_KEYS, list_query
+from pipeyard.server.listing import EXPERIMENT_KEYS, list_query, page_body
 from pipeyard.server.models import ExperimentBody
 from pipeyard.server.timefmt import utcnow
-from pipeyard.store.entities import Experiment
 
 router = APIRouter(prefix="/apis/v2beta1", tags=["experiments"])
 
 
-@router.get("/experiments")
+@router.get("/experiments", **schemas.returns(schemas.ListExperimentsResponse))
 def list_experiments(
     page_token: str | None = None,
     page_size: int | None = None,
@@ -31,14 +32,10 @@ def list_experiments(
         page_token=page_token, page_size=page_size, sort_by=sort_by, filter=filter, key_map=EXPERIMENT_KEYS
     )
     page = ctx.store.list_experiments(q, namespace=namespace)
-    return {
-        "experiments": [experiment_json(e) for e in page.items],
-        "total_size": page.total_size,
-        "next_page_token": page.next_page_token,
-    }
+    return page_body("experiments", page, experiment_json)
 
 
-@router.post("/experiments")
+@router.post("/experiments", **schemas.returns(schemas.Experiment))
 def create_experiment(body: ExperimentBody, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     if not body.display_name.strip():
         raise InvalidArgument("must not be empty", field="experiment.display_name")
@@ -52,25 +49,25 @@ def create_experiment(body: ExperimentBody, ctx: ServerContext = Depends(get_ctx
     return experiment_json(ctx.store.create_experiment(exp))
 
 
-@router.get("/experiments/{experiment_id}")
+@router.get("/experiments/{experiment_id}", **schemas.returns(schemas.Experiment))
 def get_experiment(experiment_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     return experiment_json(ctx.store.get_experiment(experiment_id))
 
 
-@router.delete("/experiments/{experiment_id}")
+@router.delete("/experiments/{experiment_id}", **schemas.returns(schemas.Empty))
 def delete_experiment(experiment_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     ctx.store.delete_experiment(experiment_id)
     return {}
 
 
-@router.post("/experiments/{experiment_id}:archive")
+@router.post("/experiments/{experiment_id}:archive", **schemas.returns(schemas.Empty))
 def archive_experiment(experiment_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     ctx.store.set_experiment_storage_state(experiment_id, "ARCHIVED")
     ctx.wake_scheduler()  # its recurring runs were disabled
     return {}
 
 
-@router.post("/experiments/{experiment_id}:unarchive")
+@router.post("/experiments/{experiment_id}:unarchive", **schemas.returns(schemas.Empty))
 def unarchive_experiment(experiment_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     ctx.store.set_experiment_storage_state(experiment_id, "AVAILABLE")
     return {}

@@ -9,23 +9,20 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 
-from pipeyard.errors import AlreadyExists, InvalidArgument, PipeyardError
+from pipeyard.entities import Pipeline, PipelineVersion
+from pipeyard.errors import AlreadyExists, InvalidArgument, PayloadTooLarge
+from pipeyard.ir.loader import load_pipeline_bytes, spec_to_dict
+from pipeyard.server import schemas
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import pipeline_json, version_json
-from pipeyard.server.listing import PIPELINE_KEYS, VERSION_KEYS, list_query
+from pipeyard.server.listing import PIPELINE_KEYS, VERSION_KEYS, list_query, page_body
 from pipeyard.server.models import CreatePipelineAndVersion, PipelineBody, PipelineVersionBody
-from pipeyard.server.submit import check_inline_spec
 from pipeyard.server.timefmt import utcnow
-from pipeyard.spec.loader import load_pipeline_bytes, spec_to_dict
-from pipeyard.store.entities import Pipeline, PipelineVersion
+from pipeyard.submission.runs import check_inline_spec
 
 router = APIRouter(prefix="/apis/v2beta1", tags=["pipelines"])
 
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
-
-
-class PayloadTooLarge(PipeyardError):
-    http_status = 413
 
 
 def _read_upload(request: Request, upload: UploadFile) -> bytes:
@@ -56,18 +53,10 @@ def _loaded(data: bytes, filename: str | None) -> tuple[dict[str, Any], dict[str
     return spec, loaded.platform_spec, str(info.get("name") or ""), str(info.get("description") or "")
 
 
-def _page(key: str, page: Any, conv: Any) -> dict[str, Any]:
-    return {
-        key: [conv(x) for x in page.items],
-        "total_size": page.total_size,
-        "next_page_token": page.next_page_token,
-    }
-
-
 # --------------------------------------------------------------------------- pipelines
 
 
-@router.get("/pipelines")
+@router.get("/pipelines", **schemas.returns(schemas.ListPipelinesResponse))
 def list_pipelines(
     namespace: str | None = None,
     page_token: str | None = None,
@@ -79,7 +68,7 @@ def list_pipelines(
     q = list_query(
         page_token=page_token, page_size=page_size, sort_by=sort_by, filter=filter, key_map=PIPELINE_KEYS
     )
-    return _page("pipelines", ctx.store.list_pipelines(q, namespace=namespace), pipeline_json)
+    return page_body("pipelines", ctx.store.list_pipelines(q, namespace=namespace), pipeline_json)
 
 
 def _new_pipeline(body: PipelineBody) -> Pipeline:
@@ -96,7 +85,7 @@ def _new_pipeline(body: PipelineBody) -> Pipeline:
     )
 
 
-@router.post("/pipelines")
+@router.post("/pipelines", **schemas.returns(schemas.Pipeline))
 def create_pipeline(body: PipelineBody, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     return pipeline_json(ctx.store.create_pipeline(_new_pipeline(body)))
 
@@ -124,7 +113,7 @@ def _version_from_body(body: PipelineVersionBody, pipeline_id: str, fallback_nam
     )
 
 
-@router.post("/pipelines/create")
+@router.post("/pipelines/create", **schemas.returns(schemas.Pipeline))
 def create_pipeline_and_version(
     body: CreatePipelineAndVersion, ctx: ServerContext = Depends(get_ctx)
 ) -> dict[str, Any]:
@@ -134,19 +123,19 @@ def create_pipeline_and_version(
     return pipeline_json(created)
 
 
-@router.get("/pipelines/names/{name}")
+@router.get("/pipelines/names/{name}", **schemas.returns(schemas.Pipeline))
 def get_pipeline_by_name(
     name: str, namespace: str | None = None, ctx: ServerContext = Depends(get_ctx)
 ) -> dict[str, Any]:
     return pipeline_json(ctx.store.get_pipeline_by_name(name, namespace or ""))
 
 
-@router.get("/pipelines/{pipeline_id}")
+@router.get("/pipelines/{pipeline_id}", **schemas.returns(schemas.Pipeline))
 def get_pipeline(pipeline_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     return pipeline_json(ctx.store.get_pipeline(pipeline_id))
 
 
-@router.delete("/pipelines/{pipeline_id}")
+@router.delete("/pipelines/{pipeline_id}", **schemas.returns(schemas.Empty))
 def delete_pipeline(
     pipeline_id: str, cascade: bool = False, ctx: ServerContext = Depends(get_ctx)
 ) -> dict[str, Any]:
@@ -157,7 +146,7 @@ def delete_pipeline(
 # --------------------------------------------------------------------------- versions
 
 
-@router.get("/pipelines/{pipeline_id}/versions")
+@router.get("/pipelines/{pipeline_id}/versions", **schemas.returns(schemas.ListPipelineVersionsResponse))
 def list_versions(
     pipeline_id: str,
     page_token: str | None = None,
@@ -170,10 +159,10 @@ def list_versions(
         page_token=page_token, page_size=page_size, sort_by=sort_by, filter=filter, key_map=VERSION_KEYS
     )
     page = ctx.store.list_pipeline_versions(pipeline_id, q, include_pipeline_spec=True)
-    return _page("pipeline_versions", page, version_json)
+    return page_body("pipeline_versions", page, version_json)
 
 
-@router.post("/pipelines/{pipeline_id}/versions")
+@router.post("/pipelines/{pipeline_id}/versions", **schemas.returns(schemas.PipelineVersion))
 def create_version(
     pipeline_id: str, body: PipelineVersionBody, ctx: ServerContext = Depends(get_ctx)
 ) -> dict[str, Any]:
@@ -184,7 +173,7 @@ def create_version(
     return version_json(ctx.store.create_pipeline_version(version))
 
 
-@router.get("/pipelines/{pipeline_id}/versions/{pipeline_version_id}")
+@router.get("/pipelines/{pipeline_id}/versions/{pipeline_version_id}", **schemas.returns(schemas.PipelineVersion))
 def get_version(
     pipeline_id: str, pipeline_version_id: str, ctx: ServerContext = Depends(get_ctx)
 ) -> dict[str, Any]:
@@ -196,7 +185,7 @@ def get_version(
     return version_json(version)
 
 
-@router.delete("/pipelines/{pipeline_id}/versions/{pipeline_version_id}")
+@router.delete("/pipelines/{pipeline_id}/versions/{pipeline_version_id}", **schemas.returns(schemas.Empty))
 def delete_version(
     pipeline_id: str, pipeline_version_id: str, ctx: ServerContext = Depends(get_ctx)
 ) -> dict[str, Any]:
@@ -226,7 +215,7 @@ def _uploaded_version(
     )
 
 
-@router.post("/pipelines/upload")
+@router.post("/pipelines/upload", **schemas.returns(schemas.Pipeline))
 def upload_pipeline(
     request: Request,
     uploadfile: UploadFile = File(...),
@@ -258,7 +247,7 @@ def upload_pipeline(
     return pipeline_json(created)
 
 
-@router.post("/pipelines/upload_version")
+@router.post("/pipelines/upload_version", **schemas.returns(schemas.PipelineVersion))
 def upload_pipeline_version(
     request: Request,
     uploadfile: UploadFile = File(...),

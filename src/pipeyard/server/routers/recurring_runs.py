@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
 
+from pipeyard.entities import RecurringRun
 from pipeyard.errors import InvalidArgument
+from pipeyard.server import schemas
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import recurring_run_json
-from pipeyard.server.listing import RECURRING_KEYS, list_query
+from pipeyard.server.listing import RECURRING_KEYS, list_query, page_body
 from pipeyard.server.models import RecurringRunBody
 from pipeyard.server.routers.runs import reference_of
-from pipeyard.server.submit import check_parameters, resolve_experiment, resolve_spec
 from pipeyard.server.timefmt import utcnow
 from pipeyard.server.triggers import parse_trigger
-from pipeyard.store.entities import RecurringRun
+from pipeyard.submission.runs import check_parameters, resolve_experiment, resolve_spec
 
 router = APIRouter(prefix="/apis/v2beta1", tags=["recurring runs"])
 
@@ -44,7 +45,7 @@ def _clean(d: Any) -> Any:
     return d
 
 
-@router.get("/recurringruns")
+@router.get("/recurringruns", **schemas.returns(schemas.ListRecurringRunsResponse))
 def list_recurring_runs(
     page_token: str | None = None,
     page_size: int | None = None,
@@ -59,22 +60,14 @@ def list_recurring_runs(
     )
     page = ctx.store.list_recurring_runs(q, experiment_id=experiment_id or None, namespace=namespace)
     # KFP's response really uses camelCase for this one field.
-    return {
-        "recurringRuns": [recurring_run_json(r) for r in page.items],
-        "total_size": page.total_size,
-        "next_page_token": page.next_page_token,
-    }
+    return page_body("recurringRuns", page, recurring_run_json)
 
 
-@router.post("/recurringruns")
+@router.post("/recurringruns", **schemas.returns(schemas.RecurringRun))
 def create_recurring_run(body: RecurringRunBody, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     trigger = _clean(body.trigger)
     parse_trigger(trigger)
-    mode = (body.mode or "ENABLE").upper()
-    if mode == "MODE_UNSPECIFIED":
-        mode = "ENABLE"
-    if mode not in ("ENABLE", "DISABLE"):
-        raise InvalidArgument(f"must be ENABLE or DISABLE, got {body.mode!r}", field="mode")
+    mode = _mode(body.mode)
     spec = resolve_spec(ctx.store, pipeline_spec=body.pipeline_spec, reference=reference_of(body))
     cfg = body.runtime_config
     params = check_parameters(spec, cfg.parameters if cfg else None)
@@ -90,7 +83,7 @@ def create_recurring_run(body: RecurringRunBody, ctx: ServerContext = Depends(ge
         created_at=now,
         updated_at=now,
         trigger=trigger,
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
         description=body.description or "",
         experiment_id=experiment_id,
         pipeline_id=spec.pipeline_id,
@@ -109,29 +102,38 @@ def create_recurring_run(body: RecurringRunBody, ctx: ServerContext = Depends(ge
     return recurring_run_json(created)
 
 
-@router.get("/recurringruns/{recurring_run_id}")
+@router.get("/recurringruns/{recurring_run_id}", **schemas.returns(schemas.RecurringRun))
 def get_recurring_run(recurring_run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     return recurring_run_json(ctx.store.get_recurring_run(recurring_run_id))
 
 
-@router.delete("/recurringruns/{recurring_run_id}")
+@router.delete("/recurringruns/{recurring_run_id}", **schemas.returns(schemas.Empty))
 def delete_recurring_run(recurring_run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     ctx.store.delete_recurring_run(recurring_run_id)
     ctx.wake_scheduler()
     return {}
 
 
-def _set_mode(ctx: ServerContext, recurring_run_id: str, mode: str) -> dict[str, Any]:
+def _mode(given: str | None) -> Literal["ENABLE", "DISABLE"]:
+    mode = (given or "ENABLE").upper()
+    if mode in ("ENABLE", "MODE_UNSPECIFIED"):
+        return "ENABLE"
+    if mode == "DISABLE":
+        return "DISABLE"
+    raise InvalidArgument(f"must be ENABLE or DISABLE, got {given!r}", field="mode")
+
+
+def _set_mode(ctx: ServerContext, recurring_run_id: str, mode: Literal["ENABLE", "DISABLE"]) -> dict[str, Any]:
     ctx.store.update_recurring_run(recurring_run_id, mode=mode, updated_at=utcnow())
     ctx.wake_scheduler()
     return {}
 
 
-@router.post("/recurringruns/{recurring_run_id}:enable")
+@router.post("/recurringruns/{recurring_run_id}:enable", **schemas.returns(schemas.Empty))
 def enable_recurring_run(recurring_run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     return _set_mode(ctx, recurring_run_id, "ENABLE")
 
 
-@router.post("/recurringruns/{recurring_run_id}:disable")
+@router.post("/recurringruns/{recurring_run_id}:disable", **schemas.returns(schemas.Empty))
 def disable_recurring_run(recurring_run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     return _set_mode(ctx, recurring_run_id, "DISABLE")

@@ -6,15 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from pipeyard.engine.events import RunChanged
+from pipeyard.engine.run_events import RunChanged
+from pipeyard.entities import FINAL_STATES, Run
 from pipeyard.errors import FailedPrecondition
+from pipeyard.server import schemas
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import run_json
-from pipeyard.server.listing import RUN_KEYS, list_query
+from pipeyard.server.listing import RUN_KEYS, list_query, page_body
 from pipeyard.server.models import RunBody
-from pipeyard.server.submit import new_run, resolve_spec
 from pipeyard.server.timefmt import utcnow
-from pipeyard.store.entities import FINAL_STATES, Run
+from pipeyard.submission.runs import new_run, resolve_spec
 
 router = APIRouter(prefix="/apis/v2beta1", tags=["runs"])
 
@@ -33,7 +34,7 @@ def _changed(ctx: ServerContext, run: Run) -> Run:
     return run
 
 
-@router.get("/runs")
+@router.get("/runs", **schemas.returns(schemas.ListRunsResponse))
 def list_runs(
     namespace: str | None = None,
     experiment_id: str | None = None,
@@ -50,14 +51,10 @@ def list_runs(
     page = ctx.store.list_runs(
         q, experiment_id=experiment_id or None, namespace=namespace, include_pipeline_spec=False
     )
-    return {
-        "runs": [run_json(r) for r in page.items],
-        "total_size": page.total_size,
-        "next_page_token": page.next_page_token,
-    }
+    return page_body("runs", page, run_json)
 
 
-@router.post("/runs")
+@router.post("/runs", **schemas.returns(schemas.Run))
 def create_run(
     body: RunBody, experiment_id: str | None = None, ctx: ServerContext = Depends(get_ctx)
 ) -> dict[str, Any]:
@@ -79,13 +76,13 @@ def create_run(
     return run_json(run, [])
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", **schemas.returns(schemas.Run))
 def get_run(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     run = ctx.store.get_run(run_id)
     return run_json(run, ctx.store.list_tasks(run_id))
 
 
-@router.delete("/runs/{run_id}")
+@router.delete("/runs/{run_id}", **schemas.returns(schemas.Empty))
 def delete_run(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     run = ctx.store.get_run(run_id)
     if run.state not in FINAL_STATES and ctx.workers is not None:
@@ -96,7 +93,7 @@ def delete_run(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, 
     return {}
 
 
-@router.post("/runs/{run_id}:terminate")
+@router.post("/runs/{run_id}:terminate", **schemas.returns(schemas.Empty))
 def terminate_run(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     run = ctx.store.get_run(run_id)
     if run.state in FINAL_STATES:
@@ -114,7 +111,7 @@ def terminate_run(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[st
     return {}
 
 
-@router.post("/runs/{run_id}:retry")
+@router.post("/runs/{run_id}:retry", **schemas.returns(schemas.Empty))
 def retry_run(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     run = ctx.store.get_run(run_id)
     if run.state not in RETRYABLE:
@@ -138,13 +135,13 @@ def retry_run(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, A
     return {}
 
 
-@router.post("/runs/{run_id}:archive")
+@router.post("/runs/{run_id}:archive", **schemas.returns(schemas.Empty))
 def archive_run(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     _changed(ctx, ctx.store.update_run(run_id, storage_state="ARCHIVED"))
     return {}
 
 
-@router.post("/runs/{run_id}:unarchive")
+@router.post("/runs/{run_id}:unarchive", **schemas.returns(schemas.Empty))
 def unarchive_run(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     _changed(ctx, ctx.store.update_run(run_id, storage_state="AVAILABLE"))
     return {}

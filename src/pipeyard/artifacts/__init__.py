@@ -1,0 +1,1 @@
+"""Artifact URIs and the file systems behind them (a leaf: no engine, store or server)."""

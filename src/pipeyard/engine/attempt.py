@@ -1,0 +1,193 @@
+"""One attempt of a container task, in three steps: prepare (stage artifacts,
+resolve placeholders and the kfp-kubernetes config into a ``LaunchRequest``),
+launch (hand it to the launcher), collect (read the executor's outputs, upload
+remote ones, record the artifacts). The retry loop around it is ``retries.py``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeyard.artifacts.filesystems import RemoteError
+from pipeyard.artifacts.uris import local_path, output_uri, task_dir_name
+from pipeyard.engine import kubernetes_config, staging
+from pipeyard.engine.context import RunContext
+from pipeyard.engine.executor_io import OutputError, executor_input, prepare_output_paths, read_outputs
+from pipeyard.engine.lineage import artifact_rows, input_events
+from pipeyard.engine.outcome import ArtifactDict, Outcome, io_record
+from pipeyard.engine.run_events import LogLine
+from pipeyard.entities import Task
+from pipeyard.errors import PipeyardError
+from pipeyard.ir.placeholders import PlaceholderContext, substitute_args, substitute_string
+from pipeyard.ir.python_component import detect_python_program
+from pipeyard.ir.views import ComponentView, parse_cpu, parse_memory
+from pipeyard.launchers.base import LaunchRequest, LaunchResult
+
+
+@dataclass(frozen=True)
+class AttemptInput:
+    """Everything one attempt starts from; ``row`` is the task as the retry loop left it."""
+
+    ctx: RunContext
+    component: ComponentView
+    row: Task
+    params: dict[str, Any]
+    artifacts: dict[str, list[ArtifactDict]]
+    output_uris: dict[str, str]
+    work: Path
+    log_path: str
+    attempt: int
+    refs: kubernetes_config.Refs
+
+    @property
+    def where(self) -> str:
+        return f"task {self.row.path!r}"
+
+
+@dataclass(frozen=True)
+class PreparedAttempt:
+    request: LaunchRequest
+    row: Task  # with the resolved command recorded
+    staged: staging.Staging
+    output_file: str
+    param_files: dict[str, str]
+    timeout_seconds: float | None
+
+
+def attempt_dirs(ctx: RunContext, row: Task, attempt: int) -> tuple[Path, str]:
+    """(a fresh working directory, the log file path) for attempt ``attempt``."""
+    work = ctx.settings.home / "work" / ctx.run_id / task_dir_name(row.path) / f"attempt-{attempt}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    log_path = str(ctx.settings.logs_dir / ctx.run_id / task_dir_name(row.path) / f"attempt-{attempt}.log")
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    return work, log_path
+
+
+async def run_attempt(inp: AttemptInput) -> tuple[Outcome, int | None]:
+    """(the attempt's outcome, the exit code when the command ran)."""
+    prepared = await prepare_attempt(inp)
+    if isinstance(prepared, Outcome):
+        return prepared, None
+    result = await inp.ctx.launcher.launch(prepared.request)
+    return await collect_attempt(inp, prepared, result)
+
+
+def _job_context(inp: AttemptInput, workspace_path: str | None) -> PlaceholderContext:
+    ctx, row = inp.ctx, inp.row
+    return PlaceholderContext(
+        pipeline_job_name=ctx.run.display_name or ctx.pipeline.name,
+        pipeline_job_resource_name=ctx.job_resource_name,
+        pipeline_job_uuid=ctx.run_id,
+        pipeline_job_create_time_utc=ctx.run.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        pipeline_job_schedule_time_utc=(ctx.run.scheduled_at or ctx.run.created_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        pipeline_task_name=row.display_name,
+        pipeline_task_uuid=row.task_id,
+        pipeline_root=ctx.pipeline_root,
+        workspace_path=workspace_path,
+    )
+
+
+async def prepare_attempt(inp: AttemptInput) -> PreparedAttempt | Outcome:
+    """The launch request, or the FAILED outcome of an attempt that cannot start."""
+    ctx, component, row, where = inp.ctx, inp.component, inp.row, inp.where
+    container = component.container
+    assert container is not None
+    # A remote pipeline root is staged locally: the executor reads and writes
+    # local paths, the store keeps the remote URIs.
+    staged = await staging.stage(ctx.settings.home, ctx.run_id, inp.artifacts, inp.output_uris,
+                                 output_uri(ctx.pipeline_root, ctx.pipeline.name, ctx.run_id, row.path, ""))
+    # The executor takes the task root (dsl.get_uri) from the output file's folder,
+    # so it lives beside the task's artifacts under the pipeline root.
+    task_root = Path(local_path(staged.task_root))
+    task_root.mkdir(parents=True, exist_ok=True)
+    output_file = str(task_root / "executor_output.json")
+    Path(output_file).unlink(missing_ok=True)
+    param_files = {name: str(inp.work / "outputs" / name) for name in component.outputs.parameters}
+    (inp.work / "outputs").mkdir(exist_ok=True)
+    prepare_output_paths(staged.outputs)
+    try:
+        setup = kubernetes_config.prepare(ctx, component, row, inp.params, where, refs=inp.refs, work=inp.work)
+    except PipeyardError as e:
+        return Outcome("FAILED", error=str(e))
+    job = _job_context(inp, setup.workspace_path)
+    # Input values may themselves be runtime placeholders (e.g. a constant
+    # '{{$.pipeline_job_name}}'); KFP's driver resolves them before the task runs.
+    try:
+        params = {k: substitute_string(v, job, where=where)
+                  if isinstance(v, str) and ("{{$.pipeline_" in v or "{{$.workspace_path}}" in v) else v
+                  for k, v in inp.params.items()}
+    except PipeyardError as e:  # e.g. a workspace placeholder in a pipeline without a workspace
+        return Outcome("FAILED", error=str(e))
+    ex_input = executor_input(component, params, staged.inputs, staged.outputs, param_files, output_file)
+    pctx = dataclasses.replace(
+        job,
+        input_parameters=params,
+        input_artifacts={n: [dict(a, path=local_path(s["uri"])) for a, s in zip(arts, staged.inputs[n], strict=True)]
+                         for n, arts in inp.artifacts.items()},
+        output_parameter_files=param_files,
+        output_artifacts={n: {"uri": u, "path": local_path(staged.outputs[n])} for n, u in inp.output_uris.items()},
+        executor_input_json=json.dumps(ex_input),
+        output_file=output_file,
+    )
+    try:
+        command = substitute_args(container.command, pctx, where=where)
+        args = substitute_args(container.args, pctx, where=where)
+        cpu = parse_cpu(substitute_string(container.resources.cpu, pctx)) if container.resources.cpu else 0.0
+        memory = (parse_memory(substitute_string(container.resources.memory, pctx))
+                  if container.resources.memory else 0)
+    except PipeyardError as e:
+        return Outcome("FAILED", error=str(e))
+    argv = tuple(command + args)
+    if inp.attempt == 1 or row.command is None or staged.warnings:
+        row = dataclasses.replace(row, command=list(argv),
+                                  details={**row.details, **setup.details, **staged.details})
+        ctx.put_task(row)
+    # Platform values (secrets) are data: never scanned for placeholders.
+    env = {**{k: substitute_string(v, pctx) for k, v in container.env.items()}, **setup.env}
+    task_id, attempt = row.task_id, inp.attempt
+
+    def on_output(line: str) -> None:
+        ctx.on_event(LogLine(ctx.run_id, task_id, attempt, line))
+
+    request = LaunchRequest(
+        key=f"{ctx.run_id}/{row.path}/{attempt}",
+        argv=argv,
+        log_path=inp.log_path,
+        env=env,
+        cwd=str(inp.work),
+        timeout_seconds=setup.timeout_seconds,
+        python=detect_python_program(command, args),
+        mounts=setup.mounts,
+        on_output=on_output,
+        cpu=cpu,
+        memory_bytes=memory,
+    )
+    return PreparedAttempt(request, row, staged, output_file, param_files, setup.timeout_seconds)
+
+
+async def collect_attempt(inp: AttemptInput, prepared: PreparedAttempt,
+                          result: LaunchResult) -> tuple[Outcome, int | None]:
+    """Judge the launch result; on success read, publish and record the outputs."""
+    ctx, row, staged = inp.ctx, prepared.row, prepared.staged
+    if result.error:
+        return Outcome("FAILED", error=result.error + staged.note), result.exit_code
+    if result.timed_out:
+        return Outcome("FAILED", error=f"timed out after {prepared.timeout_seconds} s"), result.exit_code
+    if result.exit_code != 0:
+        return Outcome("FAILED", error=f"exit code {result.exit_code}{staged.note}"), result.exit_code
+    try:
+        out_params, produced = read_outputs(inp.component.outputs, prepared.output_file,
+                                            prepared.param_files, staged.outputs)
+        produced = await staged.publish(produced)
+    except (OutputError, RemoteError) as e:
+        return Outcome("FAILED", error=str(e)), 0
+    outputs, rows, events = artifact_rows(ctx, row, produced)
+    done = dataclasses.replace(row, state="SUCCEEDED", finished_at=ctx.now(),
+                               outputs=io_record(out_params, outputs), error=None)
+    ctx.record_result(done, rows, events + input_events(ctx, done, inp.artifacts))
+    return Outcome("SUCCEEDED", out_params, outputs, task_id=row.task_id, task_name=row.display_name), 0

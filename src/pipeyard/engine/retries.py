@@ -1,0 +1,86 @@
+"""Running a container task: attempts until one succeeds or the retry policy
+(KFP's ``set_retry``) allows no more, each attempt recorded with its state, exit
+code and log. The wait between attempts goes through the run context's sleep."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+from typing import Any
+
+from pipeyard.artifacts.uris import output_uri
+from pipeyard.engine import kubernetes_config
+from pipeyard.engine.attempt import AttemptInput, attempt_dirs, run_attempt
+from pipeyard.engine.cancel import abandoned
+from pipeyard.engine.context import RunContext
+from pipeyard.engine.outcome import ArtifactDict, Outcome
+from pipeyard.entities import Task, TaskAttempt
+from pipeyard.ir.views import ComponentView, RetryPolicy, TaskView
+
+LOG_TAIL_LINES = 20
+
+
+def retry_delay(policy: RetryPolicy | None, attempt: int) -> float | None:
+    """Seconds to wait before the next attempt once attempt number ``attempt`` (1-based,
+    counting attempts of earlier executions of the run) has failed; None when the
+    policy allows no further attempt."""
+    max_attempts = 1 + (policy.max_retries if policy else 0)
+    if policy is None or attempt >= max_attempts:
+        return None
+    return policy.delay(attempt)
+
+
+def log_tail(path: str, lines: int = LOG_TAIL_LINES) -> str:
+    """The last lines of a log, for the failure message."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - 16384))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+async def run_container(ctx: RunContext, task: TaskView, component: ComponentView, row: Task,
+                        params: dict[str, Any], artifacts: dict[str, list[ArtifactDict]],
+                        refs: kubernetes_config.Refs) -> Outcome:
+    output_uris = {
+        name: output_uri(ctx.pipeline_root, ctx.pipeline.name, ctx.run_id, row.path, name)
+        for name in component.outputs.artifacts
+    }
+    attempt = row.attempts
+    while True:
+        attempt += 1
+        row = dataclasses.replace(row, attempts=attempt, state="RUNNING", error=None)
+        ctx.put_task(row)
+        work, log_path = attempt_dirs(ctx, row, attempt)
+        started = ctx.now()
+        ctx.recorder.put_attempt(TaskAttempt(row.task_id, attempt, "RUNNING", started, log_path))
+        inp = AttemptInput(ctx, component, row, params, artifacts, output_uris, work, log_path, attempt, refs)
+        try:
+            outcome, exit_code = await run_attempt(inp)
+        except asyncio.CancelledError as e:
+            if not abandoned(e):
+                ctx.recorder.put_attempt(TaskAttempt(row.task_id, attempt, "CANCELED", started, log_path,
+                                                     ctx.now(), None, "canceled"))
+                ctx.finish_task(row, "CANCELED", error="canceled")
+            raise
+        ctx.recorder.put_attempt(TaskAttempt(row.task_id, attempt, "SUCCEEDED" if outcome.ok else "FAILED",
+                                             started, log_path, ctx.now(), exit_code, outcome.error))
+        if outcome.ok:
+            shutil.rmtree(work, ignore_errors=True)
+            return outcome
+        error = outcome.error or "failed"
+        delay = retry_delay(task.retry, attempt)
+        if delay is None:
+            break
+        await ctx.sleep(delay)
+    tail = log_tail(log_path)
+    ctx.finish_task(row, "FAILED", error=error)
+    message = f"task {row.path!r} failed: {error}"
+    if tail:
+        message += f"\n--- last lines of {log_path} ---\n{tail}"
+    return Outcome("FAILED", error=message, task_id=row.task_id, task_name=row.display_name)
