@@ -19,6 +19,7 @@ from pipeyard.config import Settings
 from pipeyard.entities import ListQuery, Task
 from pipeyard.errors import NotFound
 from pipeyard.store import Store, open_store
+from pipeyard.submission.local_claims import settle_abandoned_local_runs
 
 server_option = click.option("--server", envvar="PIPEYARD_SERVER", help="Read from this pipeyard server.")
 
@@ -50,6 +51,7 @@ def list_runs(limit: int, as_json: bool, server: str | None) -> None:
 
         sys.exit(remote_list_runs(server, limit, as_json))
     with _store() as store:
+        settle_abandoned_local_runs(store)
         page = store.list_runs(ListQuery(page_size=limit))
     if as_json:
         click.echo(json.dumps([{"run_id": r.run_id, "display_name": r.display_name, "state": r.state,

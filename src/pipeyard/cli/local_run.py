@@ -7,6 +7,7 @@ import contextlib
 import json
 import sys
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -81,10 +82,10 @@ async def _session(
         # First, so the fork server imports the KFP executor while we import and load.
         launcher.warm_up()
     try:
-        from pipeyard.cli.local_claims import local_worker_id, settle_abandoned_local_runs
         from pipeyard.engine.runner import execute_run
         from pipeyard.ir.loader import load_pipeline_file
         from pipeyard.store import open_store
+        from pipeyard.submission.local_claims import local_worker_id, settle_abandoned_local_runs
         from pipeyard.submission.runs import check_arguments, create_run
 
         try:
@@ -99,8 +100,10 @@ async def _session(
             root = str(Path(root).expanduser().resolve())
         session.store = store = open_store(settings.database_url)
         settle_abandoned_local_runs(store)
+        worker_id = local_worker_id()
         run = create_run(store, loaded, parameters, pipeline_root=root,
-                         enable_caching=False if no_cache else None, local_worker=local_worker_id())
+                         enable_caching=False if no_cache else None, local_worker=worker_id)
+        renewal = asyncio.ensure_future(_renew_lease(store, run.run_id, worker_id))
         session.run_id = run.run_id
         out.print(f"run [bold]{run.run_id}[/] of [bold]{escape(run.pipeline_name)}[/]", highlight=False)
         progress = Progress(out, verbose=verbose)
@@ -113,12 +116,23 @@ async def _session(
                 final = await execute_run(run.run_id, recorder=store, launcher=launcher, settings=settings,
                                           on_event=progress)
             finally:
+                renewal.cancel()
                 progress.flush_logs()
                 progress.live = None
         _report(out, store, final, settings, as_json)
         return EXIT_OK if final.state == "SUCCEEDED" else EXIT_FAILED
     finally:
         await launcher.aclose()
+
+
+async def _renew_lease(store: Any, run_id: str, worker_id: str) -> None:
+    """Keep this process's claim on its run alive, as a server's worker does."""
+    from pipeyard.submission.local_claims import LOCAL_LEASE_SECONDS, LOCAL_RENEW_SECONDS
+
+    while True:
+        await asyncio.sleep(LOCAL_RENEW_SECONDS)
+        with contextlib.suppress(Exception):  # a missed renewal is retried; the lease outlasts several
+            store.renew_lease(run_id, worker_id, LOCAL_LEASE_SECONDS, datetime.now(timezone.utc))
 
 
 def _report(out: Console, store: Any, run: Any, settings: Settings, as_json: bool) -> None:

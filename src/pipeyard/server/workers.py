@@ -34,6 +34,7 @@ from pipeyard.engine.cancel import ABANDON
 from pipeyard.engine.run_events import EventSink, RunChanged, TaskChanged, discard
 from pipeyard.entities import FINAL_STATES, Run, Task
 from pipeyard.server.timefmt import utcnow
+from pipeyard.submission.local_claims import settle_abandoned_local_runs
 
 if TYPE_CHECKING:
     from pipeyard.launchers.base import Launcher
@@ -165,6 +166,7 @@ class RunWorkers:
         self._stopped = asyncio.Event()
         self._launcher = self._launcher_factory(self.settings)
         self._ready.set()
+        self._settle_local_runs()
         helpers = [asyncio.create_task(self._renew_loop(), name="lease-renewal")]
         helpers += [asyncio.create_task(f()) for f in self._companions]
         try:
@@ -285,9 +287,21 @@ class RunWorkers:
         # The reason travels with the CancelledError: on ABANDON the engine writes nothing.
         task.cancel(msg=reason)
 
+    def _settle_local_runs(self) -> None:
+        """Runs of killed `pipeyard run` processes sharing this database end FAILED."""
+        try:
+            for run_id in settle_abandoned_local_runs(self.store):
+                log.info("run %s: its `pipeyard run` process is gone; marked FAILED", run_id)
+        except Exception:
+            log.exception("settling abandoned local runs failed; trying again later")
+
     async def _renew_loop(self) -> None:
+        ticks = 0
         while True:
             await asyncio.sleep(self.config.renew_seconds)
+            ticks += 1
+            if ticks % 10 == 0:
+                self._settle_local_runs()
             for run_id in list(self._active):
                 try:
                     held = self.store.renew_lease(run_id, self.worker_id, self.config.lease_seconds, utcnow())

@@ -22,6 +22,8 @@ from pipeyard.store.convert import to_entity
 from pipeyard.store.db import StoreBase
 from pipeyard.store.schema import UtcDateTime, runs
 
+# Worker ids of `pipeyard run` processes (pipeyard.submission.local_claims).
+LOCAL_WORKER_PREFIX = "cli:"
 # The lease of a run given up unfinished: long past, so any claimer may take it.
 RELEASED = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -30,12 +32,19 @@ def _claimable(now: datetime) -> sa.ColumnElement[bool]:
     """A PENDING run nobody holds, or a started run whose holder's lease lapsed.
 
     A RUNNING run without any lease is being executed by a process that does not
-    take claims (a local ``pipeyard run``), so it is never taken over.
+    take claims, so it is never taken over; nor is one that a `pipeyard run` executed
+    (worker ``cli:...``): when that process dies its run is settled as FAILED
+    (``submission/local_claims.py``), not resumed behind the user's back.
     """
     lease = runs.c.lease_expires_at
     return sa.or_(
         sa.and_(runs.c.state == "PENDING", sa.or_(lease.is_(None), lease < now)),
-        sa.and_(runs.c.state.in_(("RUNNING", "CANCELING")), lease.is_not(None), lease < now),
+        sa.and_(
+            runs.c.state.in_(("RUNNING", "CANCELING")),
+            lease.is_not(None),
+            lease < now,
+            sa.or_(runs.c.worker_id.is_(None), sa.not_(runs.c.worker_id.startswith(LOCAL_WORKER_PREFIX))),
+        ),
     )
 
 

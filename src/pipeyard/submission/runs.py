@@ -11,22 +11,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from pipeyard.entities import Run
 from pipeyard.errors import InvalidArgument, SpecError
 from pipeyard.ir.loader import LoadedPipeline, load_pipeline_bytes, spec_to_dict
 from pipeyard.ir.params import coerce_parameters
+from pipeyard.submission.local_claims import local_lease_expiry
 from pipeyard.submission.naming import default_run_name, new_run_id
 from pipeyard.submission.registry import DEFAULT_EXPERIMENT, ensure_experiment, ensure_pipeline_version
 
 if TYPE_CHECKING:
     from pipeyard.store import Store
 
-# A run executed by the process that created it (``pipeyard run``) holds its own
-# claim so that no server worker sharing the database picks it up.
-_LOCAL_LEASE = timedelta(days=3650)
 
 
 def utcnow() -> datetime:
@@ -149,7 +147,7 @@ def new_run(
         platform_spec=spec.platform_spec,
         state="RUNNING" if local_worker else "PENDING",
         worker_id=local_worker,
-        lease_expires_at=now + _LOCAL_LEASE if local_worker else None,
+        lease_expires_at=local_lease_expiry(now) if local_worker else None,
         enable_caching=enable_caching,
         created_at=now,
         description=description or "",
