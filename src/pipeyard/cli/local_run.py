@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import sys
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ def run_pipeline(
             return EXIT_FAILED
         _report(out, session.store, session.store.get_run(session.run_id), settings, as_json)
         return EXIT_FAILED
+    except Exception as exc:  # pipeyard itself failed (a full disk, a lost database)
+        return _report_crash(out, session, settings, as_json, exc)
     finally:
         if session.store is not None:
             session.store.close()
@@ -123,6 +126,33 @@ async def _session(
         return EXIT_OK if final.state == "SUCCEEDED" else EXIT_FAILED
     finally:
         await launcher.aclose()
+
+
+def _report_crash(out: Console, session: _Session, settings: Settings, as_json: bool, exc: Exception) -> int:
+    """End the run FAILED with the reason and still print its summary, when the store
+    lets us (after a failure that filled the disk, the failed task's outputs are gone)."""
+    reason = _crash_reason(exc)
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(reason)}", highlight=False)
+    if session.store is None or session.run_id is None:
+        return EXIT_FAILED
+    try:
+        run = session.store.get_run(session.run_id)
+        if run.state not in ("SUCCEEDED", "FAILED", "CANCELED", "SKIPPED"):
+            run = session.store.update_run(session.run_id, state="FAILED", finished_at=datetime.now(timezone.utc),
+                                           worker_id=None, lease_expires_at=None, error=reason)
+        _report(out, session.store, run, settings, as_json)
+    except Exception as again:
+        Console(stderr=True).print(f"[bold red]error:[/] the run's record cannot be updated either: "
+                                   f"{escape(_crash_reason(again))}", highlight=False)
+    return EXIT_FAILED
+
+
+def _crash_reason(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "disk is full" in text \
+            or "No space left" in text:
+        return f"the disk is full ({text}); free space and run again"
+    return f"pipeyard failed: {text}"
 
 
 async def _renew_lease(store: Any, run_id: str, worker_id: str) -> None:

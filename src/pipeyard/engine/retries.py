@@ -5,11 +5,13 @@ code and log. The wait between attempts goes through the run context's sleep."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import shutil
+from pathlib import Path
 from typing import Any
 
-from pipeyard.artifacts.uris import output_uri
+from pipeyard.artifacts.uris import is_local, local_path, output_uri
 from pipeyard.engine import kubernetes_config
 from pipeyard.engine.attempt import AttemptInput, attempt_dirs, run_attempt
 from pipeyard.engine.cancel import abandoned
@@ -44,6 +46,20 @@ def log_tail(path: str, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def discard_partial_outputs(output_uris: dict[str, str]) -> None:
+    """Remove what a failed attempt wrote at its local output locations (files or
+    directories); remote outputs are only uploaded after success, so there is none."""
+    for uri in output_uris.values():
+        if not is_local(uri):
+            continue
+        path = Path(local_path(uri))
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
+                path.unlink()
+
+
 async def run_container(ctx: RunContext, task: TaskView, component: ComponentView, row: Task,
                         params: dict[str, Any], artifacts: dict[str, list[ArtifactDict]],
                         refs: kubernetes_config.Refs) -> Outcome:
@@ -63,11 +79,17 @@ async def run_container(ctx: RunContext, task: TaskView, component: ComponentVie
         try:
             outcome, exit_code = await run_attempt(inp)
         except asyncio.CancelledError as e:
+            discard_partial_outputs(output_uris)
             if not abandoned(e):
                 ctx.recorder.put_attempt(TaskAttempt(row.task_id, attempt, "CANCELED", started, log_path,
                                                      ctx.now(), None, "canceled"))
                 ctx.finish_task(row, "CANCELED", error="canceled")
             raise
+        if not outcome.ok:
+            # First, before anything is recorded: a failure that filled the disk must
+            # leave room for its own record, and a retry starts from nothing.
+            discard_partial_outputs(output_uris)
+            shutil.rmtree(work, ignore_errors=True)
         ctx.recorder.put_attempt(TaskAttempt(row.task_id, attempt, "SUCCEEDED" if outcome.ok else "FAILED",
                                              started, log_path, ctx.now(), exit_code, outcome.error))
         if outcome.ok:

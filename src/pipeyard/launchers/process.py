@@ -114,6 +114,7 @@ class OutputPump:
         self._read_fd = read_fd
         self._on_output = on_output
         self._partial = b""
+        self._log_failed = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -127,13 +128,24 @@ class OutputPump:
         )
         try:
             while chunk := await reader.read(1 << 16):
-                self._log.write(chunk)
+                self._write_log(chunk)
                 self._emit_lines(chunk)
             if self._partial:
                 self._emit(self._partial)
         finally:
             transport.close()
             self._log.close()
+
+    def _write_log(self, chunk: bytes) -> None:
+        # A full disk must not stop the draining: a task whose pipe is not read blocks
+        # forever. The log keeps what fit, and the task's own failure says the rest.
+        if self._log_failed:
+            return
+        try:
+            self._log.write(chunk)
+        except OSError as exc:
+            self._log_failed = True
+            self._emit(f"pipeyard: the task's log cannot be written ({exc.strerror or exc}); output is lost".encode())
 
     def _emit_lines(self, chunk: bytes) -> None:
         if self._on_output is None:
