@@ -23,6 +23,7 @@ from pipeyard.engine.executor_io import (
     prepare_output_paths,
     read_outputs,
 )
+from pipeyard.engine.failure_hints import explain_exit
 from pipeyard.engine.outcome import ArtifactDict, Outcome, Scope, io_record
 from pipeyard.engine.ports import LaunchRequest
 from pipeyard.errors import PipeyardError
@@ -306,7 +307,8 @@ async def _attempt(ctx: RunContext, component: ComponentView, row: Task, params:
     if result.timed_out:
         return Outcome("FAILED", error=f"timed out after {setup.timeout_seconds} s"), result.exit_code
     if result.exit_code != 0:
-        return Outcome("FAILED", error=f"exit code {result.exit_code}{staging.note}"), result.exit_code
+        return (Outcome("FAILED", error=f"exit code {result.exit_code}{explain_exit(log_path)}{staging.note}"),
+                result.exit_code)
     try:
         out_params, produced = read_outputs(component.outputs, output_file, param_files, staging.outputs)
         produced = await staging.publish(produced)
