@@ -24,6 +24,7 @@ cd "$ui"
 if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
   # `npm ci` installs exactly the committed lock and never rewrites it, so setup leaves
   # the checkout clean (`npm install` would update package-lock.json).
+  echo "build-ui: installing the UI build tools with npm ci (ui/package-lock.json)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 fi
 npm run build

@@ -28,7 +28,7 @@ fi
 
 fresh() { [[ -f "$1" && ! pyproject.toml -nt "$1" && ! setup.py -nt "$1" ]]; }
 
-dev_stamp=.venv/.pipeyard-installed-dev
+dev_stamp=.venv/.pipeyard-installed  # the name setup.sh always used, so existing checkouts stay set up
 run_stamp=.venv/.pipeyard-installed-run
 if [[ "$mode" == dev ]]; then
   stamp="$dev_stamp" extras="dev,examples,postgres"

@@ -53,8 +53,12 @@ def test_wheel_from_a_fresh_tree_contains_the_built_ui(tmp_path: Path) -> None:
     if shutil.which("npm") is None:
         pytest.fail("npm is needed to build pipeyard's web UI (install Node.js 20+)")
     tree = _source_tree(tmp_path)
+    lock = (tree / "ui" / "package-lock.json").read_bytes()
     done = _build_wheel(tree, tmp_path / "wheels", dict(os.environ))
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    # The UI's dependencies came from the committed lock with `npm ci`, which leaves it as it was.
+    assert "build-ui: installing the UI build tools with npm ci" in done.stdout + done.stderr
+    assert (tree / "ui" / "package-lock.json").read_bytes() == lock
     (wheel,) = (tmp_path / "wheels").glob("pipeyard-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
