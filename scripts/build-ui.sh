@@ -22,10 +22,10 @@ fi
 
 cd "$ui"
 if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  # Not `npm ci`: vite lists an optional dependency (napi-windows-process-start-time)
-  # that the registry does not serve, so it is absent from the lock file and `npm ci`
-  # refuses the lock; `npm install` follows the lock and skips the missing optional.
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund
+  # `npm ci` installs exactly the committed lock and never rewrites it, so setup leaves
+  # the checkout clean (`npm install` would update package-lock.json).
+  echo "build-ui: installing the UI build tools with npm ci (ui/package-lock.json)"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 fi
 npm run build
 touch "$stamp"

@@ -5,7 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-scripts/setup.sh
+scripts/setup.sh --run
 
 pipeyard=.venv/bin/pipeyard
 if [[ -z "$($pipeyard runs list --json --limit 1 | tr -d '[]\n ')" ]]; then

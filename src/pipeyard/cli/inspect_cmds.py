@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from pipeyard.cli.console import make_console
 from pipeyard.cli.progress import STATE_STYLES, duration
 from pipeyard.cli.report import run_json
 from pipeyard.config import Settings
@@ -69,7 +69,7 @@ def list_runs(limit: int, as_json: bool, server: str | None) -> None:
             took = f"{(r.finished_at - r.started_at).total_seconds():.1f}s"
         table.add_row(r.run_id, r.display_name, Text(r.state, style=STATE_STYLES.get(r.state, "")),
                       r.created_at.strftime("%Y-%m-%d %H:%M:%S"), took)
-    Console().print(table)
+    make_console().print(table)
     if not page.items:
         click.echo("no runs yet: try `pipeyard run examples/sequential.py`")
 
@@ -94,7 +94,7 @@ def show_run(run_id: str, as_json: bool, server: str | None) -> None:
     if as_json:
         click.echo(json.dumps(doc))
         return
-    console = Console()
+    console = make_console()
     console.print(f"[bold]{escape(run.display_name)}[/]  {run.run_id}", highlight=False)
     console.print(Text("state: ") + Text(run.state, style=STATE_STYLES.get(run.state, "")))
     table = Table(box=None, header_style="bold")

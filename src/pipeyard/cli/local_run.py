@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 
+from pipeyard.cli.console import make_console
 from pipeyard.cli.progress import Progress
 from pipeyard.config import Settings
 from pipeyard.errors import PipeyardError
@@ -49,7 +50,7 @@ def run_pipeline(
     path: str, *, args: tuple[str, ...], pipeline_name: str | None, as_json: bool, verbose: bool,
     parallelism: int | None, no_cache: bool, pipeline_root: str | None, launcher: str | None = None,
 ) -> int:
-    out = Console(stderr=as_json)  # with --json, stdout carries only the JSON object
+    out = make_console(stderr=as_json)  # with --json, stdout carries only the JSON object
     session = _Session()
     settings = Settings.from_env()
     try:
@@ -79,7 +80,7 @@ async def _session(
         launcher = make_launcher(launcher_name(launcher_choice), envs_dir=settings.envs_dir,
                                  max_parallel=parallelism)
     except PipeyardError as e:
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+        make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
         return EXIT_USAGE
     if isinstance(launcher, LocalLauncher):
         # First, so the fork server imports the KFP executor while we import and load.
@@ -95,7 +96,7 @@ async def _session(
             loaded = load_pipeline_file(path, pipeline_name)
             parameters = check_arguments(loaded, parse_args(args))
         except PipeyardError as e:
-            Console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+            make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
             return EXIT_USAGE
         settings.ensure_dirs()
         root = pipeline_root or settings.pipeline_root

@@ -10,11 +10,11 @@ import time
 from typing import Any
 
 import httpx
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from pipeyard.cli.console import make_console
 from pipeyard.cli.local_run import EXIT_FAILED, EXIT_OK, EXIT_USAGE, parse_args
 from pipeyard.cli.progress import STATE_STYLES
 from pipeyard.cli.report import public_outputs
@@ -64,8 +64,8 @@ def _run_document(http: httpx.Client, run_id: str) -> dict[str, Any]:
 
 def run_remote(server: str, path: str, *, args: tuple[str, ...], pipeline_name: str | None,
                as_json: bool, no_cache: bool, pipeline_root: str | None) -> int:
-    err = Console(stderr=True)
-    out = Console(stderr=as_json)
+    err = make_console(stderr=True)
+    out = make_console(stderr=as_json)
     try:
         loaded = load_pipeline_file(path, pipeline_name)
         parameters = check_arguments(loaded, parse_args(args))
@@ -133,7 +133,7 @@ def remote_list_runs(server: str, limit: int, as_json: bool) -> int:
         table.add_row(r["run_id"], r.get("display_name", ""),
                       Text(r.get("state", ""), style=STATE_STYLES.get(r.get("state", ""), "")),
                       r.get("created_at", ""))
-    Console().print(table)
+    make_console().print(table)
     return EXIT_OK
 
 
@@ -142,12 +142,12 @@ def remote_show_run(server: str, run_id: str, as_json: bool) -> int:
         with client(server) as http:
             doc = _run_document(http, run_id)
     except PipeyardError as e:
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+        make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
         return EXIT_FAILED
     if as_json:
         sys.stdout.write(json.dumps(doc) + "\n")
         return EXIT_OK
-    console = Console()
+    console = make_console()
     console.print(Text(f"{run_id}  ") + Text(str(doc["state"]), style=STATE_STYLES.get(str(doc["state"]), "")))
     for t in doc["tasks"]:
         console.print(f"  {t['path']:<40} {t['kind']:<10} {t['state']:<10} attempts={t['attempts']}",
@@ -160,7 +160,7 @@ def remote_logs(server: str, run_id: str, task: str | None, attempt: int | None)
         try:
             tasks = _check(http.get(f"/apis/pipeyard/v1/runs/{run_id}/tasks")).get("tasks", [])
         except PipeyardError as e:
-            Console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+            make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
             return EXIT_FAILED
         leaves = [t for t in tasks if t["kind"] in ("CONTAINER", "IMPORTER")]
         chosen = leaves if task is None else [

@@ -13,9 +13,10 @@ def register(cli: click.Group) -> None:
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8888, show_default=True, type=int)
-@click.option("--workers", default=4, show_default=True, type=int, help="Runs executed at once.")
+@click.option("--host", envvar="PIPEYARD_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="PIPEYARD_PORT", default=8888, show_default=True, type=int)
+@click.option("--workers", envvar="PIPEYARD_WORKER_RUNS", default=4, show_default=True, type=int,
+              help="Runs executed at once.")
 def server(host: str, port: int, workers: int) -> None:
     """Serve KFP's REST API and the web UI, and execute runs."""
     from pipeyard.errors import InvalidArgument
@@ -28,7 +29,8 @@ def server(host: str, port: int, workers: int) -> None:
 
 
 @click.command()
-@click.option("--workers", default=4, show_default=True, type=int, help="Runs executed at once.")
+@click.option("--workers", envvar="PIPEYARD_WORKER_RUNS", default=4, show_default=True, type=int,
+              help="Runs executed at once.")
 def worker(workers: int) -> None:
     """Execute runs from the database without serving the API (PostgreSQL setups)."""
     from pipeyard.server.main import run_worker

@@ -17,6 +17,7 @@ from pipeyard.artifacts.uris import local_path, output_uri, task_dir_name
 from pipeyard.engine import kubernetes_config, staging
 from pipeyard.engine.context import RunContext
 from pipeyard.engine.executor_io import OutputError, executor_input, prepare_output_paths, read_outputs
+from pipeyard.engine.failure_hints import explain_exit
 from pipeyard.engine.lineage import artifact_rows, input_events
 from pipeyard.engine.outcome import ArtifactDict, Outcome, io_record
 from pipeyard.engine.run_events import LogLine
@@ -179,7 +180,8 @@ async def collect_attempt(inp: AttemptInput, prepared: PreparedAttempt,
     if result.timed_out:
         return Outcome("FAILED", error=f"timed out after {prepared.timeout_seconds} s"), result.exit_code
     if result.exit_code != 0:
-        return Outcome("FAILED", error=f"exit code {result.exit_code}{staged.note}"), result.exit_code
+        return (Outcome("FAILED", error=f"exit code {result.exit_code}{explain_exit(inp.log_path)}{staged.note}"),
+                result.exit_code)
     try:
         out_params, produced = read_outputs(inp.component.outputs, prepared.output_file,
                                             prepared.param_files, staged.outputs)

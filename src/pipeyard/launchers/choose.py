@@ -31,7 +31,8 @@ def make_launcher(name: str, *, envs_dir: Path, max_parallel: int | None = None)
             from pipeyard.launchers.ray import RayLauncher
         except ImportError as e:
             raise InvalidArgument(
-                f"the ray launcher needs Ray installed (pip install 'pipeyard[ray]'): {e}",
+                f"the ray launcher needs Ray installed in this environment (pip install ray, or the ray "
+                f"extra: pip install '.[ray]' in a pipeyard checkout): {e}",
                 field="launcher",
             ) from None
         return RayLauncher(address=os.environ.get(RAY_ADDRESS_ENV) or None, max_parallel=max_parallel)
