@@ -64,7 +64,11 @@ def resolve_model(
     ref = ref.strip()
     if not ref:
         raise InvalidArgument("no model given: an artifact URI or path, or RUN_ID/TASK/OUTPUT", field="model")
-    uri, run_id, task, artifact_id, metadata = ref, None, None, None, {}
+    uri: str = ref
+    run_id: str | None = None
+    task: str | None = None
+    artifact_id: str | None = None
+    metadata: dict[str, Any] = {}
     if store is not None and _looks_like_run_ref(ref):
         found = _from_run_ref(ref, store)
         if found is not None:
@@ -73,7 +77,7 @@ def resolve_model(
         origin = store.artifact_origin(uri)
         if origin is not None:
             run_id, task, artifact_id, metadata = origin.run_id, origin.task, origin.artifact_id, origin.metadata
-    path = _local_copy(uri, cache_dir)
+    path = local_copy(uri, cache_dir)
     if not path.exists():
         raise InvalidArgument(f"no model files at {uri!r}", field="model")
     if framework:
@@ -153,7 +157,7 @@ def _from_run_ref(ref: str, store: Any) -> tuple[str, str, str, str, dict[str, A
     return art.uri, run_id, task.path, art.artifact_id, dict(art.metadata)
 
 
-def _local_copy(uri: str, cache_dir: Path) -> Path:
+def local_copy(uri: str, cache_dir: Path) -> Path:
     """A local path for the model: itself, or a copy of a remote artifact."""
     from pipeyard.engine.artifacts import is_local, local_path
 
