@@ -18,9 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-
 from tests.integration.conftest import ServerFactory, ServerProcess, free_port
-
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
