@@ -215,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     from kserve.protocol.rest.server import RESTServer
 
     model = _build_model(args)
+    # KServe logs two timing lines per request; the access log already says each request.
+    import logging
+
+    logging.getLogger("kserve.trace").setLevel(logging.WARNING)
     server = ModelServer(http_port=args.bind_port, enable_grpc=False, workers=1, enable_latency_logging=False)
     server.register_model(model)
     _answer_malformed_json_with_400(kserve_server.app)
