@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import httpx
+
 from pipeyard.config import Settings
-from pipeyard.errors import NotFound
+from pipeyard.errors import FailedPrecondition, NotFound
 from pipeyard.serving.manager import DeploymentManager, read_logs
-from pipeyard.serving.specs import DeploymentSpec, prepare
+from pipeyard.serving.specs import DeploymentSpec, is_loopback, prepare
 from pipeyard.store.deployments import Deployment
 
 DELETE_WAIT_SECONDS = 60.0
+TRY_TIMEOUT_SECONDS = 30.0
 
 
 class Deployments:
@@ -19,12 +22,13 @@ class Deployments:
     then only recorded, for a server with a manager to act on."""
 
     def __init__(
-        self, store: Any, settings: Settings, manager: DeploymentManager | None, *, token_set: bool
+        self, store: Any, settings: Settings, manager: DeploymentManager | None, *, token: str | None = None
     ) -> None:
         self.store = store
         self.settings = settings
         self.manager = manager
-        self.token_set = token_set
+        self.token = token
+        self.token_set = bool(token)
 
     def list(self) -> list[Deployment]:
         return list(self.store.list_deployments())
@@ -53,6 +57,23 @@ class Deployments:
                 return
         with contextlib.suppress(NotFound):
             self.store.delete_deployment(name)
+
+    def try_request(self, name: str, protocol: str, body: Any) -> dict[str, Any]:
+        d = self.get(name)
+        if d.state != "READY" or not d.url:
+            raise FailedPrecondition(f"deployment {name!r} is {d.state}, not READY")
+        path = f"/v1/models/{name}:predict" if protocol == "v1" else f"/v2/models/{name}/infer"
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token and not is_loopback(d.host) else {}
+        try:
+            answer = httpx.post(d.url + path, json=body, headers=headers, timeout=TRY_TIMEOUT_SECONDS,
+                                trust_env=False)
+        except httpx.HTTPError as e:
+            raise FailedPrecondition(f"deployment {name!r} did not answer at {d.url}: {e}") from e
+        try:
+            content: Any = answer.json()
+        except ValueError:
+            content = answer.text
+        return {"status": answer.status_code, "url": d.url + path, "response": content}
 
     def logs(self, name: str) -> str:
         self.get(name)

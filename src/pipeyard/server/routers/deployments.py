@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse
@@ -23,6 +23,13 @@ from pipeyard.serving.specs import DeploymentSpec
 from pipeyard.store.deployments import Deployment
 
 PREFIX = "/apis/pipeyard/v1"
+
+
+class TryBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    protocol: Literal["v1", "v2"] = "v1"
+    body: Any = Field(description="the request body sent to the model server, as JSON")
 
 
 class DeploymentBody(BaseModel):
@@ -77,7 +84,7 @@ def create_router(*, auth_token: str | None, start_manager: bool) -> APIRouter:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = get_ctx_of(app)
         manager = DeploymentManager(ctx.store, ctx.settings, auth_token=auth_token) if start_manager else None
-        app.state.deployments = Deployments(ctx.store, ctx.settings, manager, token_set=bool(auth_token))
+        app.state.deployments = Deployments(ctx.store, ctx.settings, manager, token=auth_token)
         if manager is not None:
             ctx.settings.ensure_dirs()
             manager.start()
@@ -106,6 +113,12 @@ def create_router(*, auth_token: str | None, start_manager: bool) -> APIRouter:
     def delete_deployment(name: str, service: Deployments = Depends(get_deployments)) -> dict[str, Any]:
         service.delete(name)
         return {}
+
+    @router.post("/deployments/{name}/try")
+    def try_deployment(name: str, body: TryBody, service: Deployments = Depends(get_deployments)) -> dict[str, Any]:
+        """Send one request to the deployment's model server and return its answer (for
+        the UI's try-it form: the browser cannot call the model server's origin itself)."""
+        return service.try_request(name, body.protocol, body.body)
 
     @router.get("/deployments/{name}/logs", response_class=PlainTextResponse)
     def deployment_logs(name: str, service: Deployments = Depends(get_deployments)) -> str:
