@@ -145,6 +145,12 @@ def test_the_pipeline_deploys_its_model_and_the_reported_url_answers_both_protoc
     assert httpx.get(f"{url}/v2/models/iris").json()["name"] == "iris"
     with server.http() as http:
         listed = http.get(API).json()["deployments"]
+        # The UI's try-it route forwards one request and returns the model server's answer.
+        tried = http.post(f"{API}/iris/try", json={"protocol": "v1", "body": {"instances": ROWS}}).json()
+        bad = http.post(f"{API}/iris/try", json={"protocol": "v2", "body": {"inputs": []}}).json()
+        assert http.post(f"{API}/nope/try", json={"protocol": "v1", "body": {}}).status_code == 404
+    assert tried == {"status": 200, "url": f"{url}/v1/models/iris:predict", "response": {"predictions": CLASSES}}
+    assert bad["status"] == 400 and bad["response"]["error"]
     assert [x["name"] for x in listed] == ["iris"]
     assert set(listed[0]) >= {"name", "state", "url", "model_uri", "run_id", "task", "created_at"}
 

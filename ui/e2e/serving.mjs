@@ -1,24 +1,14 @@
 // Third end-to-end scenario: the Deployments page in a real browser against a real server
-// and a real KServe model server (screenshots 100 on): serve a trained iris model from the
-// page's form, watch it become ready, use the "try it" form over both protocols (and a bad
-// request), read its log, delete it.
+// and a real KServe model server (screenshots 100 on): the iris example runs on the server,
+// its Model artifact's page has a "Serve" button that opens the Deployments form prefilled;
+// the deployment becomes ready, the "try it" form answers over both protocols (and says
+// what is wrong with a bad request), the log shows, the artifact lists its deployment
+// (lineage model -> deployment), and deleting it stops the model server.
 import path from 'node:path';
 import { assert, ensureBuilt, launchBrowser, log, main, repo, runPython, screenshots, shots, startServer } from './helpers.mjs';
 
 const shot = screenshots(100, 119);
 const READY_TIMEOUT = Number(process.env.E2E_SERVE_TIMEOUT_MS || 180000);
-
-// The iris example's model: standardisation + logistic regression, one joblib file.
-const TRAIN = [
-  'import sys, joblib',
-  'from sklearn.datasets import load_iris',
-  'from sklearn.linear_model import LogisticRegression',
-  'from sklearn.pipeline import Pipeline',
-  'from sklearn.preprocessing import StandardScaler',
-  'x, y = load_iris(return_X_y=True)',
-  'm = Pipeline([("scale", StandardScaler()), ("classify", LogisticRegression(max_iter=200))]).fit(x, y)',
-  'joblib.dump(m, sys.argv[1])',
-].join('\n');
 
 async function answer(page) {
   await page.getByTestId('try-answer').waitFor();
@@ -35,16 +25,23 @@ main(async () => {
   const { base, home } = server;
   let browser;
   try {
-    const model = path.join(home, 'iris-model.joblib');
-    runPython(['-c', TRAIN, model], 'training the iris model');
+    const summary = JSON.parse(
+      runPython(['-m', 'pipeyard.cli.main', 'run', path.join(repo, 'examples', 'iris_pipeline.py'), '--server', base, '--json'], 'running the iris example'),
+    );
+    assert(summary.state === 'SUCCEEDED', `the iris run succeeded (${summary.state})`);
+    const arts = await (await fetch(`${base}/apis/pipeyard/v1/artifacts?run_id=${summary.run_id}&type=system.Model`)).json();
+    const model = arts.artifacts[0];
+    assert(model && model.name === 'model', `the run has its Model artifact (${JSON.stringify(arts)})`);
     const opened = await launchBrowser();
     browser = opened.browser;
     const { page, pageErrors } = opened;
 
-    await page.goto(`${base}/#/deployments`);
+    await page.goto(`${base}/#/artifacts/${model.artifact_id}`);
+    await page.getByTestId('model-serving').getByText('No deployment serves this model.').waitFor();
+    await page.getByTestId('serve-model').click();
     await page.getByText('No deployments yet').waitFor();
+    assert((await page.locator('#deploy-model').inputValue()) === model.uri, 'the Serve button prefills the model URI');
     await page.locator('#deploy-name').fill('iris');
-    await page.locator('#deploy-model').fill(model);
     await shot(page, 'deployments-new');
     await page.getByTestId('deploy-submit').click();
 
@@ -81,6 +78,11 @@ main(async () => {
     await shot(page, 'deployment-try-errors');
 
     await page.getByTestId('deployment-logs').getByText("serving sklearn model 'iris'").waitFor();
+    // where it came from: the run and the artifact
+    await page.getByRole('link', { name: `run ${summary.run_id.slice(0, 8)}` }).first().waitFor();
+    await page.getByRole('link', { name: 'artifact', exact: true }).first().click();
+    await page.getByTestId('model-serving').getByRole('link', { name: 'iris', exact: true }).click();
+    await page.getByTestId('deployment-title').filter({ hasText: 'iris' }).waitFor();
 
     // the list shows it with its state and URL
     await page.goto(`${base}/#/deployments`);
