@@ -1,23 +1,15 @@
-"""The deployments part of the store: create, update (generation), delete request, origin lookup."""
+"""The deployments part of the store, on every backend: create, update (generation), delete
+request, origin lookup."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
 from pipeyard.errors import InvalidArgument, NotFound
-from pipeyard.store import Store, open_store
+from pipeyard.store import Store
 from pipeyard.store.deployments import Deployment
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = open_store(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    yield s
-    s.close()
 
 
 def spec(name: str = "iris", uri: str = "/models/a", port: int | None = None) -> Deployment:
