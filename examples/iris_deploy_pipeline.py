@@ -42,8 +42,10 @@ def iris_deploy_pipeline(
         model=train_task.outputs["model"], test_data=preprocess_task.outputs["test_data"], roc_class=2
     )
     deploy_task = deploy_model(model=train_task.outputs["model"], name=deployment_name)
-    # Serve only a model that passed evaluation.
+    # Serve only a model that passed evaluation; and always act, never reuse a cached URL:
+    # the deployment is state outside the run, which a cache hit would not recreate.
     deploy_task.after(evaluate_task)
+    deploy_task.set_caching_options(False)
     return deploy_task.output
 
 

@@ -7,6 +7,7 @@ serves the same model in the foreground.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -276,3 +277,26 @@ def test_pipeyard_serve_names_the_understood_formats_for_an_unknown_one(tmp_path
     assert result.returncode != 0
     for fmt in ("scikit-learn", "XGBoost", "LightGBM", "MLflow"):
         assert fmt in result.stderr, result.stderr
+
+
+def test_cli_deploys_on_a_server_lists_and_deletes(served: dict[str, Any]) -> None:
+    server = served["server"]
+    env = {**server.env(), "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "pipeyard.cli.main", *args], env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    made = cli("serve", f"{served['run_id']}/train/model", "--name", "iris-remote", "--server", server.url)
+    assert made.returncode == 0, made.stderr
+    assert "Deployment 'iris-remote' is READY at http://127.0.0.1:" in made.stdout
+    listed = json.loads(cli("deployments", "list", "--server", server.url, "--json").stdout)["deployments"]
+    mine = next(d for d in listed if d["name"] == "iris-remote")
+    assert predict_v1(mine["url"], "iris-remote", ROWS).json() == {"predictions": CLASSES}
+    logs = cli("deployments", "logs", "iris-remote", "--server", server.url)
+    assert "serving sklearn model 'iris-remote'" in logs.stdout
+    gone = cli("deployments", "delete", "iris-remote", "--server", server.url)
+    assert gone.returncode == 0 and "Deleted deployment 'iris-remote'" in gone.stdout
+    assert "iris-remote" not in cli("deployments", "list", "--server", server.url).stdout
+    again = cli("deployments", "delete", "iris-remote", "--server", server.url)
+    assert again.returncode != 0 and "not found" in again.stderr
