@@ -49,21 +49,17 @@ def serve(model: str, name: str, port: int | None, host: str, framework: str | N
         _serve_on_server(server, model, name, port, host, framework)
         return
     from pipeyard.config import Settings
+    from pipeyard.serving.formats import local_copy
     from pipeyard.serving.runtime import server_command, server_env, serving_python
-    from pipeyard.serving.specs import DeploymentSpec, check_host, model_cache_dir, url_for
+    from pipeyard.serving.specs import DeploymentSpec, is_loopback, model_cache_dir, prepare, url_for
     from pipeyard.store import open_store
 
     settings = Settings.from_env()
     token = os.environ.get("PIPEYARD_AUTH_TOKEN") or None
     try:
         spec = DeploymentSpec(name=name, model=model, host=host, port=port or 8080, framework=framework)
-        check_host(spec.host, token_set=bool(token))
         with open_store(settings.database_url) as store:
-            from pipeyard.serving.specs import prepare
-
             deployment = prepare(spec, store, settings, token_set=bool(token))
-        from pipeyard.serving.formats import local_copy
-
         path = local_copy(deployment.model_uri, model_cache_dir(settings))
         python = serving_python(settings.envs_dir)
     except PipeyardError as e:
@@ -75,7 +71,7 @@ def serve(model: str, name: str, port: int | None, host: str, framework: str | N
     click.echo(f"  V2: POST {url}/v2/models/{name}/infer")
     command = server_command(python, model_path=path, model_name=name, framework=deployment.framework,
                              host=deployment.host, port=spec.port or 8080)
-    env = server_env(token if token and not _loopback(deployment.host) else None)
+    env = server_env(token if token and not is_loopback(deployment.host) else None)
     child = subprocess.Popen(list(command), env=env)
 
     def forward(signum: int, _frame: Any) -> None:
@@ -84,12 +80,6 @@ def serve(model: str, name: str, port: int | None, host: str, framework: str | N
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, forward)
     sys.exit(child.wait())
-
-
-def _loopback(host: str) -> bool:
-    from pipeyard.serving.specs import is_loopback
-
-    return is_loopback(host)
 
 
 def _serve_on_server(server: str, model: str, name: str, port: int | None, host: str,

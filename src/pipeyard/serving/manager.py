@@ -33,7 +33,7 @@ from pipeyard.config import Settings
 from pipeyard.errors import NotFound
 from pipeyard.serving.formats import local_copy
 from pipeyard.serving.runtime import PROGRAM, server_command, server_env, serving_python
-from pipeyard.serving.specs import model_cache_dir, url_for
+from pipeyard.serving.specs import is_loopback, model_cache_dir, url_for
 from pipeyard.store.deployments import Deployment
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ class DeploymentManager:
         proc.log_handle = log_path.open("ab")
         proc.log_handle.write(f"--- pipeyard: starting model server (generation {d.generation})\n".encode())
         proc.log_handle.flush()
-        token = self.auth_token if not _loopback(d.host) else None
+        token = self.auth_token if not is_loopback(d.host) else None
         command = server_command(
             python, model_path=path, model_name=d.name, framework=d.framework, host=d.host, port=port
         )
@@ -287,12 +287,6 @@ class DeploymentManager:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(d.pid, signal.SIGTERM)
             _wait_gone(d.pid)
-
-
-def _loopback(host: str) -> bool:
-    from pipeyard.serving.specs import is_loopback
-
-    return is_loopback(host)
 
 
 def _terminate(popen: subprocess.Popen[bytes]) -> None:
