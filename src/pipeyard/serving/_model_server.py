@@ -215,11 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     from kserve.protocol.rest.server import RESTServer
 
     model = _build_model(args)
-    # KServe logs two timing lines per request; the access log already says each request.
+    server = ModelServer(http_port=args.bind_port, enable_grpc=False, workers=1, enable_latency_logging=False)
+    # KServe logs two timing lines per request (its logging is configured by ModelServer
+    # above, so this comes after); the access log already records each request.
     import logging
 
     logging.getLogger("kserve.trace").setLevel(logging.WARNING)
-    server = ModelServer(http_port=args.bind_port, enable_grpc=False, workers=1, enable_latency_logging=False)
     server.register_model(model)
     _answer_malformed_json_with_400(kserve_server.app)
     token = os.environ.pop(TOKEN_ENV, "")
