@@ -5,6 +5,11 @@ ships inside scikit-learn, so the pipeline runs offline. scikit-learn and numpy 
 inside the components rather than listed in ``packages_to_install``: they are already on the
 host, and a local run must never install anything into the user's environment.
 
+The Model is a scikit-learn Pipeline (standardisation, then logistic regression) saved with
+joblib and tagged ``framework: sklearn``, so it is servable as it is on raw measurements:
+``pipeyard serve RUN_ID/train/model --name iris`` (see examples/iris_deploy_pipeline.py for
+a pipeline that deploys it itself).
+
 Run it with ``pipeyard run examples/iris_pipeline.py --arg C=0.5``.
 """
 
@@ -46,10 +51,10 @@ def preprocess(
     train_data: Output[Dataset],
     test_data: Output[Dataset],
 ) -> None:
-    """Split into train/test (stratified) and standardise the features using train statistics only."""
+    """Split into train/test (stratified). The rows stay raw measurements: scaling is part of
+    the trained model, so the served model takes the same raw numbers a user has."""
     import numpy as np
     from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import StandardScaler
 
     with open(raw_data.path) as handle:
         header = handle.readline().strip()
@@ -59,17 +64,10 @@ def preprocess(
         features, labels, test_size=test_size, random_state=random_state, stratify=labels
     )
     print(f"Split {len(labels)} rows: {len(y_train)} train, {len(y_test)} test (test_size={test_size})")
-
-    # Fitting the scaler on the training rows alone keeps test information out of training.
-    scaler = StandardScaler().fit(x_train)
     for artifact, x, y in ((train_data, x_train, y_train), (test_data, x_test, y_test)):
-        scaled = np.column_stack([scaler.transform(x), y])
-        np.savetxt(artifact.path, scaled, delimiter=",", header=header, comments="", fmt="%.8g")
+        np.savetxt(artifact.path, np.column_stack([x, y]), delimiter=",", header=header, comments="", fmt="%.6g")
         artifact.metadata["rows"] = int(len(y))
         artifact.metadata["class_names"] = raw_data.metadata.get("class_names", [])
-    print("Standardised features with train-set mean and scale:")
-    print(f"  mean  = {np.round(scaler.mean_, 3).tolist()}")
-    print(f"  scale = {np.round(scaler.scale_, 3).tolist()}")
 
 
 @dsl.component(base_image=BASE_IMAGE)
@@ -80,23 +78,35 @@ def train(
     random_state: int,
     model: Output[Model],
 ) -> float:
-    """Fit a logistic regression and save it with pickle; returns the training accuracy."""
-    import pickle
-
+    """Fit standardisation + logistic regression as one scikit-learn Pipeline and save it with
+    joblib; returns the training accuracy."""
+    import joblib
     import numpy as np
     from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
 
     table = np.loadtxt(train_data.path, delimiter=",", skiprows=1)
     x, y = table[:, :-1], table[:, -1].astype(int)
     print(f"Training LogisticRegression(C={C}, max_iter={max_iter}) on {len(y)} rows")
-    classifier = LogisticRegression(C=C, max_iter=max_iter, random_state=random_state)
+    # The scaler is fitted on the training rows only, and travels with the model.
+    classifier = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("classify", LogisticRegression(C=C, max_iter=max_iter, random_state=random_state)),
+        ]
+    )
     classifier.fit(x, y)
+    scaler, logistic = classifier.named_steps["scale"], classifier.named_steps["classify"]
+    print("Standardised features with train-set mean and scale:")
+    print(f"  mean  = {np.round(scaler.mean_, 3).tolist()}")
+    print(f"  scale = {np.round(scaler.scale_, 3).tolist()}")
     train_accuracy = float(classifier.score(x, y))
-    print(f"Converged after {int(max(classifier.n_iter_))} iterations; train accuracy {train_accuracy:.4f}")
+    print(f"Converged after {int(max(logistic.n_iter_))} iterations; train accuracy {train_accuracy:.4f}")
 
-    with open(model.path, "wb") as handle:
-        pickle.dump(classifier, handle)
-    model.metadata["framework"] = "scikit-learn"
+    joblib.dump(classifier, model.path)
+    # "sklearn" is the model format name KServe uses (modelFormat: sklearn).
+    model.metadata["framework"] = "sklearn"
     model.metadata["algorithm"] = "LogisticRegression"
     model.metadata["hyperparameters"] = {"C": C, "max_iter": max_iter, "random_state": random_state}
     model.metadata["train_accuracy"] = train_accuracy
@@ -115,13 +125,12 @@ def evaluate(
 ) -> float:
     """Score the model on the held-out rows: accuracy, confusion matrix and a one-vs-rest ROC curve."""
     import math
-    import pickle
 
+    import joblib
     import numpy as np
     from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score, roc_curve
 
-    with open(model.path, "rb") as handle:
-        classifier = pickle.load(handle)
+    classifier = joblib.load(model.path)
     table = np.loadtxt(test_data.path, delimiter=",", skiprows=1)
     x, y = table[:, :-1], table[:, -1].astype(int)
     class_names = list(test_data.metadata.get("class_names") or [str(c) for c in classifier.classes_])
@@ -173,7 +182,7 @@ def evaluate(
 
 @dsl.pipeline(
     name="iris-pipeline",
-    description="Load iris, split and scale it, train a logistic regression, evaluate it.",
+    description="Load iris, split it, train a scaled logistic regression, evaluate it.",
 )
 def iris_pipeline(
     test_size: float = 0.3,

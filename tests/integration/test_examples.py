@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import re
 import runpy
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import joblib
 import pytest
 import yaml
 
@@ -155,12 +155,17 @@ def read_csv_rows(uri: str) -> list[list[float]]:
         ("parallel_loop.py", "parallel-loop-pipeline"),
         ("conditions.py", "conditions-pipeline"),
         ("exit_handler.py", "exit-handler-pipeline"),
+        ("iris_deploy_pipeline.py", "iris-deploy-pipeline"),
     ],
 )
-def test_example_compiles_with_kfp(example: str, pipeline_name: str, tmp_path: Path) -> None:
+def test_example_compiles_with_kfp(
+    example: str, pipeline_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from kfp import compiler
     from kfp.dsl.graph_component import GraphComponent
 
+    # As `pipeyard run` does: an example may import its neighbours (iris_deploy_pipeline does).
+    monkeypatch.syspath_prepend(str(EXAMPLES))
     namespace = runpy.run_path(str(EXAMPLES / example), run_name="example")
     pipelines = [value for value in namespace.values() if isinstance(value, GraphComponent)]
     assert len(pipelines) == 1, (
@@ -228,20 +233,22 @@ def test_iris_datasets_are_split_csv_files(iris_run: RunResult) -> None:
     # Default test_size is 0.3 of 150 rows.
     assert (len(train_rows), len(test_rows)) == (105, 45)
     assert artifact(preprocess, "test_data")["metadata"]["rows"] == 45
-    # The features were standardised on the training rows: each column has mean ~0 there.
-    for column in range(4):
-        mean = sum(row[column] for row in train_rows) / len(train_rows)
-        assert abs(mean) < 1e-3
+    # The rows stay raw measurements (scaling is inside the model): every iris feature is
+    # between 0.1 and 7.9 cm and the labels are the three classes.
+    for row in train_rows + test_rows:
+        assert all(0.1 <= value <= 7.9 for value in row[:4])
+        assert row[4] in (0, 1, 2)
 
 
 def test_iris_model_artifact_is_a_fitted_classifier(iris_run: RunResult) -> None:
     model = artifact(iris_run.task("train"), "model")
-    assert model["metadata"]["framework"] == "scikit-learn"
+    assert model["metadata"]["framework"] == "sklearn"
     assert model["metadata"]["hyperparameters"] == {"C": 1.0, "max_iter": 200, "random_state": 42}
-    with local_path(model["uri"]).open("rb") as handle:
-        classifier = pickle.load(handle)
+    classifier = joblib.load(local_path(model["uri"]))
     assert list(classifier.classes_) == [0, 1, 2]
-    assert classifier.C == 1.0
+    assert classifier.named_steps["classify"].C == 1.0
+    # The scaler is part of the model, so raw measurements classify directly.
+    assert classifier.predict([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]).tolist() == [0, 2]
     assert 0.5 < iris_run.task("train")["outputs"]["Output"] <= 1.0
 
 
@@ -296,9 +303,8 @@ def test_iris_arguments_reach_the_train_task(pipeyard_env: dict[str, str]) -> No
 
     model = artifact(result.task("train"), "model")
     assert model["metadata"]["hyperparameters"] == {"C": 0.25, "max_iter": 50, "random_state": 42}
-    with local_path(model["uri"]).open("rb") as handle:
-        classifier = pickle.load(handle)
-    assert (classifier.C, classifier.max_iter) == (0.25, 50)
+    logistic = joblib.load(local_path(model["uri"])).named_steps["classify"]
+    assert (logistic.C, logistic.max_iter) == (0.25, 50)
     # max_iter printed without a decimal point: the int parameter arrived as an int, not 50.0.
     assert "Training LogisticRegression(C=0.25, max_iter=50) on 120 rows" in task_logs(
         pipeyard_env, result.run_id, "train"

@@ -10,6 +10,7 @@ import { ComparePage } from './pages/ComparePage';
 import { ExperimentsPage, ExperimentDetailPage } from './pages/ExperimentsPage';
 import { RecurringRunsPage, RecurringRunDetailPage } from './pages/RecurringRunsPage';
 import { ArtifactsPage, ArtifactDetailPage } from './pages/ArtifactsPage';
+import { DeploymentsPage } from './pages/DeploymentsPage';
 import { EmptyState } from './components/common';
 
 const NAV: { to: string; label: string; icon: ReactNode; prefixes: string[] }[] = [
@@ -18,6 +19,7 @@ const NAV: { to: string; label: string; icon: ReactNode; prefixes: string[] }[] 
   { to: '/experiments', label: 'Experiments', icon: <NavIcon d="M8 3v5l-4 8h12l-4-8V3M7 3h6" />, prefixes: ['/experiments'] },
   { to: '/recurring', label: 'Recurring runs', icon: <NavIcon d="M16 10a6 6 0 1 1-2-4.5M16 3v3.5h-3.5" />, prefixes: ['/recurring'] },
   { to: '/artifacts', label: 'Artifacts', icon: <NavIcon d="M4 6l6-3 6 3v8l-6 3-6-3zM4 6l6 3 6-3M10 9v8" />, prefixes: ['/artifacts'] },
+  { to: '/deployments', label: 'Deployments', icon: <NavIcon d="M3 10h4l2-5 2 10 2-5h4" />, prefixes: ['/deployments'] },
 ];
 
 function NavIcon({ d }: { d: string }) {
@@ -44,6 +46,8 @@ function route(path: string, query: URLSearchParams): ReactNode {
   if ((m = match('/recurring/:id', path))) return <RecurringRunDetailPage recurringRunId={m.id} />;
   if (path === '/artifacts') return <ArtifactsPage />;
   if ((m = match('/artifacts/:id', path))) return <ArtifactDetailPage artifactId={m.id} />;
+  if (path === '/deployments') return <DeploymentsPage query={query} />;
+  if ((m = match('/deployments/:name', path))) return <DeploymentsPage name={m.name} query={query} />;
   return (
     <EmptyState title="Page not found" action={<Link to="/runs">Go to runs</Link>}>
       Nothing lives at <code>{path}</code>.

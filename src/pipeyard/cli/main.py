@@ -46,10 +46,11 @@ def run(pipeline: str, args: tuple[str, ...], pipeline_name: str | None, as_json
 
 
 def main() -> None:
-    from pipeyard.cli import inspect_cmds, service_cmds
+    from pipeyard.cli import inspect_cmds, serve_cmds, service_cmds
 
     inspect_cmds.register(cli)
     service_cmds.register(cli)
+    serve_cmds.register(cli)
     cli(prog_name="pipeyard")
 
 

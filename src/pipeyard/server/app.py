@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 import pipeyard
+import pipeyard.server.routers.deployments as deployment_routes
 from pipeyard.config import Settings
 from pipeyard.engine.run_events import RunChanged
 from pipeyard.server.auth import BearerAuth
@@ -90,6 +91,7 @@ def create_app(
     install_error_handlers(app)
     for module in (system, pipelines, experiments, runs, recurring_runs, artifacts, event_stream):
         app.include_router(module.router)
+    app.include_router(deployment_routes.create_router(auth_token=auth_token, start_manager=start_workers))
     # Last: its catch-all route must not shadow the API.
     mount_static(app, static_dir or STATIC_DIR)
     app.add_middleware(BodyLimit)

@@ -246,3 +246,33 @@ recurring_runs = sa.Table(
     sa.Index(None, "experiment_id"),
     sa.Index(None, "mode"),
 )
+
+# Model deployments (pipeyard.serving): the desired state a server's deployment manager
+# keeps running, and what it last observed. No foreign keys to runs: a deployment
+# outlives the run whose model it serves.
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("name", NAME, primary_key=True),
+    sa.Column("model_uri", sa.Text, nullable=False),
+    sa.Column("framework", sa.String(32), nullable=False),
+    sa.Column("desired", sa.String(16), nullable=False),
+    sa.Column("state", STATE, nullable=False),
+    sa.Column("host", NAME, nullable=False),
+    sa.Column("port", sa.Integer, nullable=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("run_id", ID, nullable=True),
+    sa.Column("task", NAME, nullable=True),
+    sa.Column("artifact_id", ID, nullable=True),
+    sa.Column("runtime", sa.String(32), nullable=False),
+    sa.Column("replicas", sa.Integer, nullable=False),
+    sa.Column("generation", sa.Integer, nullable=False),
+    sa.Column("observed_generation", sa.Integer, nullable=False),
+    sa.Column("restarts", sa.Integer, nullable=False),
+    sa.Column("pid", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Index(None, "created_at"),
+    sa.Index(None, "run_id"),
+)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from pipeyard.store.claims import ClaimStore
 from pipeyard.store.db import create_db_engine
+from pipeyard.store.deployments import DeploymentStore
 from pipeyard.store.experiments import ExperimentStore
 from pipeyard.store.migrate import upgrade_to_head
 from pipeyard.store.pipelines import PipelineStore
@@ -20,7 +21,7 @@ from pipeyard.store.runs import RunStore
 from pipeyard.store.tasks import TaskStore
 
 
-class Store(PipelineStore, ExperimentStore, RunStore, ClaimStore, TaskStore, RecurringRunStore):
+class Store(PipelineStore, ExperimentStore, RunStore, ClaimStore, TaskStore, RecurringRunStore, DeploymentStore):
     """Safe to share between threads: each call checks a connection out of the pool."""
 
     def __enter__(self) -> Store:

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { api } from '../api/client';
 import { ArtifactCard } from '../components/ArtifactView';
+import { ModelServing } from '../components/ModelServing';
 import { EmptyState, ErrorBox, KV, Loading, PageHeader, Pager } from '../components/common';
 import { formatDate } from '../lib/format';
 import { useAsync } from '../lib/hooks';
@@ -159,6 +160,7 @@ export function ArtifactDetailPage({ artifactId }: { artifactId: string }) {
               ) : (
                 <p className="muted">No task has read it yet.</p>
               )}
+              <ModelServing artifact={a} />
             </div>
             <div className="card">
               <h2>Details</h2>
