@@ -121,7 +121,7 @@ describe('small helpers', () => {
   });
 });
 
-import { summarizeError } from '../src/pages/RunDetailPage';
+import { summarizeError } from '../src/pages/run-detail/summarizeError';
 describe('failure banner', () => {
   it('puts the exception line next to the first line', () => {
     const msg = "task 'do-work' failed: exit code 1\n--- last lines ---\nTraceback (most recent call last):\n  File \"x.py\", line 1\nRuntimeError: the work failed\n";

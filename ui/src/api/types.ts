@@ -177,3 +177,10 @@ export interface LogEvent {
   attempt: number;
   line: string;
 }
+
+// ---- UI additions: fields the server sends beyond the ones above (keep this block
+// when regenerating the types from /openapi.json; interfaces merge by name). ----
+export interface Run {
+  /** pipelineInfo.name of the spec the run ran (also for runs from a package) */
+  pipeline_name?: string;
+}

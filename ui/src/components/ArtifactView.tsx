@@ -20,7 +20,7 @@ export function ArtifactCard({ a, title, showLink = true }: { a: ArtifactRef; ti
         <div>
           <strong>{title ?? a.name}</strong> <span className="tag">{a.type}</span>
         </div>
-        <div style={{ display: 'flex', gap: 6 }}>
+        <div className="row-gap">
           {showLink && a.artifact_id && (
             <Link className="btn small" to={`/artifacts/${a.artifact_id}`}>
               Lineage
@@ -136,7 +136,7 @@ function SlicedView({ metadata }: { metadata: Record<string, unknown> }) {
   const cur = ss[Math.min(i, ss.length - 1)];
   return (
     <div className="viz" data-testid="sliced-metrics">
-      <div className="radio-row" style={{ flexWrap: 'wrap', gap: 6 }}>
+      <div className="radio-row wrap-row">
         <span className="muted small">Slice:</span>
         {ss.map((s, k) => (
           <button key={k} className={k === i ? 'btn small primary' : 'btn small'} onClick={() => setI(k)}>

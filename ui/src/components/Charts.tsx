@@ -99,7 +99,7 @@ export function ConfusionMatrixView({ cm }: { cm: ConfusionMatrix }) {
       <table className="cm">
         <thead>
           <tr>
-            <th className="cm-axis" style={{ textAlign: 'right' }}>
+            <th className="cm-axis right">
               actual ↓ / predicted →
             </th>
             {cm.labels.map((l) => (

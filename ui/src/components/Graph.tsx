@@ -73,8 +73,7 @@ const TaskNode = memo(function TaskNode({ data }: NodeProps<Node<FlowData>>) {
           </div>
           {g.openPath && onOpen && (
             <button
-              className="open-hint btn small"
-              style={{ position: 'absolute', right: 6, top: 6, padding: '0 6px' }}
+              className="open-hint btn small graph-corner"
               onClick={(e) => {
                 e.stopPropagation();
                 onOpen(g.openPath!);
@@ -214,11 +213,11 @@ function GraphInner({ graph, selectedId, onSelect, onOpen, now = Date.now(), fit
 export function PipelineGraph(props: GraphProps & { onCrumb?: (path: string) => void }) {
   const { graph, onCrumb } = props;
   return (
-    <div style={{ display: 'flex', flexDirection: 'column', height: '100%' }}>
+    <div className="graph-column">
       {graph.crumbs.length > 1 && (
         <div className="graph-crumbs" aria-label="Graph location">
           {graph.crumbs.map((c, i) => (
-            <span key={c.path + i} style={{ display: 'inline-flex', gap: 6 }}>
+            <span key={c.path + i} className="crumb">
               {i > 0 && <span className="muted">›</span>}
               <button disabled={i === graph.crumbs.length - 1} onClick={() => onCrumb?.(c.path)}>
                 {c.label}

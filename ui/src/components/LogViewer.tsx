@@ -121,10 +121,10 @@ export function LogViewer({ runId, task, onLog }: { runId: string; task: Task; o
           Raw
         </a>
       </div>
-      <div className="small muted" style={{ marginBottom: 6 }}>
+      <div className="small muted log-head">
         {running ? (
           <>
-            <span className="badge state-running" style={{ padding: '0 6px' }}>live</span> streaming while the task runs ·{' '}
+            <span className="badge state-running tight">live</span> streaming while the task runs ·{' '}
             <label>
               <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> follow
             </label>

@@ -154,7 +154,9 @@ export function buildScopeGraph(
   spec: PipelineSpec,
   path: string,
   byPath: Map<string, Task> = new Map(),
-  opts: { live?: boolean } = {},
+  // live: a run's graph (a task without a record is pending); ended: the run has
+  // finished, so a task without a record (or still pending) never ran
+  opts: { live?: boolean; ended?: boolean } = {},
 ): ScopeGraph {
   const r = resolveScope(spec, path);
   if ('error' in r) return { nodes: [], edges: [], crumbs: r.crumbs, path, error: r.error };
@@ -203,7 +205,7 @@ export function buildScopeGraph(
       shape,
       path: rpath,
       task,
-      state: task?.state ?? (opts.live ? 'PENDING' : undefined),
+      state: nodeState(task, opts),
       cached: task?.cached ?? false,
     };
     if (isGroup) {
@@ -265,6 +267,11 @@ export function buildScopeGraph(
     }
   }
   return { nodes, edges, crumbs, path };
+}
+
+function nodeState(task: Task | undefined, opts: { live?: boolean; ended?: boolean }): RuntimeState | undefined {
+  if (opts.ended && (!task || task.state === 'PENDING')) return undefined;
+  return task?.state ?? (opts.live ? 'PENDING' : undefined);
 }
 
 function iterationLabel(t: Task): string | undefined {

@@ -1,20 +1,20 @@
 import { useState } from 'react';
 import { api } from '../api/client';
 import { ArtifactCard } from '../components/ArtifactView';
-import { EmptyState, ErrorBox, KV, Loading, PageHeader, Pager } from '../components/common';
+import type { Artifact } from '../api/types';
+import { EmptyState, ErrorBox, KV, Loading, PageHeader } from '../components/common';
+import { ListTable, type Column } from '../components/ListTable';
 import { formatDate } from '../lib/format';
 import { useAsync } from '../lib/hooks';
+import { usePagedList } from '../lib/paging';
 import { Link } from '../router';
 
 const TYPES = ['system.Dataset', 'system.Model', 'system.Metrics', 'system.ClassificationMetrics', 'system.SlicedClassificationMetrics', 'system.HTML', 'system.Markdown', 'system.Artifact'];
 
 export function ArtifactsPage() {
   const [type, setType] = useState('');
-  const [tokens, setTokens] = useState<string[]>(['']);
-  const [pageSize, setPageSize] = useState(20);
-  const token = tokens[tokens.length - 1];
-  const list = useAsync(() => api.listArtifacts({ type: type || undefined, page_size: pageSize, page_token: token || undefined }), [type, pageSize, token]);
-  const items = list.data?.items ?? [];
+  const paged = usePagedList((p) => api.listArtifacts({ ...p, type: type || undefined }), [type]);
+  const items = paged.items;
   // run names for the page: one list request filtered on the page's run ids
   const pageRunIds = [...new Set(items.map((a) => a.run_id).filter((x): x is string => !!x))];
   const runNames = useAsync(
@@ -29,13 +29,37 @@ export function ArtifactsPage() {
         : new Map<string, string>(),
     [pageRunIds.join(',')],
   );
+  const columns: Column<Artifact>[] = [
+    {
+      id: 'name',
+      label: 'Name',
+      cell: (a) => (
+        <Link to={`/artifacts/${a.artifact_id}`}>
+          <strong>{a.display_name || a.name}</strong>
+        </Link>
+      ),
+    },
+    { id: 'type', label: 'Type', cell: (a) => <span className="tag">{a.type}</span> },
+    { id: 'run', label: 'Run', cell: (a) => (a.run_id ? <RunName id={a.run_id} names={runNames.data} /> : '—') },
+    {
+      id: 'uri',
+      label: 'URI',
+      cell: (a) => (
+        <div className="cell-sub mono uri-cell" title={a.uri}>
+          {a.uri}
+        </div>
+      ),
+    },
+    { id: 'created', label: 'Created', className: 'nowrap', cell: (a) => formatDate(a.created_at) },
+  ];
   return (
     <>
       <PageHeader title="Artifacts" subtitle="Everything tasks produced: datasets, models, metrics, reports." />
-      <ErrorBox error={list.error} title="Could not load artifacts" onRetry={list.reload} />
+      <ErrorBox error={paged.list.error} title="Could not load artifacts" onRetry={paged.list.reload} />
+      {runNames.error && <ErrorBox error={runNames.error} title="Could not load the names of the runs" onRetry={runNames.reload} />}
       <div className="card flush">
         <div className="toolbar">
-          <select value={type} onChange={(e) => { setType(e.target.value); setTokens(['']); }} aria-label="Filter by type">
+          <select value={type} onChange={(e) => setType(e.target.value)} aria-label="Filter by type">
             <option value="">All types</option>
             {TYPES.map((t) => (
               <option key={t} value={t}>
@@ -44,47 +68,18 @@ export function ArtifactsPage() {
             ))}
           </select>
         </div>
-        {list.loading && !list.data ? (
-          <Loading what="artifacts" />
-        ) : !items.length ? (
-          <EmptyState title={type ? `No ${type} artifacts` : 'No artifacts yet'} action={<Link className="btn primary" to="/runs/new">Start a run</Link>}>
-            Artifacts appear here when tasks write their outputs.
-          </EmptyState>
-        ) : (
-          <table className="list">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Type</th>
-                <th>Run</th>
-                <th>URI</th>
-                <th>Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((a) => (
-                <tr key={a.artifact_id}>
-                  <td>
-                    <Link to={`/artifacts/${a.artifact_id}`}>
-                      <strong>{a.display_name || a.name}</strong>
-                    </Link>
-                  </td>
-                  <td>
-                    <span className="tag">{a.type}</span>
-                  </td>
-                  <td>{a.run_id ? <RunName id={a.run_id} names={runNames.data} /> : '—'}</td>
-                  <td>
-                    <div className="cell-sub mono" style={{ maxWidth: 380 }} title={a.uri}>
-                      {a.uri}
-                    </div>
-                  </td>
-                  <td className="nowrap">{formatDate(a.created_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        <Pager page={tokens.length - 1} hasPrev={tokens.length > 1} hasNext={!!list.data?.next_page_token} onPrev={() => setTokens((t) => t.slice(0, -1))} onNext={() => setTokens((t) => [...t, list.data!.next_page_token!])} pageSize={pageSize} onPageSize={(n) => { setPageSize(n); setTokens(['']); }} total={list.data?.total_size} />
+        <ListTable
+          paged={paged}
+          columns={columns}
+          rowKey={(a) => a.artifact_id}
+          what="artifacts"
+          testId="artifacts-table"
+          empty={
+            <EmptyState title={type ? `No ${type} artifacts` : 'No artifacts yet'} action={<Link className="btn primary" to="/runs/new">Start a run</Link>}>
+              Artifacts appear here when tasks write their outputs.
+            </EmptyState>
+          }
+        />
       </div>
     </>
   );
@@ -114,7 +109,7 @@ export function ArtifactDetailPage({ artifactId }: { artifactId: string }) {
       {!a ? (
         !r.error && <Loading />
       ) : (
-        <div className="two-col" style={{ gridTemplateColumns: 'minmax(0, 3fr) minmax(0, 2fr)' }}>
+        <div className="two-col wide-left">
           <div>
             <ArtifactCard a={a} showLink={false} />
           </div>
@@ -165,7 +160,7 @@ export function ArtifactDetailPage({ artifactId }: { artifactId: string }) {
               <KV
                 rows={[
                   ['ID', <span className="mono">{a.artifact_id}</span>],
-                  ['URI', <span className="mono" style={{ wordBreak: 'break-all' }}>{a.uri}</span>],
+                  ['URI', <span className="mono break">{a.uri}</span>],
                   ['Digest', <span className="mono">{a.digest || '—'}</span>],
                   ['Created', formatDate(a.created_at)],
                 ]}

@@ -117,7 +117,7 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
             </table>
           </div>
           <div className="card flush">
-            <div style={{ padding: '12px 12px 0' }}>
+            <div className="card-pad-top">
               <h2>Parameters</h2>
             </div>
             {params.length ? (
@@ -135,7 +135,7 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
                     <tr key={p.name} className={p.differs ? 'diff' : ''} data-differs={p.differs}>
                       <td>
                         {p.name}
-                        {p.differs && <span className="tag" style={{ marginLeft: 6 }}>differs</span>}
+                        {p.differs && <span className="tag gap-left">differs</span>}
                       </td>
                       {p.values.map((v, i) => (
                         <td key={i} className="mono">
@@ -147,11 +147,11 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
                 </tbody>
               </table>
             ) : (
-              <p className="muted" style={{ padding: 12 }}>These runs have no parameters.</p>
+              <p className="muted padded-all">These runs have no parameters.</p>
             )}
           </div>
           <div className="card flush">
-            <div style={{ padding: '12px 12px 0' }}>
+            <div className="card-pad-top">
               <h2>Scalar metrics</h2>
             </div>
             {metrics.length ? (
@@ -178,7 +178,7 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
                 </tbody>
               </table>
             ) : (
-              <p className="muted" style={{ padding: 12 }}>No system.Metrics artifacts in these runs.</p>
+              <p className="muted padded-all">No system.Metrics artifacts in these runs.</p>
             )}
           </div>
           <div className="card">
@@ -188,7 +188,7 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
           {cms.length > 0 && (
             <div className="card">
               <h2>Confusion matrices</h2>
-              <div style={{ display: 'flex', gap: 28, flexWrap: 'wrap' }}>
+              <div className="chart-row">
                 {cms.map((c, i) => (
                   <div key={i}>
                     <div className="viz-title">
