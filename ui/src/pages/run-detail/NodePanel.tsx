@@ -38,7 +38,7 @@ export function NodePanel({ node, run, live, onClose, onOpenScope }: { node: GNo
   const tab: PanelTab = (chosen === 'logs' && !isContainer) || (chosen === 'viz' && !hasViz) ? 'io' : chosen;
 
   if (node.type === 'artifact') return <ArtifactPanel node={node} onClose={onClose} />;
-  const notRun = !t || (isFinished(run.state) && t.state === 'PENDING');
+  const notRun = isFinished(run.state) && (!t || t.state === 'PENDING');
   return (
     <div className="side-panel" data-testid="side-panel">
       <div className="side-head">

@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import { load } from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import type { ArtifactRef, Task } from '../src/api/types';
+import { buildScopeGraph, indexTasks, visualState } from '../src/lib/graph';
+import { kfpAlias, targetUrl } from '../src/lib/kfpRoutes';
+import { normalizeSpec, type PipelineSpec } from '../src/lib/spec';
+import { runVisualizations, taskVisualizations } from '../src/lib/visualizations';
+import { specYaml } from '../src/pages/run-detail/specYaml';
+
+const iris = normalizeSpec(load(readFileSync(new URL('./fixtures/iris_pipeline.yaml', import.meta.url), 'utf8'))) as PipelineSpec;
+
+function task(path: string, state: Task['state'], extra: Partial<Task> = {}): Task {
+  return { task_id: `id-${path}`, run_id: 'r', path, name: path.split('/').pop()!, kind: 'CONTAINER', state, ...extra };
+}
+
+const art = (name: string, type: string, id = name): ArtifactRef => ({ artifact_id: id, name, uri: `file:///a/${name}`, type });
+
+describe('KFP hash routes', () => {
+  const to = (h: string) => {
+    const [p, q] = h.split('?');
+    const t = kfpAlias(p, new URLSearchParams(q ?? ''));
+    return t ? targetUrl(t) : null;
+  };
+  it('maps the links kfp.Client prints onto pipeyard pages', () => {
+    expect(to('/runs/details/abc-1')).toBe('/runs/abc-1');
+    expect(to('/experiments/details/x1')).toBe('/experiments/x1');
+    expect(to('/pipelines/details/p1')).toBe('/pipelines/p1');
+    expect(to('/pipelines/details/p1/version/v1')).toBe('/pipelines/p1/versions/v1');
+  });
+  it("maps KFP's other routes and leaves pipeyard's own alone", () => {
+    expect(to('/recurringruns')).toBe('/recurring');
+    expect(to('/recurringrun/details/rr1')).toBe('/recurring/rr1');
+    expect(to('/compare?runlist=a,b')).toBe('/compare?runs=a%2Cb');
+    expect(to('/runs/new?pipelineId=p&experimentId=e')).toBe('/runs/new?pipeline=p&experiment=e');
+    for (const own of ['/runs', '/pipelines', '/experiments', '/artifacts', '/runs/abc', '/compare?runs=a,b', '/runs/new?pipeline=p']) expect(to(own)).toBeNull();
+  });
+});
+
+describe('visualizations', () => {
+  const evaluate = task('evaluate', 'SUCCEEDED', {
+    outputs: { artifacts: { metrics: [art('metrics', 'system.Metrics')], roc: [art('roc', 'system.ClassificationMetrics')], model: [art('model', 'system.Model')] } },
+  });
+  it("are a task's metrics, classification metrics, HTML and Markdown outputs", () => {
+    expect(taskVisualizations(evaluate).map((v) => v.title)).toEqual(['metrics', 'roc']);
+    expect(taskVisualizations(task('train', 'SUCCEEDED', { outputs: { artifacts: { model: [art('model', 'system.Model')] } } }))).toEqual([]);
+  });
+  it('of a run come once each, from the tasks that ran containers', () => {
+    const dag = task('inner', 'SUCCEEDED', { kind: 'DAG', outputs: { artifacts: { metrics: [art('metrics', 'system.Metrics')] } } });
+    const report = task('report', 'SUCCEEDED', { outputs: { artifacts: { page: [art('page', 'system.HTML')], notes: [art('n1', 'system.Markdown'), art('n2', 'system.Markdown')] } } });
+    const vs = runVisualizations([report, dag, evaluate]);
+    expect(vs.map((v) => `${v.task.name}:${v.title}`)).toEqual(['evaluate:metrics', 'evaluate:roc', 'report:page', 'report:notes [0]', 'report:notes [1]']);
+  });
+});
+
+describe('tasks that never ran', () => {
+  it('show as not run once the run has ended, pending while it goes', () => {
+    const tasks = [task('load-data', 'SUCCEEDED'), task('preprocess', 'FAILED'), task('train', 'PENDING')];
+    const ended = buildScopeGraph(iris, '', indexTasks(tasks), { live: true, ended: true });
+    const by = Object.fromEntries(ended.nodes.map((n) => [n.id, n]));
+    expect(by['task:preprocess'].state).toBe('FAILED');
+    expect(visualState(by['task:train'].state)).toBe('none');
+    expect(visualState(by['task:evaluate'].state)).toBe('none');
+    const going = buildScopeGraph(iris, '', indexTasks(tasks), { live: true, ended: false });
+    expect(going.nodes.find((n) => n.id === 'task:evaluate')!.state).toBe('PENDING');
+  });
+});
+
+describe('spec YAML', () => {
+  it('is the pipeline spec, then the platform spec as a second document', () => {
+    const one = specYaml({ pipelineInfo: { name: 'p' } });
+    expect(load(one)).toEqual({ pipelineInfo: { name: 'p' } });
+    const two = specYaml({ pipelineInfo: { name: 'p' } }, { platforms: { kubernetes: {} } });
+    const docs = two.split(/^---$/m).map((d) => load(d));
+    expect(docs).toEqual([{ pipelineInfo: { name: 'p' } }, { platforms: { kubernetes: {} } }]);
+  });
+});
