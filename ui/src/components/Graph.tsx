@@ -36,6 +36,7 @@ const TaskNode = memo(function TaskNode({ data }: NodeProps<Node<FlowData>>) {
       data-testid={`node-${g.label}`}
       data-node-id={g.id}
       data-state={g.state ?? ''}
+      data-visual={v}
       title={g.path}
       onDoubleClick={(e) => {
         if (g.openPath && onOpen) {
