@@ -61,8 +61,10 @@ describe('tasks that never ran', () => {
     expect(by['task:preprocess'].state).toBe('FAILED');
     expect(visualState(by['task:train'].state)).toBe('none');
     expect(visualState(by['task:evaluate'].state)).toBe('none');
+    expect([by['task:load-data'].notRun, by['task:preprocess'].notRun, by['task:train'].notRun, by['task:evaluate'].notRun]).toEqual([undefined, undefined, true, true]);
     const going = buildScopeGraph(iris, '', indexTasks(tasks), { live: true, ended: false });
     expect(going.nodes.find((n) => n.id === 'task:evaluate')!.state).toBe('PENDING');
+    expect(going.nodes.some((n) => n.notRun)).toBe(false);
   });
 });
 

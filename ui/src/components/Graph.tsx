@@ -29,7 +29,7 @@ const TaskNode = memo(function TaskNode({ data }: NodeProps<Node<FlowData>>) {
   const { g, selected, now, onOpen } = data;
   const v = g.type === 'artifact' ? 'none' : visualState(g.state, g.cached);
   const dur = g.task ? durationBetween(g.task.started_at ?? undefined, g.task.finished_at ?? undefined, now) : undefined;
-  const cls = ['gnode', g.type, `v-${v}`, selected ? 'selected' : '', g.type === 'artifact' && !g.artifact ? 'missing' : ''].join(' ');
+  const cls = ['gnode', g.type, `v-${v}`, selected ? 'selected' : '', g.type === 'artifact' && !g.artifact ? 'missing' : '', g.notRun ? 'not-run' : ''].join(' ');
   return (
     <div
       className={cls}
@@ -61,13 +61,13 @@ const TaskNode = memo(function TaskNode({ data }: NodeProps<Node<FlowData>>) {
       ) : (
         <>
           <div className="gn-head">
-            <StateIcon state={v === 'none' ? 'pending' : v} />
+            <StateIcon state={g.notRun ? 'none' : v === 'none' ? 'pending' : v} />
             <span className="gn-label">{g.label}</span>
             {g.cached && <span className="tag" title="Result reused from the cache">cached</span>}
           </div>
           <div className="gn-sub">
             <span>
-              {g.sublabel ?? (g.state ? g.state.toLowerCase() : '')}
+              {g.sublabel ?? (g.notRun ? 'not run' : g.state ? g.state.toLowerCase() : '')}
               {g.iterations && g.iterations.failed ? ` · ${g.iterations.failed} failed` : ''}
             </span>
             <span>{dur !== undefined ? formatDuration(dur) : ''}</span>

@@ -23,6 +23,8 @@ export interface GNode {
   outputKey?: string;
   artifactType?: string;
   artifact?: ArtifactRef;
+  /** the run ended before this task started (drawn as "not run", not pending) */
+  notRun?: boolean;
   /** loops: how many iterations and how they ended */
   iterations?: { total: number; succeeded: number; failed: number; running: number };
 }
@@ -208,6 +210,7 @@ export function buildScopeGraph(
       state: nodeState(task, opts),
       cached: task?.cached ?? false,
     };
+    if (opts.ended && (!task || task.state === 'PENDING')) node.notRun = true;
     if (isGroup) {
       node.openPath = rpath;
       if (shape === 'condition') node.sublabel = shortCondition(t.triggerPolicy?.condition) ?? SHAPE_LABEL[shape];

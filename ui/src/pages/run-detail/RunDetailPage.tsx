@@ -107,6 +107,7 @@ export function RunDetailPage({ runId, query }: { runId: string; query: URLSearc
       {live.error && <ErrorBox error={live.error} title="Could not refresh the run" onRetry={live.reload} />}
       {saved && (
         <div className="banner info" role="status" data-testid="saved-as-pipeline">
+          <span>
           Saved this run's spec as pipeline <Link to={`/pipelines/${saved.pipelineId}`}>{saved.pipelineName}</Link>
           {saved.versionId && (
             <>
@@ -115,6 +116,7 @@ export function RunDetailPage({ runId, query }: { runId: string; query: URLSearc
             </>
           )}
           . <Link to={`/runs/new?pipeline=${saved.pipelineId}${saved.versionId ? `&version=${saved.versionId}` : ''}`}>Start a run of it</Link>
+          </span>
         </div>
       )}
       {run.state === 'FAILED' && <FailureBanner run={run} failed={failedTasks} onOpen={selectTask} />}
