@@ -77,3 +77,23 @@ describe('spec YAML', () => {
     expect(docs).toEqual([{ pipelineInfo: { name: 'p' } }, { platforms: { kubernetes: {} } }]);
   });
 });
+
+describe('KFP executor lines in a log', () => {
+  it('are its INFO lines and the executor input dump, not what the task printed or its errors', async () => {
+    const { executorLines } = await import('../src/lib/logs');
+    const log = [
+      '[KFP Executor 2026-12-01 13:08:47,446 INFO]: Looking for component `score` in --component_module_path `/tmp/x.py`',
+      '[KFP Executor 2026-12-01 13:08:47,449 INFO]: Got executor_input:',
+      '{',
+      '    "inputs": {',
+      '        "parameterValues": {}',
+      '    }',
+      '}',
+      'training with C=0.5',
+      '{"a": 1}',
+      '[KFP Executor 2026-12-01 13:08:47,450 ERROR]: the component raised',
+      '[KFP Executor 2026-12-01 13:08:47,459 INFO]: Wrote executor output file to /tmp/out.json.',
+    ];
+    expect(executorLines(log)).toEqual([true, true, true, true, true, true, true, false, false, false, true]);
+  });
+});

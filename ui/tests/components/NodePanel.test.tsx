@@ -76,7 +76,7 @@ describe('NodePanel (the task side panel)', () => {
 
   it("shows the task's details and reads its log on the Logs tab", async () => {
     // the log endpoint answers the bytes from ?offset= on, and the size so far
-    const log = 'evaluating the model\naccuracy 0.97\n';
+    const log = '[KFP Executor 2026-01-01 10:00:00,000 INFO]: Got executor_input:\n{\n    "inputs": {}\n}\nevaluating the model\naccuracy 0.97\n';
     const calls: URL[] = [];
     vi.stubGlobal(
       'fetch',
@@ -92,6 +92,12 @@ describe('NodePanel (the task side panel)', () => {
     expect(screen.getByText('t-eval')).toBeTruthy();
     fireEvent.click(screen.getByRole('tab', { name: 'Logs' }));
     expect(await screen.findByText(/accuracy 0\.97/)).toBeTruthy();
+    // the log opens on what the task printed; the executor's input dump is one click away
+    const logs = document.querySelector('.logs')!;
+    expect(logs.textContent).toBe('evaluating the model\naccuracy 0.97\n');
+    fireEvent.click(screen.getByTestId('toggle-executor-lines'));
+    expect(logs.textContent).toContain('Got executor_input:');
+    expect(logs.textContent).toContain('"inputs": {}');
     expect(calls.some((c) => c.pathname === '/apis/pipeyard/v1/runs/r1/tasks/t-eval/log')).toBe(true);
   });
 });
