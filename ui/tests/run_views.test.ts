@@ -97,3 +97,16 @@ describe('KFP executor lines in a log', () => {
     expect(executorLines(log)).toEqual([true, true, true, true, true, true, true, false, false, false, true]);
   });
 });
+
+describe('timeline ticks', () => {
+  it('fall on round durations and cover the span', async () => {
+    const { durationAxis, tickLabel } = await import('../src/lib/ticks');
+    const a = durationAxis(7300);
+    expect(a.ticks.map(tickLabel)).toEqual(['0', '2 s', '4 s', '6 s', '8 s']);
+    expect(a.end).toBe(8000);
+    expect(durationAxis(45 * 60_000).ticks.map(tickLabel)).toEqual(['0', '10m', '20m', '30m', '40m', '50m']);
+    expect(durationAxis(850).ticks.map(tickLabel)).toEqual(['0', '200 ms', '400 ms', '600 ms', '800 ms', '1 s']);
+    expect(tickLabel(150_000)).toBe('2m 30s');
+    for (const span of [1, 999, 61_000, 5 * 3_600_000]) expect(durationAxis(span).end).toBeGreaterThanOrEqual(span);
+  });
+});
