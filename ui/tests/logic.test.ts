@@ -117,7 +117,7 @@ describe('small helpers', () => {
       { run: runs[0], artifacts: [{ artifact_id: 'x', name: 'metrics', uri: '', type: 'system.Metrics', metadata: { accuracy: 0.9 } }] },
       { run: runs[1], artifacts: [] },
     ]);
-    expect(rows).toEqual([{ name: 'metrics/accuracy', values: [0.9, undefined], differs: true }]);
+    expect(rows).toEqual([{ name: 'accuracy', values: [0.9, undefined], differs: true }]);
   });
 });
 

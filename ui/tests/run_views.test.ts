@@ -110,3 +110,28 @@ describe('timeline ticks', () => {
     for (const span of [1, 999, 61_000, 5 * 3_600_000]) expect(durationAxis(span).end).toBeGreaterThanOrEqual(span);
   });
 });
+
+describe('compare and ROC polish', () => {
+  it('names the class of a one-vs-rest ROC curve from the metadata or the parameters', async () => {
+    const { rocClass } = await import('../src/lib/metrics');
+    const cm = { confusionMatrix: { annotationSpecs: [{ displayName: 'setosa' }, { displayName: 'versicolor' }, { displayName: 'virginica' }], rows: [] } };
+    expect(rocClass(cm, { roc_class: 2 })).toBe('virginica');
+    expect(rocClass({ ...cm, positive_class: 'versicolor' }, { roc_class: 2 })).toBe('versicolor');
+    expect(rocClass({}, { pos_label: 'spam' })).toBe('spam');
+    expect(rocClass(cm, { C: 0.5 })).toBeUndefined();
+  });
+  it('finds curves that lie on top of an earlier one', async () => {
+    const { coincidentCurves } = await import('../src/lib/metrics');
+    const a = [{ fpr: 0, tpr: 0, threshold: 1 }, { fpr: 1, tpr: 1, threshold: 0 }];
+    const b = [{ fpr: 0, tpr: 0, threshold: 1 }, { fpr: 0.2, tpr: 0.9, threshold: 0.5 }, { fpr: 1, tpr: 1, threshold: 0 }];
+    expect(coincidentCurves([a, b, a.map((p) => ({ ...p })), b])).toEqual([undefined, undefined, 0, 1]);
+  });
+  it('prefixes metric names with their artifact only when a run has several metrics artifacts', async () => {
+    const { metricRows } = await import('../src/pages/ComparePage');
+    const m = (name: string, metadata: Record<string, unknown>) => ({ artifact_id: name, name, uri: '', type: 'system.Metrics', metadata });
+    const run = (id: string) => ({ run_id: id });
+    expect(metricRows([{ run: run('a'), artifacts: [m('metrics', { f1: 0.5 })] }, { run: run('b'), artifacts: [m('metrics', { f1: 0.5 })] }])).toEqual([{ name: 'f1', values: [0.5, 0.5], differs: false }]);
+    const rows = metricRows([{ run: run('a'), artifacts: [m('train_metrics', { loss: 1 }), m('test_metrics', { loss: 2 })] }, { run: run('b'), artifacts: [] }]);
+    expect(rows.map((r) => r.name)).toEqual(['test_metrics/loss', 'train_metrics/loss']);
+  });
+});

@@ -6,7 +6,7 @@ import { ConfusionMatrixView } from '../components/Charts';
 import { EmptyState, ErrorBox, Loading, PageHeader, StatusBadge } from '../components/common';
 import { durationBetween, formatDuration, valueText } from '../lib/format';
 import { useAsync } from '../lib/hooks';
-import { confusionMatrix, formatMetric, rocPoints, scalarMetrics } from '../lib/metrics';
+import { confusionMatrix, formatMetric, rocClass, rocPoints, scalarMetrics } from '../lib/metrics';
 import { Link } from '../router';
 
 export interface CompareData {
@@ -26,13 +26,17 @@ export function paramRows(runs: Run[]): { name: string; values: string[]; differ
   });
 }
 
-/** Scalar metrics per run: "artifact/metric" rows from each run's system.Metrics artifacts. */
+/**
+ * Scalar metrics per run from each run's system.Metrics artifacts, by metric name;
+ * "artifact/metric" only when a run has several metrics artifacts (else the prefix is noise).
+ */
 export function metricRows(data: CompareData[]): { name: string; values: (number | undefined)[]; differs: boolean }[] {
+  const prefixed = data.some((d) => d.artifacts.filter((a) => a.type === 'system.Metrics').length > 1);
   const perRun = data.map((d) => {
     const m = new Map<string, number>();
     for (const a of d.artifacts) {
       if (a.type !== 'system.Metrics') continue;
-      for (const [k, v] of scalarMetrics(a.metadata)) m.set(`${a.name}/${k}`, v);
+      for (const [k, v] of scalarMetrics(a.metadata)) m.set(prefixed ? `${a.name}/${k}` : k, v);
     }
     return m;
   });
@@ -64,7 +68,9 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
     for (const a of d.artifacts) {
       if (a.type !== 'system.ClassificationMetrics') continue;
       const pts = rocPoints(a.metadata);
-      if (pts.length) roc.push({ label: `${d.run.display_name ?? d.run.run_id}${d.artifacts.filter((x) => x.type === a.type).length > 1 ? ` · ${a.name}` : ''}`, points: pts });
+      const cls = rocClass(a.metadata, d.run.runtime_config?.parameters);
+      const several = d.artifacts.filter((x) => x.type === a.type).length > 1;
+      if (pts.length) roc.push({ label: `${d.run.display_name ?? d.run.run_id}${several ? ` · ${a.name}` : ''}${cls ? ` · ${cls} vs rest` : ''}`, points: pts });
       const cm = confusionMatrix(a.metadata);
       if (cm) cms.push({ run: d.run, name: a.name, cm });
     }
@@ -92,7 +98,7 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
                 <tr>
                   <th>Run</th>
                   {runs.map((x) => (
-                    <th key={x.run_id}>
+                    <th key={x.run_id} className="as-written">
                       <Link to={`/runs/${x.run_id}`}>{x.display_name}</Link>
                     </th>
                   ))}
@@ -126,7 +132,9 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
                   <tr>
                     <th>Parameter</th>
                     {runs.map((x) => (
-                      <th key={x.run_id}>{x.display_name}</th>
+                      <th key={x.run_id} className="as-written">
+                        {x.display_name}
+                      </th>
                     ))}
                   </tr>
                 </thead>
@@ -160,7 +168,9 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
                   <tr>
                     <th>Metric</th>
                     {runs.map((x) => (
-                      <th key={x.run_id}>{x.display_name}</th>
+                      <th key={x.run_id} className="as-written">
+                        {x.display_name}
+                      </th>
                     ))}
                   </tr>
                 </thead>

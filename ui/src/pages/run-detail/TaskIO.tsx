@@ -15,7 +15,7 @@ export function TaskIO({ t }: { t: Task }) {
         <h3>Output parameters</h3>
         <ParamTable params={t.outputs?.parameters} />
         <h3>Output artifacts</h3>
-        <ArtifactList artifacts={t.outputs?.artifacts} />
+        <ArtifactList artifacts={t.outputs?.artifacts} params={t.inputs?.parameters} />
       </div>
     </>
   );

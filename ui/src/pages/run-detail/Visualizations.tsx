@@ -16,7 +16,7 @@ function VizCard({ v, showTask }: { v: Visualization; showTask: boolean }) {
           </Link>
         )}
       </div>
-      <ArtifactVisualization a={v.artifact} />
+      <ArtifactVisualization a={v.artifact} params={v.task.inputs?.parameters} />
     </div>
   );
 }
