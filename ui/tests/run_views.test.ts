@@ -135,3 +135,26 @@ describe('compare and ROC polish', () => {
     expect(rows.map((r) => r.name)).toEqual(['test_metrics/loss', 'train_metrics/loss']);
   });
 });
+
+describe('collapsed groups', () => {
+  const conditions = normalizeSpec(load(readFileSync(new URL('./fixtures/conditions.yaml', import.meta.url), 'utf8'))) as PipelineSpec;
+  it('say which If/Elif/Else branch ran and how many were skipped', () => {
+    const tasks = [
+      task('pick-number', 'SUCCEEDED'),
+      task('condition-branches-1', 'SUCCEEDED', { kind: 'DAG' }),
+      task('condition-branches-1/condition-2', 'SKIPPED', { kind: 'DAG' }),
+      task('condition-branches-1/condition-3', 'SUCCEEDED', { kind: 'DAG' }),
+      task('condition-branches-1/condition-4', 'SKIPPED', { kind: 'DAG' }),
+    ];
+    const g = buildScopeGraph(conditions, '', indexTasks(tasks), { live: true, ended: true });
+    expect(g.nodes.find((n) => n.id === 'task:condition-branches-1')!.sublabel).toBe('ran condition-3 · 2 skipped');
+    const inner = buildScopeGraph(conditions, 'condition-branches-1', indexTasks(tasks), { live: true, ended: true });
+    expect(inner.nodes.find((n) => n.id === 'task:condition-2')!.sublabel).toBe('int(pick-number-Output) > 66 · skipped');
+    expect(inner.nodes.find((n) => n.id === 'task:condition-3')!.sublabel).toMatch(/ · ran$/);
+  });
+  it("show a loop's iteration states on its node", async () => {
+    const { nodeSubText } = await import('../src/components/Graph');
+    expect(nodeSubText({ id: 'l', type: 'group', label: 'loop', sublabel: 'loop · 4 iterations', iterations: { total: 4, succeeded: 2, failed: 1, running: 1 } })).toBe('loop · 4 iterations · 1 running · 1 failed · 2 done');
+    expect(nodeSubText({ id: 'l', type: 'group', label: 'loop', sublabel: 'loop · 3 iterations', iterations: { total: 3, succeeded: 3, failed: 0, running: 0 } })).toBe('loop · 3 iterations');
+  });
+});

@@ -213,7 +213,12 @@ export function buildScopeGraph(
     if (opts.ended && (!task || task.state === 'PENDING')) node.notRun = true;
     if (isGroup) {
       node.openPath = rpath;
-      if (shape === 'condition') node.sublabel = shortCondition(t.triggerPolicy?.condition) ?? SHAPE_LABEL[shape];
+      if (shape === 'condition') {
+        // whether the branch ran shows on the collapsed group, without opening it
+        const cond = shortCondition(t.triggerPolicy?.condition) ?? SHAPE_LABEL[shape];
+        const branches = branchSummary(rpath, byPath);
+        node.sublabel = branches ?? (task ? `${cond} · ${branchWord(task.state)}` : cond);
+      }
       else if (shape === 'loop') {
         node.iterations = iterationSummary(rpath, byPath);
         const items = t.parameterIterator?.items?.raw;
@@ -270,6 +275,27 @@ export function buildScopeGraph(
     }
   }
   return { nodes, edges, crumbs, path };
+}
+
+/**
+ * For a group of If/Elif/Else branches: which branch ran and how many were
+ * skipped, from the records of its direct child groups; undefined when the
+ * group holds no branch records (yet).
+ */
+function branchSummary(groupPath: string, byPath: Map<string, Task>): string | undefined {
+  const children = [...byPath.entries()].filter(([p]) => p.startsWith(`${groupPath}/`) && !p.slice(groupPath.length + 1).includes('/')).map(([, t]) => t);
+  const branches = children.filter((t) => t.kind === 'DAG');
+  if (!branches.length) return undefined;
+  const ran = branches.filter((t) => t.state !== 'SKIPPED');
+  const skipped = branches.length - ran.length;
+  const names = ran.map((t) => t.display_name || t.name).join(', ');
+  return `${ran.length ? `ran ${names}` : 'no branch ran'}${skipped ? ` · ${skipped} skipped` : ''}`;
+}
+
+function branchWord(state: RuntimeState): string {
+  if (state === 'SKIPPED') return 'skipped';
+  if (state === 'SUCCEEDED') return 'ran';
+  return state.toLowerCase();
 }
 
 function nodeState(task: Task | undefined, opts: { live?: boolean; ended?: boolean }): RuntimeState | undefined {
