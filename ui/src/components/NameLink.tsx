@@ -3,6 +3,7 @@ import { Link } from '../router';
 
 function target(kind: NameKind, id: string, pipelineId?: string): string {
   if (kind === 'experiment') return `/experiments/${id}`;
+  if (kind === 'run') return `/runs/${id}`;
   if (kind === 'version') return `/pipelines/${pipelineId}/versions/${id}`;
   return `/pipelines/${id}`;
 }

@@ -1,11 +1,11 @@
-// Names of pipelines, versions and experiments by id, fetched once per id and
+// Names of pipelines, versions, experiments and runs by id, fetched once per id and
 // shared by every page (a module-level cache), so a table of runs asks for each
 // pipeline once instead of listing hundreds of them. A failed lookup keeps its
 // error so the page can say why a name is missing instead of hiding it.
 import { useEffect, useSyncExternalStore } from 'react';
 import { api } from '../api/client';
 
-export type NameKind = 'pipeline' | 'version' | 'experiment';
+export type NameKind = 'pipeline' | 'version' | 'experiment' | 'run';
 
 export interface NameEntry {
   name?: string;
@@ -33,6 +33,10 @@ async function fetchName(kind: NameKind, id: string, pipelineId?: string): Promi
   if (kind === 'experiment') {
     const x = await api.getExperiment(id);
     return x.display_name || id;
+  }
+  if (kind === 'run') {
+    const r = await api.getRun(id);
+    return r.display_name || id;
   }
   if (!pipelineId) throw new Error(`version ${id} has no pipeline id`);
   const v = await api.getVersion(pipelineId, id);

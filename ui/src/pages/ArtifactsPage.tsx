@@ -4,6 +4,7 @@ import { ArtifactCard } from '../components/ArtifactView';
 import type { Artifact } from '../api/types';
 import { EmptyState, ErrorBox, KV, Loading, PageHeader } from '../components/common';
 import { ListTable, type Column } from '../components/ListTable';
+import { NameLink } from '../components/NameLink';
 import { formatDate } from '../lib/format';
 import { useAsync } from '../lib/hooks';
 import { usePagedList } from '../lib/paging';
@@ -96,12 +97,6 @@ function RunName({ id, names }: { id: string; names: Map<string, string> | undef
 export function ArtifactDetailPage({ artifactId }: { artifactId: string }) {
   const r = useAsync(() => api.getArtifact(artifactId), [artifactId]);
   const a = r.data;
-  // the runs of the lineage by name (usually one or two runs)
-  const runIds = a ? [...new Set([a.lineage?.producer?.run_id, ...(a.lineage?.consumers ?? []).map((c) => c.run_id)].filter((x): x is string => !!x))] : [];
-  const runNames = useAsync(async () => {
-    const runs = await Promise.all(runIds.slice(0, 20).map((id) => api.getRun(id).catch(() => undefined)));
-    return new Map(runs.filter((x) => !!x).map((x) => [x!.run_id, x!.display_name || x!.run_id]));
-  }, [runIds.join(',')]);
   return (
     <>
       <PageHeader crumbs={<Link to="/artifacts">Artifacts</Link>} title={a ? a.display_name || a.name : 'Artifact'} subtitle={a?.type} />
@@ -121,7 +116,7 @@ export function ArtifactDetailPage({ artifactId }: { artifactId: string }) {
                 <KV
                   rows={[
                     ['Task', <Link to={`/runs/${a.lineage.producer.run_id}?task=${a.lineage.producer.task_id}`}>{a.lineage.producer.task_name}</Link>],
-                    ['Run', <RunName id={a.lineage.producer.run_id} names={runNames.data} />],
+                    ['Run', <NameLink kind="run" id={a.lineage.producer.run_id} />],
                   ]}
                 />
               ) : (
@@ -145,7 +140,7 @@ export function ArtifactDetailPage({ artifactId }: { artifactId: string }) {
                         </td>
                         <td className="mono">{c.input_name}</td>
                         <td>
-                          <RunName id={c.run_id} names={runNames.data} />
+                          <NameLink kind="run" id={c.run_id} />
                         </td>
                       </tr>
                     ))}
