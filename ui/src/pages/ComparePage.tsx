@@ -58,10 +58,10 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
       ),
     [runIds.join(',')],
   );
-  const data = r.data ?? [];
-  const runs = data.map((d) => d.run);
-  const params = useMemo(() => paramRows(runs), [r.data]); // eslint-disable-line react-hooks/exhaustive-deps
-  const metrics = useMemo(() => metricRows(data), [r.data]); // eslint-disable-line react-hooks/exhaustive-deps
+  const data = useMemo(() => r.data ?? [], [r.data]);
+  const runs = useMemo(() => data.map((d) => d.run), [data]);
+  const params = useMemo(() => paramRows(runs), [runs]);
+  const metrics = useMemo(() => metricRows(data), [data]);
   const roc: RocSeries[] = [];
   const cms: { run: Run; name: string; cm: NonNullable<ReturnType<typeof confusionMatrix>> }[] = [];
   for (const d of data) {
