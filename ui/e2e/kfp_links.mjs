@@ -5,10 +5,12 @@
 //   the experiment, pipeline and pipeline-version links open their pages;
 //   the runs list shows the Pipeline Version column; the run header names the version;
 //   the task side panel opens on Visualizations (metrics, confusion matrix, ROC, Markdown);
+//   the log opens on the task's own output, KFP's executor lines one click away;
 //   the Run output tab gathers the run's visualizations;
 //   a failed run's tasks after the failure show as not run;
 //   a run from a package shows its pipeline name, its Spec, and is saved as a pipeline version;
-//   KFP's other hash routes (#/recurringruns, #/artifacts, #/compare?runlist=) open their pages.
+//   KFP's other hash routes (#/recurringruns, #/artifacts, #/compare?runlist=) open their pages,
+//   and compare says when two ROC curves coincide.
 import path from 'node:path';
 import { assert, e2eDir, ensureBuilt, graphNode, graphSettled, launchBrowser, log, main, repo, runPython, screenshots, shots, startServer } from './helpers.mjs';
 
@@ -91,6 +93,15 @@ main(async () => {
     await shot(page, 'task-visualizations');
     await panel.locator('.markdown h1', { hasText: 'Scores' }).scrollIntoViewIfNeeded();
     await shot(page, 'task-visualizations-markdown');
+    // the log opens on what the task printed; KFP's executor lines are one click away
+    await (await graphNode(page, 'publish')).click();
+    await page.getByTestId('side-panel').getByRole('tab', { name: 'Logs' }).click();
+    const logs = page.locator('.logs');
+    await logs.getByText('publishing above 0.8').waitFor();
+    assert(!/executor_input/.test(await logs.innerText()), 'the executor input dump is hidden at first');
+    await page.getByTestId('toggle-executor-lines').click();
+    await logs.getByText(/Got executor_input/).waitFor();
+    await shot(page, 'task-log-executor-lines');
     await page.getByRole('tab', { name: 'Run details' }).click();
     const details = page.getByTestId('run-details');
     await details.getByRole('link', { name: 'floor 0.8' }).waitFor();
@@ -155,6 +166,11 @@ main(async () => {
     await page.getByRole('heading', { name: 'Compare 2 runs' }).waitFor();
     await page.getByTestId('compare-metrics').waitFor();
     await shot(page, 'kfp-route-compare');
+    // the two runs scored the same: their ROC curves coincide, and the legend says so
+    const coincide = page.getByTestId('roc-coincide');
+    await coincide.scrollIntoViewIfNeeded();
+    assert(/the same curve as stored version run/.test(await coincide.innerText()), `the legend says the curves coincide (${await coincide.innerText()})`);
+    await shot(page, 'compare-coinciding-roc');
     await page.goto(`${base}/#/recurringruns`);
     await page.getByRole('heading', { name: 'Recurring runs' }).waitFor();
     await expectHash(page, '#/recurring');

@@ -14,7 +14,7 @@ export function SpecTab({ spec, fileName }: { spec: Async<RunSpec>; fileName: st
   return (
     <div className="card flush">
       <div className="toolbar">
-        <span className="muted small">The pipeline spec exactly as this run received it.</span>
+        <span className="muted small">The pipeline spec this run ran (as the server stored it).</span>
         <span className="spacer" />
         <a className="btn small" href={url} download={fileName}>
           Download YAML
