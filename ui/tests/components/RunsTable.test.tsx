@@ -75,6 +75,20 @@ describe('RunsTable', () => {
     await waitFor(() => expect(row('run-stored')).toBeTruthy());
   });
 
+  it('goes back to the first page when a filter changes', async () => {
+    const calls = serve({ '': { runs: [stored], next_page_token: 'tok-2' }, 'tok-2': { runs: [fromPackage] } });
+    render(<RunsTable />);
+    await waitFor(() => expect(row('run-stored')).toBeTruthy());
+    fireEvent.click(screen.getByRole('button', { name: 'Next ›' }));
+    await waitFor(() => expect(row('run-pkg')).toBeTruthy());
+    fireEvent.change(screen.getByLabelText('Filter by status'), { target: { value: 'FAILED' } });
+    await waitFor(() => expect(row('run-stored')).toBeTruthy());
+    const last = calls.filter((c) => c.pathname === '/apis/v2beta1/runs').pop()!;
+    expect(last.searchParams.get('page_token')).toBeNull();
+    expect(JSON.parse(last.searchParams.get('filter')!).predicates).toContainEqual({ key: 'state', operation: 'EQUALS', string_value: 'FAILED' });
+    expect(screen.getByText(/Page 1/)).toBeTruthy();
+  });
+
   it('asks for each name once however many rows show it', async () => {
     const calls = serve({ '': { runs: [stored, { ...stored, run_id: 'run-stored-2', display_name: 'again' }] } });
     render(<RunsTable />);
