@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { ErrorBox, Loading } from '../../components/common';
 import type { Async } from '../../lib/hooks';
 import { specYaml } from './specYaml';
@@ -8,7 +8,14 @@ export type RunSpec = { pipeline_spec: Record<string, unknown>; platform_spec?: 
 /** The YAML the run ran, to read, download or save as a pipeline. */
 export function SpecTab({ spec, fileName }: { spec: Async<RunSpec>; fileName: string }) {
   const text = useMemo(() => (spec.data ? specYaml(spec.data.pipeline_spec, spec.data.platform_spec) : ''), [spec.data]);
-  const url = useMemo(() => (text ? URL.createObjectURL(new Blob([text], { type: 'application/x-yaml' })) : ''), [text]);
+  // the download link points at a blob of the text, released when the text changes or the tab closes
+  const [url, setUrl] = useState('');
+  useEffect(() => {
+    if (!text) return;
+    const u = URL.createObjectURL(new Blob([text], { type: 'application/x-yaml' }));
+    setUrl(u);
+    return () => URL.revokeObjectURL(u);
+  }, [text]);
   if (spec.error) return <ErrorBox error={spec.error} title="Could not load the run's pipeline spec" onRetry={spec.reload} />;
   if (!spec.data) return <Loading what="spec" />;
   return (
