@@ -1,17 +1,18 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { api } from './api/client';
-import { Link, match, useLocation } from './router';
+import { Link, match, navigate, useLocation } from './router';
 import { PipelinesPage } from './pages/PipelinesPage';
 import { PipelineDetailPage } from './pages/PipelineDetailPage';
 import { NewRunPage } from './pages/NewRunPage';
 import { RunsPage } from './pages/RunsPage';
-import { RunDetailPage } from './pages/RunDetailPage';
+import { RunDetailPage } from './pages/run-detail/RunDetailPage';
 import { ComparePage } from './pages/ComparePage';
 import { ExperimentsPage, ExperimentDetailPage } from './pages/ExperimentsPage';
 import { RecurringRunsPage, RecurringRunDetailPage } from './pages/RecurringRunsPage';
 import { ArtifactsPage, ArtifactDetailPage } from './pages/ArtifactsPage';
 import { DeploymentsPage } from './pages/DeploymentsPage';
 import { EmptyState } from './components/common';
+import { kfpAlias, targetUrl } from './lib/kfpRoutes';
 
 const NAV: { to: string; label: string; icon: ReactNode; prefixes: string[] }[] = [
   { to: '/pipelines', label: 'Pipelines', icon: <NavIcon d="M3 4h5v4H3zM12 12h5v4h-5zM5.5 8v3.5c0 1 .5 2.5 2.5 2.5h4" />, prefixes: ['/pipelines'] },
@@ -56,7 +57,14 @@ function route(path: string, query: URLSearchParams): ReactNode {
 }
 
 export function App() {
-  const { path, query } = useLocation();
+  const loc = useLocation();
+  // a KFP link (#/runs/details/<id>, ...) shows pipeyard's page and its address
+  const alias = kfpAlias(loc.path, loc.query);
+  const { path, query } = alias ?? loc;
+  const aliasUrl = alias ? targetUrl(alias) : undefined;
+  useEffect(() => {
+    if (aliasUrl) navigate(aliasUrl, true);
+  }, [aliasUrl]);
   const [version, setVersion] = useState<string>();
   useEffect(() => {
     api.info().then((i) => setVersion(i.version), () => undefined);

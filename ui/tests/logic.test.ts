@@ -117,11 +117,11 @@ describe('small helpers', () => {
       { run: runs[0], artifacts: [{ artifact_id: 'x', name: 'metrics', uri: '', type: 'system.Metrics', metadata: { accuracy: 0.9 } }] },
       { run: runs[1], artifacts: [] },
     ]);
-    expect(rows).toEqual([{ name: 'metrics/accuracy', values: [0.9, undefined], differs: true }]);
+    expect(rows).toEqual([{ name: 'accuracy', values: [0.9, undefined], differs: true }]);
   });
 });
 
-import { summarizeError } from '../src/pages/RunDetailPage';
+import { summarizeError } from '../src/pages/run-detail/summarizeError';
 describe('failure banner', () => {
   it('puts the exception line next to the first line', () => {
     const msg = "task 'do-work' failed: exit code 1\n--- last lines ---\nTraceback (most recent call last):\n  File \"x.py\", line 1\nRuntimeError: the work failed\n";

@@ -98,6 +98,7 @@ export const api = {
     return page(await request<Raw>('GET', `${V2}/pipelines${qs({ ...o })}`), 'pipelines');
   },
   getPipeline: (id: string) => request<Pipeline>('GET', `${V2}/pipelines/${encodeURIComponent(id)}`),
+  getPipelineByName: (name: string) => request<Pipeline>('GET', `${V2}/pipelines/names/${encodeURIComponent(name)}`),
   deletePipeline: (id: string) => request<unknown>('DELETE', `${V2}/pipelines/${encodeURIComponent(id)}`),
   async listVersions(pipelineId: string, o: ListOptions = {}): Promise<ListPage<PipelineVersion>> {
     return page(

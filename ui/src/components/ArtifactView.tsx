@@ -5,7 +5,7 @@ import { api } from '../api/client';
 import type { ArtifactRef } from '../api/types';
 import { parseDelimited } from '../lib/csv';
 import { useAsync } from '../lib/hooks';
-import { confusionMatrix, formatMetric, rocPoints, scalarMetrics, slices } from '../lib/metrics';
+import { confusionMatrix, formatMetric, rocClass, rocPoints, scalarMetrics, slices } from '../lib/metrics';
 import { valueText } from '../lib/format';
 import { Link } from '../router';
 import { ConfusionMatrixView, RocChart } from './Charts';
@@ -13,14 +13,14 @@ import { ErrorBox, KV, Loading } from './common';
 
 const PREVIEW_BYTES = 64 * 1024;
 
-export function ArtifactCard({ a, title, showLink = true }: { a: ArtifactRef; title?: string; showLink?: boolean }) {
+export function ArtifactCard({ a, title, showLink = true, params }: { a: ArtifactRef; title?: string; showLink?: boolean; params?: Record<string, unknown> }) {
   return (
     <div className="artifact-card" data-artifact-type={a.type} data-testid={`artifact-${a.name}`}>
       <div className="artifact-card-head">
         <div>
           <strong>{title ?? a.name}</strong> <span className="tag">{a.type}</span>
         </div>
-        <div style={{ display: 'flex', gap: 6 }}>
+        <div className="row-gap">
           {showLink && a.artifact_id && (
             <Link className="btn small" to={`/artifacts/${a.artifact_id}`}>
               Lineage
@@ -34,18 +34,19 @@ export function ArtifactCard({ a, title, showLink = true }: { a: ArtifactRef; ti
         </div>
       </div>
       <div className="uri">{a.uri}</div>
-      <ArtifactVisualization a={a} />
+      <ArtifactVisualization a={a} params={params} />
     </div>
   );
 }
 
-export function ArtifactVisualization({ a }: { a: ArtifactRef }) {
+/** `params`: the producing task's input parameters (they may say which class a ROC curve is for). */
+export function ArtifactVisualization({ a, params }: { a: ArtifactRef; params?: Record<string, unknown> }) {
   const md = a.metadata ?? {};
   switch (a.type) {
     case 'system.Metrics':
       return <MetricsTable metadata={md} />;
     case 'system.ClassificationMetrics':
-      return <ClassificationView metadata={md} />;
+      return <ClassificationView metadata={md} params={params} />;
     case 'system.SlicedClassificationMetrics':
       return <SlicedView metadata={md} />;
     case 'system.HTML':
@@ -105,9 +106,10 @@ function MetadataTable({ metadata }: { metadata: Record<string, unknown> }) {
   );
 }
 
-export function ClassificationView({ metadata }: { metadata: Record<string, unknown> }) {
+export function ClassificationView({ metadata, params }: { metadata: Record<string, unknown>; params?: Record<string, unknown> }) {
   const cm = confusionMatrix(metadata);
   const roc = rocPoints(metadata);
+  const cls = rocClass(metadata, params);
   const rest = Object.fromEntries(Object.entries(metadata).filter(([k]) => k !== 'confusionMatrix' && k !== 'confidenceMetrics'));
   if (!cm && !roc.length) return <MetadataTable metadata={metadata} />;
   return (
@@ -121,7 +123,7 @@ export function ClassificationView({ metadata }: { metadata: Record<string, unkn
       {roc.length > 0 && (
         <>
           <div className="viz-title">ROC curve</div>
-          <RocChart series={[{ label: 'ROC', points: roc }]} width={400} height={300} />
+          <RocChart series={[{ label: cls ? `${cls} vs rest` : 'ROC', points: roc }]} width={400} height={300} />
         </>
       )}
       <MetadataTable metadata={rest} />
@@ -136,7 +138,7 @@ function SlicedView({ metadata }: { metadata: Record<string, unknown> }) {
   const cur = ss[Math.min(i, ss.length - 1)];
   return (
     <div className="viz" data-testid="sliced-metrics">
-      <div className="radio-row" style={{ flexWrap: 'wrap', gap: 6 }}>
+      <div className="radio-row wrap-row">
         <span className="muted small">Slice:</span>
         {ss.map((s, k) => (
           <button key={k} className={k === i ? 'btn small primary' : 'btn small'} onClick={() => setI(k)}>

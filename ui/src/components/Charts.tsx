@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { auc, formatMetric, type ConfusionMatrix, type RocPoint } from '../lib/metrics';
+import { auc, coincidentCurves, formatMetric, type ConfusionMatrix, type RocPoint } from '../lib/metrics';
 
 export const SERIES_COLORS = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#4b5563', '#65a30d', '#9333ea'];
 
@@ -18,6 +18,8 @@ export function RocChart({ series, width = 420, height = 320 }: { series: RocSer
   const y = (v: number) => m.t + (1 - v) * h;
   const ticks = [0, 0.2, 0.4, 0.6, 0.8, 1];
   const shown = series.slice(0, 10);
+  // a curve equal to an earlier one hides it: draw it dashed and say so in the legend
+  const sameAs = coincidentCurves(shown.map((s) => s.points));
   return (
     <div className="roc-chart" data-testid="roc-curve">
       <svg
@@ -61,6 +63,7 @@ export function RocChart({ series, width = 420, height = 320 }: { series: RocSer
             fill="none"
             stroke={SERIES_COLORS[i % SERIES_COLORS.length]}
             strokeWidth={2}
+            strokeDasharray={sameAs[i] !== undefined ? '6 5' : undefined}
             points={s.points.map((p) => `${x(p.fpr)},${y(p.tpr)}`).join(' ')}
           />
         ))}
@@ -85,6 +88,12 @@ export function RocChart({ series, width = 420, height = 320 }: { series: RocSer
           <span key={i}>
             <i className="swatch" style={{ background: SERIES_COLORS[i % SERIES_COLORS.length] }} />
             {s.label} (AUC {auc(s.points).toFixed(3)})
+            {sameAs[i] !== undefined && (
+              <span className="muted" data-testid="roc-coincide">
+                {' '}
+                — the same curve as {shown[sameAs[i]!].label}
+              </span>
+            )}
           </span>
         ))}
         {series.length > 10 && <span className="muted">showing the first 10 of {series.length} curves</span>}
@@ -99,7 +108,7 @@ export function ConfusionMatrixView({ cm }: { cm: ConfusionMatrix }) {
       <table className="cm">
         <thead>
           <tr>
-            <th className="cm-axis" style={{ textAlign: 'right' }}>
+            <th className="cm-axis right">
               actual ↓ / predicted →
             </th>
             {cm.labels.map((l) => (

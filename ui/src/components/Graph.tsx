@@ -25,17 +25,28 @@ import { StateIcon } from './common';
 
 type FlowData = { g: GNode; selected: boolean; now: number; onOpen?: (path: string) => void };
 
+/** The second line of a task or group node: what it is, how it went, how a loop's iterations went. */
+export function nodeSubText(g: GNode): string {
+  const base = g.sublabel ?? (g.notRun ? 'not run' : g.state ? g.state.toLowerCase() : '');
+  const it = g.iterations;
+  if (!it) return base;
+  const parts = [it.running ? `${it.running} running` : '', it.failed ? `${it.failed} failed` : '', it.succeeded && it.succeeded < it.total ? `${it.succeeded} done` : ''].filter(Boolean);
+  return parts.length ? `${base} · ${parts.join(' · ')}` : base;
+}
+
 const TaskNode = memo(function TaskNode({ data }: NodeProps<Node<FlowData>>) {
   const { g, selected, now, onOpen } = data;
   const v = g.type === 'artifact' ? 'none' : visualState(g.state, g.cached);
   const dur = g.task ? durationBetween(g.task.started_at ?? undefined, g.task.finished_at ?? undefined, now) : undefined;
-  const cls = ['gnode', g.type, `v-${v}`, selected ? 'selected' : '', g.type === 'artifact' && !g.artifact ? 'missing' : ''].join(' ');
+  const subText = nodeSubText(g);
+  const cls = ['gnode', g.type, `v-${v}`, selected ? 'selected' : '', g.type === 'artifact' && !g.artifact ? 'missing' : '', g.notRun ? 'not-run' : ''].join(' ');
   return (
     <div
       className={cls}
       data-testid={`node-${g.label}`}
       data-node-id={g.id}
       data-state={g.state ?? ''}
+      data-visual={v}
       title={g.path}
       onDoubleClick={(e) => {
         if (g.openPath && onOpen) {
@@ -51,7 +62,9 @@ const TaskNode = memo(function TaskNode({ data }: NodeProps<Node<FlowData>>) {
             <svg width="13" height="13" viewBox="0 0 16 16" aria-hidden>
               <path d="M3 2h7l3 3v9H3z" fill={g.artifact ? '#f5c542' : '#d0d5dd'} stroke="#8a6d14" strokeWidth="0.8" />
             </svg>
-            <span className="gn-label">{g.label}</span>
+            <span className="gn-label" title={`${g.label} (${g.artifactType ?? 'artifact'})`}>
+              {g.label}
+            </span>
           </div>
           <div className="gn-sub">
             <span>{(g.artifactType ?? '').replace(/^system\./, '')}</span>
@@ -60,21 +73,19 @@ const TaskNode = memo(function TaskNode({ data }: NodeProps<Node<FlowData>>) {
       ) : (
         <>
           <div className="gn-head">
-            <StateIcon state={v === 'none' ? 'pending' : v} />
-            <span className="gn-label">{g.label}</span>
+            <StateIcon state={g.notRun ? 'none' : v === 'none' ? 'pending' : v} />
+            <span className="gn-label" title={g.label}>
+              {g.label}
+            </span>
             {g.cached && <span className="tag" title="Result reused from the cache">cached</span>}
           </div>
           <div className="gn-sub">
-            <span>
-              {g.sublabel ?? (g.state ? g.state.toLowerCase() : '')}
-              {g.iterations && g.iterations.failed ? ` · ${g.iterations.failed} failed` : ''}
-            </span>
+            <span title={subText}>{subText}</span>
             <span>{dur !== undefined ? formatDuration(dur) : ''}</span>
           </div>
           {g.openPath && onOpen && (
             <button
-              className="open-hint btn small"
-              style={{ position: 'absolute', right: 6, top: 6, padding: '0 6px' }}
+              className="open-hint btn small graph-corner"
               onClick={(e) => {
                 e.stopPropagation();
                 onOpen(g.openPath!);
@@ -214,11 +225,11 @@ function GraphInner({ graph, selectedId, onSelect, onOpen, now = Date.now(), fit
 export function PipelineGraph(props: GraphProps & { onCrumb?: (path: string) => void }) {
   const { graph, onCrumb } = props;
   return (
-    <div style={{ display: 'flex', flexDirection: 'column', height: '100%' }}>
+    <div className="graph-column">
       {graph.crumbs.length > 1 && (
         <div className="graph-crumbs" aria-label="Graph location">
           {graph.crumbs.map((c, i) => (
-            <span key={c.path + i} style={{ display: 'inline-flex', gap: 6 }}>
+            <span key={c.path + i} className="crumb">
               {i > 0 && <span className="muted">›</span>}
               <button disabled={i === graph.crumbs.length - 1} onClick={() => onCrumb?.(c.path)}>
                 {c.label}

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, ApiError } from '../api/client';
 import type { LogEvent, Task } from '../api/types';
 import { isFinished } from '../lib/format';
+import { executorLines } from '../lib/logs';
 
 /** Split a line around case-insensitive matches of `q` for highlighting. */
 export function highlight(line: string, q: string): (string | { m: string })[] {
@@ -30,6 +31,7 @@ export function LogViewer({ runId, task, onLog }: { runId: string; task: Task; o
   const [query, setQuery] = useState('');
   const [onlyMatches, setOnlyMatches] = useState(true);
   const [follow, setFollow] = useState(true);
+  const [showExecutor, setShowExecutor] = useState(false);
   const offset = useRef(0);
   const inflight = useRef(false);
   const again = useRef(false);
@@ -95,7 +97,10 @@ export function LogViewer({ runId, task, onLog }: { runId: string; task: Task; o
     if (follow && box.current) box.current.scrollTop = box.current.scrollHeight;
   }, [text, follow]);
 
-  const lines = useMemo(() => text.replace(/\n$/, '').split('\n'), [text]);
+  const allLines = useMemo(() => text.replace(/\n$/, '').split('\n'), [text]);
+  const executorMask = useMemo(() => executorLines(allLines), [allLines]);
+  const hiddenCount = executorMask.filter(Boolean).length;
+  const lines = useMemo(() => (showExecutor ? allLines : allLines.filter((_, i) => !executorMask[i])), [allLines, executorMask, showExecutor]);
   const q = query.trim();
   const shown = q && onlyMatches ? lines.filter((l) => l.toLowerCase().includes(q.toLowerCase())) : lines;
   const matchCount = q ? lines.filter((l) => l.toLowerCase().includes(q.toLowerCase())).length : 0;
@@ -121,10 +126,10 @@ export function LogViewer({ runId, task, onLog }: { runId: string; task: Task; o
           Raw
         </a>
       </div>
-      <div className="small muted" style={{ marginBottom: 6 }}>
+      <div className="small muted log-head">
         {running ? (
           <>
-            <span className="badge state-running" style={{ padding: '0 6px' }}>live</span> streaming while the task runs ·{' '}
+            <span className="badge state-running tight">live</span> streaming while the task runs ·{' '}
             <label>
               <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> follow
             </label>
@@ -133,6 +138,14 @@ export function LogViewer({ runId, task, onLog }: { runId: string; task: Task; o
           `${lines.length} line${lines.length === 1 ? '' : 's'}`
         )}
         {q && ` · ${matchCount} matching`}
+        {hiddenCount > 0 && (
+          <>
+            {' · '}
+            <button className="link-btn" onClick={() => setShowExecutor((v) => !v)} data-testid="toggle-executor-lines">
+              {showExecutor ? `hide the ${hiddenCount} KFP executor lines` : `${hiddenCount} KFP executor lines hidden: show them`}
+            </button>
+          </>
+        )}
       </div>
       {error && <div className="error-box">Could not read the log: {error}</div>}
       <div className="logs" ref={box} onScroll={(e) => {
@@ -140,7 +153,7 @@ export function LogViewer({ runId, task, onLog }: { runId: string; task: Task; o
         const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 30;
         if (running && atBottom !== follow) setFollow(atBottom);
       }}>
-        {!loaded ? 'Loading…' : !text ? (running || task.state === 'PENDING' ? 'Waiting for output…' : 'This task wrote no log.') : shown.map((l, i) => (
+        {!loaded ? 'Loading…' : !text ? (running || task.state === 'PENDING' ? 'Waiting for output…' : 'This task wrote no log.') : !lines.length || (lines.length === 1 && !lines[0]) ? (running ? 'Waiting for output… (only KFP executor lines so far)' : 'The task printed nothing besides the KFP executor lines.') : shown.map((l, i) => (
           <span className="ln" key={i}>
             {highlight(l, q).map((p, k) => (typeof p === 'string' ? p : <mark key={k}>{p.m}</mark>))}
             {'\n'}

@@ -3,26 +3,14 @@ import { api } from '../api/client';
 import type { Run } from '../api/types';
 import { buildRunFilter } from '../lib/filter';
 import { durationBetween, formatDate, formatDuration, isFinished } from '../lib/format';
-import { useAsync, useNow } from '../lib/hooks';
+import { useNow } from '../lib/hooks';
+import { usePagedList } from '../lib/paging';
 import { Link, navigate } from '../router';
-import { EmptyState, ErrorBox, Loading, Pager, StatusBadge } from './common';
+import { EmptyState, ErrorBox, StatusBadge } from './common';
+import { ListTable, type Column } from './ListTable';
+import { NameLink } from './NameLink';
 
 const STATES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELING', 'CANCELED'];
-
-/** Names of pipelines and experiments: two list requests, never one per run. */
-export function useNames() {
-  const r = useAsync(async () => {
-    const [ps, xs] = await Promise.all([
-      api.listPipelines({ page_size: 500 }).catch(() => ({ items: [] })),
-      api.listExperiments({ page_size: 500 }).catch(() => ({ items: [] })),
-    ]);
-    return {
-      pipelines: new Map(ps.items.map((p) => [p.pipeline_id, p.display_name || p.name || p.pipeline_id])),
-      experiments: new Map(xs.items.map((x) => [x.experiment_id, x.display_name || x.experiment_id])),
-    };
-  }, []);
-  return r.data ?? { pipelines: new Map<string, string>(), experiments: new Map<string, string>() };
-}
 
 function useDebounced<T>(v: T, ms: number): T {
   const [d, setD] = useState(v);
@@ -33,9 +21,27 @@ function useDebounced<T>(v: T, ms: number): T {
   return d;
 }
 
+/** The pipeline a run ran: the stored pipeline, else the name in the spec it was given. */
+export function RunPipelineCell({ r }: { r: Run }) {
+  const pid = r.pipeline_version_reference?.pipeline_id;
+  if (pid) return <NameLink kind="pipeline" id={pid} />;
+  if (r.pipeline_name) {
+    return (
+      <span title="Run from a pipeline package; not a stored pipeline">
+        {r.pipeline_name} <span className="tag">package</span>
+      </span>
+    );
+  }
+  return <span className="muted">—</span>;
+}
+
+export function RunVersionCell({ r }: { r: Run }) {
+  const ref = r.pipeline_version_reference;
+  if (ref?.pipeline_id && ref.pipeline_version_id) return <NameLink kind="version" id={ref.pipeline_version_id} pipelineId={ref.pipeline_id} />;
+  return <span className="muted">—</span>;
+}
+
 export function RunsTable({ experimentId, showExperiment = true }: { experimentId?: string; showExperiment?: boolean }) {
-  const [pageSize, setPageSize] = useState(20);
-  const [tokens, setTokens] = useState<string[]>(['']);
   const [nameInput, setNameInput] = useState('');
   const name = useDebounced(nameInput, 300);
   const [state, setState] = useState('');
@@ -43,15 +49,10 @@ export function RunsTable({ experimentId, showExperiment = true }: { experimentI
   const [sort, setSort] = useState<{ key: string; desc: boolean }>({ key: 'created_at', desc: true });
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [actionError, setActionError] = useState<string>();
-  const names = useNames();
-  const token = tokens[tokens.length - 1];
   const filter = buildRunFilter({ name, states: state ? [state] : [], archived });
-  const list = useAsync(
-    () => api.listRuns({ page_size: pageSize, page_token: token || undefined, sort_by: `${sort.key}${sort.desc ? ' desc' : ''}`, filter, experiment_id: experimentId }),
-    [pageSize, token, filter, sort.key, sort.desc, experimentId],
-  );
-  useEffect(() => setTokens(['']), [name, state, archived, sort.key, sort.desc, pageSize]);
-  const runs = list.data?.items ?? [];
+  const sortBy = `${sort.key}${sort.desc ? ' desc' : ''}`;
+  const paged = usePagedList((p) => api.listRuns({ ...p, sort_by: sortBy, filter, experiment_id: experimentId }), [sortBy, filter, experimentId]);
+  const { list, items: runs } = paged;
   const anyActive = runs.some((r) => !isFinished(r.state));
   const now = useNow(anyActive);
   // refresh the page while runs on it are still going (one list request)
@@ -78,11 +79,52 @@ export function RunsTable({ experimentId, showExperiment = true }: { experimentI
     }
     list.reload();
   };
-  const sortHead = (key: string, label: string) => (
-    <th className="sortable" onClick={() => setSort((s) => ({ key, desc: s.key === key ? !s.desc : key === 'created_at' }))}>
-      {label} {sort.key === key ? (sort.desc ? '↓' : '↑') : ''}
-    </th>
-  );
+  const sortOn = (key: string) => ({
+    active: sort.key === key,
+    desc: sort.desc,
+    onClick: () => setSort((s) => ({ key, desc: s.key === key ? !s.desc : key === 'created_at' })),
+  });
+
+  const columns: Column<Run>[] = [
+    {
+      id: 'check',
+      className: 'check',
+      label: (
+        <input
+          type="checkbox"
+          aria-label="Select all runs on this page"
+          checked={runs.length > 0 && runs.every((r) => selected.has(r.run_id))}
+          onChange={(e) => setSelected(e.target.checked ? new Set(runs.map((r) => r.run_id)) : new Set())}
+        />
+      ),
+      cell: (r) => <input type="checkbox" checked={selected.has(r.run_id)} onChange={() => toggle(r.run_id)} aria-label={`Select ${r.display_name}`} />,
+    },
+    {
+      id: 'name',
+      label: 'Run name',
+      sort: sortOn('display_name'),
+      cell: (r) => (
+        <>
+          <Link to={`/runs/${r.run_id}`}>
+            <strong>{r.display_name || r.run_id}</strong>
+          </Link>
+          {r.recurring_run_id && (
+            <div className="cell-sub">
+              <Link to={`/recurring/${r.recurring_run_id}`}>recurring run</Link>
+            </div>
+          )}
+        </>
+      ),
+    },
+    { id: 'status', label: 'Status', cell: (r) => <StatusBadge state={r.state} /> },
+    { id: 'duration', label: 'Duration', className: 'nowrap', cell: (r) => formatDuration(durationBetween(r.created_at, isFinished(r.state) ? r.finished_at : undefined, now)) },
+    { id: 'pipeline', label: 'Pipeline', cell: (r) => <RunPipelineCell r={r} /> },
+    { id: 'version', label: 'Pipeline version', cell: (r) => <RunVersionCell r={r} /> },
+    ...(showExperiment
+      ? [{ id: 'experiment', label: 'Experiment', cell: (r: Run) => (r.experiment_id ? <NameLink kind="experiment" id={r.experiment_id} /> : <span className="muted">—</span>) }]
+      : []),
+    { id: 'created', label: 'Start time', className: 'nowrap', sort: sortOn('created_at'), cell: (r) => formatDate(r.created_at) },
+  ];
 
   return (
     <>
@@ -90,7 +132,7 @@ export function RunsTable({ experimentId, showExperiment = true }: { experimentI
       <ErrorBox error={actionError} title="The action failed" />
       <div className="card flush">
         <div className="toolbar">
-          <div className="tabs" style={{ margin: 0, border: 'none' }}>
+          <div className="tabs inline">
             <button className={!archived ? 'tab active' : 'tab'} onClick={() => setArchived(false)}>
               Active
             </button>
@@ -98,7 +140,7 @@ export function RunsTable({ experimentId, showExperiment = true }: { experimentI
               Archived
             </button>
           </div>
-          <input type="search" placeholder="Filter by run name" value={nameInput} onChange={(e) => setNameInput(e.target.value)} style={{ width: 240 }} aria-label="Filter by run name" />
+          <input type="search" className="filter-input" placeholder="Filter by run name" value={nameInput} onChange={(e) => setNameInput(e.target.value)} aria-label="Filter by run name" />
           <select value={state} onChange={(e) => setState(e.target.value)} aria-label="Filter by status">
             <option value="">All statuses</option>
             {STATES.map((s) => (
@@ -121,94 +163,34 @@ export function RunsTable({ experimentId, showExperiment = true }: { experimentI
             </button>
           )}
         </div>
-        {list.loading && !list.data ? (
-          <Loading what="runs" />
-        ) : runs.length === 0 ? (
-          name || state ? (
-            <EmptyState title="No run matches these filters">Clear the name or status filter to see all runs.</EmptyState>
-          ) : archived ? (
-            <EmptyState title="No archived runs">Runs you archive are kept here and can be restored.</EmptyState>
-          ) : (
-            <EmptyState
-              title="No runs yet"
-              action={
-                <Link className="btn primary" to={`/runs/new${experimentId ? `?experiment=${experimentId}` : ''}`}>
-                  Start a run
-                </Link>
-              }
-            >
-              Start a run from one of your pipelines, or submit one with <code>kfp.Client(host=…).create_run_from_pipeline_package()</code>.
-            </EmptyState>
-          )
-        ) : (
-          <table className="list" data-testid="runs-table">
-            <thead>
-              <tr>
-                <th className="check">
-                  <input
-                    type="checkbox"
-                    aria-label="Select all runs on this page"
-                    checked={runs.length > 0 && runs.every((r) => selected.has(r.run_id))}
-                    onChange={(e) => setSelected(e.target.checked ? new Set(runs.map((r) => r.run_id)) : new Set())}
-                  />
-                </th>
-                {sortHead('display_name', 'Run name')}
-                <th>Status</th>
-                <th>Duration</th>
-                <th>Pipeline</th>
-                {showExperiment && <th>Experiment</th>}
-                {sortHead('created_at', 'Start time')}
-              </tr>
-            </thead>
-            <tbody>
-              {runs.map((r) => (
-                <RunRow key={r.run_id} r={r} now={now} selected={selected.has(r.run_id)} onToggle={() => toggle(r.run_id)} names={names} showExperiment={showExperiment} />
-              ))}
-            </tbody>
-          </table>
-        )}
-        <Pager
-          page={tokens.length - 1}
-          hasPrev={tokens.length > 1}
-          hasNext={!!list.data?.next_page_token}
-          onPrev={() => setTokens((t) => t.slice(0, -1))}
-          onNext={() => setTokens((t) => [...t, list.data!.next_page_token!])}
-          pageSize={pageSize}
-          onPageSize={setPageSize}
-          total={list.data?.total_size}
+        <ListTable
+          paged={paged}
+          columns={columns}
+          rowKey={(r) => r.run_id}
+          rowClass={(r) => (selected.has(r.run_id) ? 'selected' : undefined)}
+          rowAttrs={(r) => ({ 'data-run-id': r.run_id })}
+          what="runs"
+          testId="runs-table"
+          empty={
+            name || state ? (
+              <EmptyState title="No run matches these filters">Clear the name or status filter to see all runs.</EmptyState>
+            ) : archived ? (
+              <EmptyState title="No archived runs">Runs you archive are kept here and can be restored.</EmptyState>
+            ) : (
+              <EmptyState
+                title="No runs yet"
+                action={
+                  <Link className="btn primary" to={`/runs/new${experimentId ? `?experiment=${experimentId}` : ''}`}>
+                    Start a run
+                  </Link>
+                }
+              >
+                Start a run from one of your pipelines, or submit one with <code>kfp.Client(host=…).create_run_from_pipeline_package()</code>.
+              </EmptyState>
+            )
+          }
         />
       </div>
     </>
-  );
-}
-
-function RunRow({ r, now, selected, onToggle, names, showExperiment }: { r: Run; now: number; selected: boolean; onToggle: () => void; names: ReturnType<typeof useNames>; showExperiment: boolean }) {
-  const pid = r.pipeline_version_reference?.pipeline_id;
-  const dur = durationBetween(r.created_at, isFinished(r.state) ? r.finished_at : undefined, now);
-  return (
-    <tr className={selected ? 'selected' : ''} data-run-id={r.run_id}>
-      <td className="check">
-        <input type="checkbox" checked={selected} onChange={onToggle} aria-label={`Select ${r.display_name}`} />
-      </td>
-      <td>
-        <Link to={`/runs/${r.run_id}`}>
-          <strong>{r.display_name || r.run_id}</strong>
-        </Link>
-        {r.recurring_run_id && (
-          <div className="cell-sub">
-            <Link to={`/recurring/${r.recurring_run_id}`}>recurring run</Link>
-          </div>
-        )}
-      </td>
-      <td>
-        <StatusBadge state={r.state} />
-      </td>
-      <td className="nowrap">{formatDuration(dur)}</td>
-      <td>{pid ? <Link to={`/pipelines/${pid}`}>{names.pipelines.get(pid) ?? pid.slice(0, 8)}</Link> : <span className="muted">—</span>}</td>
-      {showExperiment && (
-        <td>{r.experiment_id ? <Link to={`/experiments/${r.experiment_id}`}>{names.experiments.get(r.experiment_id) ?? r.experiment_id.slice(0, 8)}</Link> : <span className="muted">—</span>}</td>
-      )}
-      <td className="nowrap">{formatDate(r.created_at)}</td>
-    </tr>
   );
 }

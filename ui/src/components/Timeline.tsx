@@ -1,6 +1,8 @@
+import type { CSSProperties } from 'react';
 import type { Task } from '../api/types';
 import { visualState } from '../lib/graph';
 import { durationBetween, formatDuration, parseTime } from '../lib/format';
+import { durationAxis, tickLabel } from '../lib/ticks';
 import { EmptyState } from './common';
 
 /** Gantt chart of the run's container tasks, by start time. */
@@ -11,10 +13,13 @@ export function Timeline({ tasks, now, onSelect }: { tasks: Task[]; now: number;
   if (!rows.length) return <EmptyState title="No task has started yet">The timeline fills in as tasks run.</EmptyState>;
   const t0 = Math.min(...rows.map((t) => parseTime(t.started_at)!));
   const t1 = Math.max(...rows.map((t) => parseTime(t.finished_at) ?? now), t0 + 1);
-  const span = t1 - t0;
-  const pct = (v: number) => `${((v - t0) / span) * 100}%`;
+  // the axis runs to a round duration, so that its ticks fall on round values
+  const axis = durationAxis(t1 - t0);
+  const pct = (v: number) => `${((v - t0) / axis.end) * 100}%`;
+  const tickPct = `${(axis.step / axis.end) * 100}%`;
   return (
-    <div className="timeline" data-testid="timeline">
+    // the grid lines of the tracks repeat at the tick interval (a CSS variable: it depends on the data)
+    <div className="timeline" data-testid="timeline" style={{ '--tick': tickPct } as CSSProperties}>
       {rows.map((t) => {
         const s = parseTime(t.started_at)!;
         const e = parseTime(t.finished_at) ?? now;
@@ -36,12 +41,12 @@ export function Timeline({ tasks, now, onSelect }: { tasks: Task[]; now: number;
           </div>
         );
       })}
-      <div className="tl-axis">
-        <span>0</span>
-        <span>{formatDuration(span / 4)}</span>
-        <span>{formatDuration(span / 2)}</span>
-        <span>{formatDuration((span * 3) / 4)}</span>
-        <span>{formatDuration(span)}</span>
+      <div className="tl-axis" data-testid="timeline-axis">
+        {axis.ticks.map((t) => (
+          <span key={t} style={{ left: `${(t / axis.end) * 100}%` }}>
+            {tickLabel(t)}
+          </span>
+        ))}
       </div>
     </div>
   );

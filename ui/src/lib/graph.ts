@@ -23,6 +23,8 @@ export interface GNode {
   outputKey?: string;
   artifactType?: string;
   artifact?: ArtifactRef;
+  /** the run ended before this task started (drawn as "not run", not pending) */
+  notRun?: boolean;
   /** loops: how many iterations and how they ended */
   iterations?: { total: number; succeeded: number; failed: number; running: number };
 }
@@ -154,7 +156,9 @@ export function buildScopeGraph(
   spec: PipelineSpec,
   path: string,
   byPath: Map<string, Task> = new Map(),
-  opts: { live?: boolean } = {},
+  // live: a run's graph (a task without a record is pending); ended: the run has
+  // finished, so a task without a record (or still pending) never ran
+  opts: { live?: boolean; ended?: boolean } = {},
 ): ScopeGraph {
   const r = resolveScope(spec, path);
   if ('error' in r) return { nodes: [], edges: [], crumbs: r.crumbs, path, error: r.error };
@@ -203,12 +207,18 @@ export function buildScopeGraph(
       shape,
       path: rpath,
       task,
-      state: task?.state ?? (opts.live ? 'PENDING' : undefined),
+      state: nodeState(task, opts),
       cached: task?.cached ?? false,
     };
+    if (opts.ended && (!task || task.state === 'PENDING')) node.notRun = true;
     if (isGroup) {
       node.openPath = rpath;
-      if (shape === 'condition') node.sublabel = shortCondition(t.triggerPolicy?.condition) ?? SHAPE_LABEL[shape];
+      if (shape === 'condition') {
+        // whether the branch ran shows on the collapsed group, without opening it
+        const cond = shortCondition(t.triggerPolicy?.condition) ?? SHAPE_LABEL[shape];
+        const branches = branchSummary(rpath, byPath);
+        node.sublabel = branches ?? (task ? `${cond} · ${branchWord(task.state)}` : cond);
+      }
       else if (shape === 'loop') {
         node.iterations = iterationSummary(rpath, byPath);
         const items = t.parameterIterator?.items?.raw;
@@ -265,6 +275,32 @@ export function buildScopeGraph(
     }
   }
   return { nodes, edges, crumbs, path };
+}
+
+/**
+ * For a group of If/Elif/Else branches: which branch ran and how many were
+ * skipped, from the records of its direct child groups; undefined when the
+ * group holds no branch records (yet).
+ */
+function branchSummary(groupPath: string, byPath: Map<string, Task>): string | undefined {
+  const children = [...byPath.entries()].filter(([p]) => p.startsWith(`${groupPath}/`) && !p.slice(groupPath.length + 1).includes('/')).map(([, t]) => t);
+  const branches = children.filter((t) => t.kind === 'DAG');
+  if (!branches.length) return undefined;
+  const ran = branches.filter((t) => t.state !== 'SKIPPED');
+  const skipped = branches.length - ran.length;
+  const names = ran.map((t) => t.display_name || t.name).join(', ');
+  return `${ran.length ? `ran ${names}` : 'no branch ran'}${skipped ? ` · ${skipped} skipped` : ''}`;
+}
+
+function branchWord(state: RuntimeState): string {
+  if (state === 'SKIPPED') return 'skipped';
+  if (state === 'SUCCEEDED') return 'ran';
+  return state.toLowerCase();
+}
+
+function nodeState(task: Task | undefined, opts: { live?: boolean; ended?: boolean }): RuntimeState | undefined {
+  if (opts.ended && (!task || task.state === 'PENDING')) return undefined;
+  return task?.state ?? (opts.live ? 'PENDING' : undefined);
 }
 
 function iterationLabel(t: Task): string | undefined {

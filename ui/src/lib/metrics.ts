@@ -98,3 +98,34 @@ export function formatMetric(v: number): string {
   if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(3);
   return String(Number(v.toPrecision(4)));
 }
+
+const CLASS_KEYS = ['positive_class', 'roc_class', 'pos_label', 'positive_label'];
+
+/**
+ * The class a (binary, one-vs-rest) ROC curve is for, in words: KFP's
+ * log_roc_curve does not record it, so look for it in the artifact's metadata,
+ * then in the parameters the task (or run) was given; an index is named by the
+ * confusion matrix's labels. Undefined when nothing says.
+ */
+export function rocClass(metadata: Record<string, unknown> | undefined, params: Record<string, unknown> | undefined = {}): string | undefined {
+  const labels = confusionMatrix(metadata)?.labels ?? [];
+  for (const source of [metadata ?? {}, params]) {
+    for (const k of CLASS_KEYS) {
+      const v = source[k];
+      if (v === undefined || v === null || v === '') continue;
+      const i = num(v);
+      if (i !== undefined && Number.isInteger(i) && labels[i] !== undefined) return labels[i];
+      return String(v);
+    }
+  }
+  return undefined;
+}
+
+/** For each curve, the index of an earlier curve with the very same points (drawn on top of each other). */
+export function coincidentCurves(curves: RocPoint[][]): (number | undefined)[] {
+  const same = (a: RocPoint[], b: RocPoint[]) => a.length === b.length && a.every((p, i) => Math.abs(p.fpr - b[i].fpr) < 1e-9 && Math.abs(p.tpr - b[i].tpr) < 1e-9);
+  return curves.map((c, i) => {
+    const j = curves.slice(0, i).findIndex((d) => same(c, d));
+    return j < 0 ? undefined : j;
+  });
+}

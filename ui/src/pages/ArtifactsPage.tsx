@@ -1,21 +1,22 @@
 import { useState } from 'react';
 import { api } from '../api/client';
 import { ArtifactCard } from '../components/ArtifactView';
+import type { Artifact } from '../api/types';
 import { ModelServing } from '../components/ModelServing';
-import { EmptyState, ErrorBox, KV, Loading, PageHeader, Pager } from '../components/common';
+import { EmptyState, ErrorBox, KV, Loading, PageHeader } from '../components/common';
+import { ListTable, type Column } from '../components/ListTable';
+import { NameLink } from '../components/NameLink';
 import { formatDate } from '../lib/format';
 import { useAsync } from '../lib/hooks';
+import { usePagedList } from '../lib/paging';
 import { Link } from '../router';
 
 const TYPES = ['system.Dataset', 'system.Model', 'system.Metrics', 'system.ClassificationMetrics', 'system.SlicedClassificationMetrics', 'system.HTML', 'system.Markdown', 'system.Artifact'];
 
 export function ArtifactsPage() {
   const [type, setType] = useState('');
-  const [tokens, setTokens] = useState<string[]>(['']);
-  const [pageSize, setPageSize] = useState(20);
-  const token = tokens[tokens.length - 1];
-  const list = useAsync(() => api.listArtifacts({ type: type || undefined, page_size: pageSize, page_token: token || undefined }), [type, pageSize, token]);
-  const items = list.data?.items ?? [];
+  const paged = usePagedList((p) => api.listArtifacts({ ...p, type: type || undefined }), [type]);
+  const items = paged.items;
   // run names for the page: one list request filtered on the page's run ids
   const pageRunIds = [...new Set(items.map((a) => a.run_id).filter((x): x is string => !!x))];
   const runNames = useAsync(
@@ -30,13 +31,37 @@ export function ArtifactsPage() {
         : new Map<string, string>(),
     [pageRunIds.join(',')],
   );
+  const columns: Column<Artifact>[] = [
+    {
+      id: 'name',
+      label: 'Name',
+      cell: (a) => (
+        <Link to={`/artifacts/${a.artifact_id}`}>
+          <strong>{a.display_name || a.name}</strong>
+        </Link>
+      ),
+    },
+    { id: 'type', label: 'Type', cell: (a) => <span className="tag">{a.type}</span> },
+    { id: 'run', label: 'Run', cell: (a) => (a.run_id ? <RunName id={a.run_id} names={runNames.data} /> : '—') },
+    {
+      id: 'uri',
+      label: 'URI',
+      cell: (a) => (
+        <div className="cell-sub mono uri-cell" title={a.uri}>
+          {a.uri}
+        </div>
+      ),
+    },
+    { id: 'created', label: 'Created', className: 'nowrap', cell: (a) => formatDate(a.created_at) },
+  ];
   return (
     <>
       <PageHeader title="Artifacts" subtitle="Everything tasks produced: datasets, models, metrics, reports." />
-      <ErrorBox error={list.error} title="Could not load artifacts" onRetry={list.reload} />
+      <ErrorBox error={paged.list.error} title="Could not load artifacts" onRetry={paged.list.reload} />
+      {runNames.error && <ErrorBox error={runNames.error} title="Could not load the names of the runs" onRetry={runNames.reload} />}
       <div className="card flush">
         <div className="toolbar">
-          <select value={type} onChange={(e) => { setType(e.target.value); setTokens(['']); }} aria-label="Filter by type">
+          <select value={type} onChange={(e) => setType(e.target.value)} aria-label="Filter by type">
             <option value="">All types</option>
             {TYPES.map((t) => (
               <option key={t} value={t}>
@@ -45,47 +70,18 @@ export function ArtifactsPage() {
             ))}
           </select>
         </div>
-        {list.loading && !list.data ? (
-          <Loading what="artifacts" />
-        ) : !items.length ? (
-          <EmptyState title={type ? `No ${type} artifacts` : 'No artifacts yet'} action={<Link className="btn primary" to="/runs/new">Start a run</Link>}>
-            Artifacts appear here when tasks write their outputs.
-          </EmptyState>
-        ) : (
-          <table className="list">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Type</th>
-                <th>Run</th>
-                <th>URI</th>
-                <th>Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((a) => (
-                <tr key={a.artifact_id}>
-                  <td>
-                    <Link to={`/artifacts/${a.artifact_id}`}>
-                      <strong>{a.display_name || a.name}</strong>
-                    </Link>
-                  </td>
-                  <td>
-                    <span className="tag">{a.type}</span>
-                  </td>
-                  <td>{a.run_id ? <RunName id={a.run_id} names={runNames.data} /> : '—'}</td>
-                  <td>
-                    <div className="cell-sub mono" style={{ maxWidth: 380 }} title={a.uri}>
-                      {a.uri}
-                    </div>
-                  </td>
-                  <td className="nowrap">{formatDate(a.created_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        <Pager page={tokens.length - 1} hasPrev={tokens.length > 1} hasNext={!!list.data?.next_page_token} onPrev={() => setTokens((t) => t.slice(0, -1))} onNext={() => setTokens((t) => [...t, list.data!.next_page_token!])} pageSize={pageSize} onPageSize={(n) => { setPageSize(n); setTokens(['']); }} total={list.data?.total_size} />
+        <ListTable
+          paged={paged}
+          columns={columns}
+          rowKey={(a) => a.artifact_id}
+          what="artifacts"
+          testId="artifacts-table"
+          empty={
+            <EmptyState title={type ? `No ${type} artifacts` : 'No artifacts yet'} action={<Link className="btn primary" to="/runs/new">Start a run</Link>}>
+              Artifacts appear here when tasks write their outputs.
+            </EmptyState>
+          }
+        />
       </div>
     </>
   );
@@ -102,12 +98,6 @@ function RunName({ id, names }: { id: string; names: Map<string, string> | undef
 export function ArtifactDetailPage({ artifactId }: { artifactId: string }) {
   const r = useAsync(() => api.getArtifact(artifactId), [artifactId]);
   const a = r.data;
-  // the runs of the lineage by name (usually one or two runs)
-  const runIds = a ? [...new Set([a.lineage?.producer?.run_id, ...(a.lineage?.consumers ?? []).map((c) => c.run_id)].filter((x): x is string => !!x))] : [];
-  const runNames = useAsync(async () => {
-    const runs = await Promise.all(runIds.slice(0, 20).map((id) => api.getRun(id).catch(() => undefined)));
-    return new Map(runs.filter((x) => !!x).map((x) => [x!.run_id, x!.display_name || x!.run_id]));
-  }, [runIds.join(',')]);
   return (
     <>
       <PageHeader crumbs={<Link to="/artifacts">Artifacts</Link>} title={a ? a.display_name || a.name : 'Artifact'} subtitle={a?.type} />
@@ -115,7 +105,7 @@ export function ArtifactDetailPage({ artifactId }: { artifactId: string }) {
       {!a ? (
         !r.error && <Loading />
       ) : (
-        <div className="two-col" style={{ gridTemplateColumns: 'minmax(0, 3fr) minmax(0, 2fr)' }}>
+        <div className="two-col wide-left">
           <div>
             <ArtifactCard a={a} showLink={false} />
           </div>
@@ -127,7 +117,7 @@ export function ArtifactDetailPage({ artifactId }: { artifactId: string }) {
                 <KV
                   rows={[
                     ['Task', <Link to={`/runs/${a.lineage.producer.run_id}?task=${a.lineage.producer.task_id}`}>{a.lineage.producer.task_name}</Link>],
-                    ['Run', <RunName id={a.lineage.producer.run_id} names={runNames.data} />],
+                    ['Run', <NameLink kind="run" id={a.lineage.producer.run_id} />],
                   ]}
                 />
               ) : (
@@ -151,7 +141,7 @@ export function ArtifactDetailPage({ artifactId }: { artifactId: string }) {
                         </td>
                         <td className="mono">{c.input_name}</td>
                         <td>
-                          <RunName id={c.run_id} names={runNames.data} />
+                          <NameLink kind="run" id={c.run_id} />
                         </td>
                       </tr>
                     ))}
@@ -167,7 +157,7 @@ export function ArtifactDetailPage({ artifactId }: { artifactId: string }) {
               <KV
                 rows={[
                   ['ID', <span className="mono">{a.artifact_id}</span>],
-                  ['URI', <span className="mono" style={{ wordBreak: 'break-all' }}>{a.uri}</span>],
+                  ['URI', <span className="mono break">{a.uri}</span>],
                   ['Digest', <span className="mono">{a.digest || '—'}</span>],
                   ['Created', formatDate(a.created_at)],
                 ]}

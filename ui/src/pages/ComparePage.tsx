@@ -6,7 +6,7 @@ import { ConfusionMatrixView } from '../components/Charts';
 import { EmptyState, ErrorBox, Loading, PageHeader, StatusBadge } from '../components/common';
 import { durationBetween, formatDuration, valueText } from '../lib/format';
 import { useAsync } from '../lib/hooks';
-import { confusionMatrix, formatMetric, rocPoints, scalarMetrics } from '../lib/metrics';
+import { confusionMatrix, formatMetric, rocClass, rocPoints, scalarMetrics } from '../lib/metrics';
 import { Link } from '../router';
 
 export interface CompareData {
@@ -26,13 +26,17 @@ export function paramRows(runs: Run[]): { name: string; values: string[]; differ
   });
 }
 
-/** Scalar metrics per run: "artifact/metric" rows from each run's system.Metrics artifacts. */
+/**
+ * Scalar metrics per run from each run's system.Metrics artifacts, by metric name;
+ * "artifact/metric" only when a run has several metrics artifacts (else the prefix is noise).
+ */
 export function metricRows(data: CompareData[]): { name: string; values: (number | undefined)[]; differs: boolean }[] {
+  const prefixed = data.some((d) => d.artifacts.filter((a) => a.type === 'system.Metrics').length > 1);
   const perRun = data.map((d) => {
     const m = new Map<string, number>();
     for (const a of d.artifacts) {
       if (a.type !== 'system.Metrics') continue;
-      for (const [k, v] of scalarMetrics(a.metadata)) m.set(`${a.name}/${k}`, v);
+      for (const [k, v] of scalarMetrics(a.metadata)) m.set(prefixed ? `${a.name}/${k}` : k, v);
     }
     return m;
   });
@@ -54,17 +58,19 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
       ),
     [runIds.join(',')],
   );
-  const data = r.data ?? [];
-  const runs = data.map((d) => d.run);
-  const params = useMemo(() => paramRows(runs), [r.data]); // eslint-disable-line react-hooks/exhaustive-deps
-  const metrics = useMemo(() => metricRows(data), [r.data]); // eslint-disable-line react-hooks/exhaustive-deps
+  const data = useMemo(() => r.data ?? [], [r.data]);
+  const runs = useMemo(() => data.map((d) => d.run), [data]);
+  const params = useMemo(() => paramRows(runs), [runs]);
+  const metrics = useMemo(() => metricRows(data), [data]);
   const roc: RocSeries[] = [];
   const cms: { run: Run; name: string; cm: NonNullable<ReturnType<typeof confusionMatrix>> }[] = [];
   for (const d of data) {
     for (const a of d.artifacts) {
       if (a.type !== 'system.ClassificationMetrics') continue;
       const pts = rocPoints(a.metadata);
-      if (pts.length) roc.push({ label: `${d.run.display_name ?? d.run.run_id}${d.artifacts.filter((x) => x.type === a.type).length > 1 ? ` · ${a.name}` : ''}`, points: pts });
+      const cls = rocClass(a.metadata, d.run.runtime_config?.parameters);
+      const several = d.artifacts.filter((x) => x.type === a.type).length > 1;
+      if (pts.length) roc.push({ label: `${d.run.display_name ?? d.run.run_id}${several ? ` · ${a.name}` : ''}${cls ? ` · ${cls} vs rest` : ''}`, points: pts });
       const cm = confusionMatrix(a.metadata);
       if (cm) cms.push({ run: d.run, name: a.name, cm });
     }
@@ -92,7 +98,7 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
                 <tr>
                   <th>Run</th>
                   {runs.map((x) => (
-                    <th key={x.run_id}>
+                    <th key={x.run_id} className="as-written">
                       <Link to={`/runs/${x.run_id}`}>{x.display_name}</Link>
                     </th>
                   ))}
@@ -117,7 +123,7 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
             </table>
           </div>
           <div className="card flush">
-            <div style={{ padding: '12px 12px 0' }}>
+            <div className="card-pad-top">
               <h2>Parameters</h2>
             </div>
             {params.length ? (
@@ -126,7 +132,9 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
                   <tr>
                     <th>Parameter</th>
                     {runs.map((x) => (
-                      <th key={x.run_id}>{x.display_name}</th>
+                      <th key={x.run_id} className="as-written">
+                        {x.display_name}
+                      </th>
                     ))}
                   </tr>
                 </thead>
@@ -135,7 +143,7 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
                     <tr key={p.name} className={p.differs ? 'diff' : ''} data-differs={p.differs}>
                       <td>
                         {p.name}
-                        {p.differs && <span className="tag" style={{ marginLeft: 6 }}>differs</span>}
+                        {p.differs && <span className="tag gap-left">differs</span>}
                       </td>
                       {p.values.map((v, i) => (
                         <td key={i} className="mono">
@@ -147,11 +155,11 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
                 </tbody>
               </table>
             ) : (
-              <p className="muted" style={{ padding: 12 }}>These runs have no parameters.</p>
+              <p className="muted padded-all">These runs have no parameters.</p>
             )}
           </div>
           <div className="card flush">
-            <div style={{ padding: '12px 12px 0' }}>
+            <div className="card-pad-top">
               <h2>Scalar metrics</h2>
             </div>
             {metrics.length ? (
@@ -160,7 +168,9 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
                   <tr>
                     <th>Metric</th>
                     {runs.map((x) => (
-                      <th key={x.run_id}>{x.display_name}</th>
+                      <th key={x.run_id} className="as-written">
+                        {x.display_name}
+                      </th>
                     ))}
                   </tr>
                 </thead>
@@ -178,7 +188,7 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
                 </tbody>
               </table>
             ) : (
-              <p className="muted" style={{ padding: 12 }}>No system.Metrics artifacts in these runs.</p>
+              <p className="muted padded-all">No system.Metrics artifacts in these runs.</p>
             )}
           </div>
           <div className="card">
@@ -188,7 +198,7 @@ export function ComparePage({ runIds }: { runIds: string[] }) {
           {cms.length > 0 && (
             <div className="card">
               <h2>Confusion matrices</h2>
-              <div style={{ display: 'flex', gap: 28, flexWrap: 'wrap' }}>
+              <div className="chart-row">
                 {cms.map((c, i) => (
                   <div key={i}>
                     <div className="viz-title">

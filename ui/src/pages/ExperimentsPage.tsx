@@ -1,23 +1,22 @@
 import { useState } from 'react';
 import { api } from '../api/client';
-import { EmptyState, ErrorBox, Loading, Modal, PageHeader, Pager } from '../components/common';
+import type { Experiment } from '../api/types';
+import { EmptyState, ErrorBox, Modal, PageHeader } from '../components/common';
+import { ListTable, type Column } from '../components/ListTable';
 import { RunsTable } from '../components/RunsTable';
 import { buildNameFilter } from '../lib/filter';
 import { formatDate } from '../lib/format';
 import { useAsync } from '../lib/hooks';
+import { usePagedList } from '../lib/paging';
 import { Link, navigate } from '../router';
 
 export function ExperimentsPage() {
   const [archived, setArchived] = useState(false);
   const [search, setSearch] = useState('');
-  const [tokens, setTokens] = useState<string[]>(['']);
-  const [pageSize, setPageSize] = useState(20);
   const [creating, setCreating] = useState(false);
   const [actionError, setActionError] = useState<string>();
-  const token = tokens[tokens.length - 1];
   const filter = buildNameFilter(search, [{ key: 'storage_state', operation: archived ? 'EQUALS' : 'NOT_EQUALS', string_value: 'ARCHIVED' }]);
-  const list = useAsync(() => api.listExperiments({ page_size: pageSize, page_token: token || undefined, sort_by: 'created_at desc', filter }), [pageSize, token, filter]);
-  const items = list.data?.items ?? [];
+  const paged = usePagedList((p) => api.listExperiments({ ...p, sort_by: 'created_at desc', filter }), [filter]);
   const act = async (fn: () => Promise<unknown>) => {
     setActionError(undefined);
     try {
@@ -25,8 +24,37 @@ export function ExperimentsPage() {
     } catch (e) {
       setActionError((e as Error).message);
     }
-    list.reload();
+    paged.list.reload();
   };
+  const columns: Column<Experiment>[] = [
+    {
+      id: 'name',
+      label: 'Name',
+      cell: (x) => (
+        <Link to={`/experiments/${x.experiment_id}`}>
+          <strong>{x.display_name}</strong>
+        </Link>
+      ),
+    },
+    { id: 'description', label: 'Description', className: 'muted', cell: (x) => x.description || '—' },
+    { id: 'created', label: 'Created', className: 'nowrap', cell: (x) => formatDate(x.created_at) },
+    { id: 'last', label: 'Last run', className: 'nowrap', cell: (x) => formatDate(x.last_run_created_at) },
+    {
+      id: 'actions',
+      label: '',
+      className: 'right',
+      cell: (x) =>
+        archived ? (
+          <button className="btn small" onClick={() => act(() => api.unarchiveExperiment(x.experiment_id))}>
+            Restore
+          </button>
+        ) : (
+          <button className="btn small" onClick={() => act(() => api.archiveExperiment(x.experiment_id))}>
+            Archive
+          </button>
+        ),
+    },
+  ];
   return (
     <>
       <PageHeader
@@ -38,65 +66,42 @@ export function ExperimentsPage() {
           </button>
         }
       />
-      <ErrorBox error={list.error} title="Could not load experiments" onRetry={list.reload} />
+      <ErrorBox error={paged.list.error} title="Could not load experiments" onRetry={paged.list.reload} />
       <ErrorBox error={actionError} title="The action failed" />
       <div className="card flush">
         <div className="toolbar">
-          <div className="tabs" style={{ margin: 0, border: 'none' }}>
-            <button className={!archived ? 'tab active' : 'tab'} onClick={() => { setArchived(false); setTokens(['']); }}>
+          <div className="tabs inline">
+            <button className={!archived ? 'tab active' : 'tab'} onClick={() => setArchived(false)}>
               Active
             </button>
-            <button className={archived ? 'tab active' : 'tab'} onClick={() => { setArchived(true); setTokens(['']); }}>
+            <button className={archived ? 'tab active' : 'tab'} onClick={() => setArchived(true)}>
               Archived
             </button>
           </div>
-          <input type="search" placeholder="Filter by name" value={search} onChange={(e) => { setSearch(e.target.value); setTokens(['']); }} style={{ width: 240 }} />
+          <input type="search" className="filter-input" placeholder="Filter by name" value={search} onChange={(e) => setSearch(e.target.value)} />
         </div>
-        {list.loading && !list.data ? (
-          <Loading what="experiments" />
-        ) : !items.length ? (
-          <EmptyState title={archived ? 'No archived experiments' : search ? 'No experiment matches' : 'No experiments yet'} action={!archived && !search && <button className="btn primary" onClick={() => setCreating(true)}>Create an experiment</button>}>
-            {!archived && !search && 'Experiments group related runs so you can compare them.'}
-          </EmptyState>
-        ) : (
-          <table className="list">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Description</th>
-                <th>Created</th>
-                <th>Last run</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((x) => (
-                <tr key={x.experiment_id}>
-                  <td>
-                    <Link to={`/experiments/${x.experiment_id}`}>
-                      <strong>{x.display_name}</strong>
-                    </Link>
-                  </td>
-                  <td className="muted">{x.description || '—'}</td>
-                  <td className="nowrap">{formatDate(x.created_at)}</td>
-                  <td className="nowrap">{formatDate(x.last_run_created_at)}</td>
-                  <td style={{ textAlign: 'right' }}>
-                    {archived ? (
-                      <button className="btn small" onClick={() => act(() => api.unarchiveExperiment(x.experiment_id))}>
-                        Restore
-                      </button>
-                    ) : (
-                      <button className="btn small" onClick={() => act(() => api.archiveExperiment(x.experiment_id))}>
-                        Archive
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        <Pager page={tokens.length - 1} hasPrev={tokens.length > 1} hasNext={!!list.data?.next_page_token} onPrev={() => setTokens((t) => t.slice(0, -1))} onNext={() => setTokens((t) => [...t, list.data!.next_page_token!])} pageSize={pageSize} onPageSize={(n) => { setPageSize(n); setTokens(['']); }} total={list.data?.total_size} />
+        <ListTable
+          paged={paged}
+          columns={columns}
+          rowKey={(x) => x.experiment_id}
+          what="experiments"
+          testId="experiments-table"
+          empty={
+            <EmptyState
+              title={archived ? 'No archived experiments' : search ? 'No experiment matches' : 'No experiments yet'}
+              action={
+                !archived &&
+                !search && (
+                  <button className="btn primary" onClick={() => setCreating(true)}>
+                    Create an experiment
+                  </button>
+                )
+              }
+            >
+              {!archived && !search && 'Experiments group related runs so you can compare them.'}
+            </EmptyState>
+          }
+        />
       </div>
       {creating && <CreateExperiment onClose={() => setCreating(false)} />}
     </>

@@ -138,7 +138,7 @@ export function NewRunPage({ query }: { query: URLSearchParams }) {
       />
       <ErrorBox error={pipelines.error} title="Could not load pipelines" onRetry={pipelines.reload} />
       <ErrorBox error={clone.error} title="Could not load the run to clone" />
-      <div className="card" style={{ maxWidth: 900 }}>
+      <div className="card form-card">
         <h2>Pipeline</h2>
         <div className="form-grid">
           <div className="form-row">
@@ -217,7 +217,7 @@ export function NewRunPage({ query }: { query: URLSearchParams }) {
         )}
 
         <h2>Run type</h2>
-        <div className="radio-row" style={{ marginBottom: 12 }}>
+        <div className="radio-row spaced-below">
           <label>
             <input type="radio" name="kind" checked={kind === 'once'} onChange={() => setKind('once')} /> One-off
           </label>
@@ -226,8 +226,8 @@ export function NewRunPage({ query }: { query: URLSearchParams }) {
           </label>
         </div>
         {kind === 'recurring' && (
-          <div className="card" style={{ background: '#fafbfc' }}>
-            <div className="radio-row" style={{ marginBottom: 12 }}>
+          <div className="card subtle">
+            <div className="radio-row spaced-below">
               <label>
                 <input type="radio" name="trigger" checked={triggerType === 'periodic'} onChange={() => setTriggerType('periodic')} /> Every N seconds
               </label>
@@ -256,18 +256,18 @@ export function NewRunPage({ query }: { query: URLSearchParams }) {
             <label>
               <input type="checkbox" checked={catchup} onChange={(e) => setCatchup(e.target.checked)} /> Catch up on missed runs
             </label>
-            {scheduleError && <div className="field-error" style={{ color: 'var(--bad)', marginTop: 8 }}>{scheduleError}</div>}
+            {scheduleError && <div className="field-error schedule-error">{scheduleError}</div>}
           </div>
         )}
         <ErrorBox error={submitError} title={kind === 'once' ? 'The run was not started' : 'The recurring run was not created'} />
-        <div style={{ display: 'flex', gap: 8, marginTop: 8 }}>
+        <div className="form-actions">
           <button className="btn primary" onClick={submit} disabled={!canSubmit} data-testid="start-run">
             {busy ? 'Starting…' : kind === 'once' ? 'Start run' : 'Create recurring run'}
           </button>
           <button className="btn" onClick={() => window.history.back()}>
             Cancel
           </button>
-          {Object.keys(errors).length > 0 && <span className="muted" style={{ alignSelf: 'center' }}>Fix the highlighted parameters to continue.</span>}
+          {Object.keys(errors).length > 0 && <span className="muted center-self">Fix the highlighted parameters to continue.</span>}
         </div>
       </div>
     </>
@@ -287,7 +287,7 @@ function ParamField({ def, value, error, onChange }: { def: ParamDef; value: str
   let input;
   if (def.type === 'BOOLEAN') {
     input = (
-      <label style={{ display: 'flex', gap: 6, alignItems: 'center' }}>
+      <label className="check-label">
         <input id={id} type="checkbox" checked={value === 'true'} onChange={(e) => onChange(e.target.checked ? 'true' : 'false')} /> {value === 'true' ? 'true' : 'false'}
       </label>
     );

@@ -103,7 +103,7 @@ export function PipelineDetailPage({ pipelineId, versionId }: { pipelineId: stri
         ) : !spec || !graph ? (
           <EmptyState title="No graph to show">This version has no pipeline spec the UI can read.</EmptyState>
         ) : (
-          <div className="run-layout" style={{ height: 'calc(100vh - 270px)' }}>
+          <div className="run-layout pipeline-layout">
             <div className="run-graph">
               <PipelineGraph graph={graph} fitKey={selected ? 'panel' : ''} selectedId={selected?.id} onSelect={setSelected} onOpen={(pth) => { setScope(pth); setSelected(undefined); }} onCrumb={setScope} />
             </div>
@@ -149,7 +149,7 @@ export function PipelineDetailPage({ pipelineId, versionId }: { pipelineId: stri
                   </td>
                   <td className="muted">{v.description || '—'}</td>
                   <td>{formatDate(v.created_at)}</td>
-                  <td style={{ textAlign: 'right' }}>
+                  <td className="right">
                     <Link className="btn small" to={`/runs/new?pipeline=${pipelineId}&version=${v.pipeline_version_id}`}>
                       Create run
                     </Link>
@@ -191,7 +191,7 @@ function StaticNodePanel({ spec, node, onClose }: { spec: PipelineSpec; node: GN
           ×
         </button>
       </div>
-      <div className="side-body" style={{ paddingTop: 12 }}>
+      <div className="side-body padded">
         {node.type === 'artifact' ? (
           <KV rows={[['Produced by', node.producer], ['Output', node.outputKey], ['Type', node.artifactType]]} />
         ) : (

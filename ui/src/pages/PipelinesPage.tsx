@@ -1,10 +1,12 @@
 import { useState } from 'react';
 import { api } from '../api/client';
 import type { Pipeline } from '../api/types';
-import { EmptyState, ErrorBox, Loading, Modal, PageHeader, Pager } from '../components/common';
+import { EmptyState, ErrorBox, Modal, PageHeader } from '../components/common';
+import { ListTable, type Column } from '../components/ListTable';
 import { buildNameFilter } from '../lib/filter';
 import { formatDate } from '../lib/format';
 import { useAsync } from '../lib/hooks';
+import { usePagedList } from '../lib/paging';
 import { Link, navigate } from '../router';
 
 export function UploadDialog({ onClose, onDone, pipeline }: { onClose: () => void; onDone: (p: { pipeline_id: string; pipeline_version_id?: string }) => void; pipeline?: Pipeline }) {
@@ -78,24 +80,41 @@ export function UploadDialog({ onClose, onDone, pipeline }: { onClose: () => voi
       </div>
       <div className="form-row">
         <label htmlFor="upload-desc">Description</label>
-        <textarea id="upload-desc" rows={2} value={description} onChange={(e) => setDescription(e.target.value)} style={{ fontFamily: 'inherit' }} />
+        <textarea id="upload-desc" rows={2} value={description} onChange={(e) => setDescription(e.target.value)} className="inherit-font" />
       </div>
     </Modal>
   );
 }
 
 export function PipelinesPage() {
-  const [pageSize, setPageSize] = useState(20);
-  const [tokens, setTokens] = useState<string[]>(['']);
   const [search, setSearch] = useState('');
   const [sortDesc, setSortDesc] = useState(true);
   const [upload, setUpload] = useState(false);
-  const token = tokens[tokens.length - 1];
-  const list = useAsync(
-    () => api.listPipelines({ page_size: pageSize, page_token: token || undefined, sort_by: `created_at${sortDesc ? ' desc' : ''}`, filter: buildNameFilter(search) }),
-    [pageSize, token, search, sortDesc],
-  );
-  const items = list.data?.items ?? [];
+  const paged = usePagedList((p) => api.listPipelines({ ...p, sort_by: `created_at${sortDesc ? ' desc' : ''}`, filter: buildNameFilter(search) }), [search, sortDesc]);
+  const columns: Column<Pipeline>[] = [
+    {
+      id: 'name',
+      label: 'Name',
+      cell: (p) => (
+        <Link to={`/pipelines/${p.pipeline_id}`}>
+          <strong>{p.display_name || p.name || p.pipeline_id}</strong>
+        </Link>
+      ),
+    },
+    { id: 'description', label: 'Description', className: 'muted', cell: (p) => <div className="cell-sub">{p.description || '—'}</div> },
+    { id: 'versions', label: 'Versions', cell: (p) => <VersionCount pipelineId={p.pipeline_id} /> },
+    { id: 'created', label: 'Created', className: 'nowrap', sort: { active: true, desc: sortDesc, onClick: () => setSortDesc((s) => !s) }, cell: (p) => formatDate(p.created_at) },
+    {
+      id: 'actions',
+      label: '',
+      className: 'right',
+      cell: (p) => (
+        <Link to={`/runs/new?pipeline=${p.pipeline_id}`} className="btn small">
+          Create run
+        </Link>
+      ),
+    },
+  ];
   return (
     <>
       <PageHeader
@@ -107,99 +126,39 @@ export function PipelinesPage() {
           </button>
         }
       />
-      <ErrorBox error={list.error} title="Could not load pipelines" onRetry={list.reload} />
+      <ErrorBox error={paged.list.error} title="Could not load pipelines" onRetry={paged.list.reload} />
       <div className="card flush">
         <div className="toolbar">
-          <input
-            type="search"
-            placeholder="Filter by name"
-            value={search}
-            onChange={(e) => {
-              setSearch(e.target.value);
-              setTokens(['']);
-            }}
-            style={{ width: 280 }}
-          />
+          <input type="search" className="filter-input wide" placeholder="Filter by name" value={search} onChange={(e) => setSearch(e.target.value)} />
         </div>
-        {list.loading && !list.data ? (
-          <Loading what="pipelines" />
-        ) : items.length === 0 ? (
-          <EmptyState
-            title={search ? 'No pipeline matches this filter' : 'No pipelines yet'}
-            action={
-              !search && (
-                <button className="btn primary" onClick={() => setUpload(true)}>
-                  Upload a pipeline
-                </button>
-              )
-            }
-          >
-            {!search && (
-              <>
-                Compile one with <code>kfp.compiler.Compiler().compile(my_pipeline, "pipeline.yaml")</code> and upload the YAML.
-              </>
-            )}
-          </EmptyState>
-        ) : (
-          <table className="list">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Description</th>
-                <th>Versions</th>
-                <th className="sortable" onClick={() => setSortDesc((s) => !s)}>
-                  Created {sortDesc ? '↓' : '↑'}
-                </th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((p) => (
-                <PipelineRow key={p.pipeline_id} p={p} />
-              ))}
-            </tbody>
-          </table>
-        )}
-        <Pager
-          page={tokens.length - 1}
-          hasPrev={tokens.length > 1}
-          hasNext={!!list.data?.next_page_token}
-          onPrev={() => setTokens((t) => t.slice(0, -1))}
-          onNext={() => setTokens((t) => [...t, list.data!.next_page_token!])}
-          pageSize={pageSize}
-          onPageSize={(n) => {
-            setPageSize(n);
-            setTokens(['']);
-          }}
-          total={list.data?.total_size}
+        <ListTable
+          paged={paged}
+          columns={columns}
+          rowKey={(p) => p.pipeline_id}
+          what="pipelines"
+          testId="pipelines-table"
+          empty={
+            <EmptyState
+              title={search ? 'No pipeline matches this filter' : 'No pipelines yet'}
+              action={
+                !search && (
+                  <button className="btn primary" onClick={() => setUpload(true)}>
+                    Upload a pipeline
+                  </button>
+                )
+              }
+            >
+              {!search && (
+                <>
+                  Compile one with <code>kfp.compiler.Compiler().compile(my_pipeline, "pipeline.yaml")</code> and upload the YAML.
+                </>
+              )}
+            </EmptyState>
+          }
         />
       </div>
       {upload && <UploadDialog onClose={() => setUpload(false)} onDone={(r) => navigate(`/pipelines/${r.pipeline_id}`)} />}
     </>
-  );
-}
-
-function PipelineRow({ p }: { p: Pipeline }) {
-  return (
-    <tr>
-      <td>
-        <Link to={`/pipelines/${p.pipeline_id}`}>
-          <strong>{p.display_name || p.name || p.pipeline_id}</strong>
-        </Link>
-      </td>
-      <td className="muted">
-        <div className="cell-sub" style={{ fontSize: 13 }}>{p.description || '—'}</div>
-      </td>
-      <td>
-        <VersionCount pipelineId={p.pipeline_id} />
-      </td>
-      <td className="nowrap">{formatDate(p.created_at)}</td>
-      <td style={{ textAlign: 'right' }}>
-        <Link to={`/runs/new?pipeline=${p.pipeline_id}`} className="btn small">
-          Create run
-        </Link>
-      </td>
-    </tr>
   );
 }
 

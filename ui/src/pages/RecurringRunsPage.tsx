@@ -1,10 +1,13 @@
 import { useEffect, useState } from 'react';
 import { api } from '../api/client';
 import type { RecurringRun } from '../api/types';
-import { EmptyState, ErrorBox, KV, Loading, PageHeader, Pager, StatusBadge } from '../components/common';
-import { RunsTable, useNames } from '../components/RunsTable';
+import { EmptyState, ErrorBox, KV, Loading, PageHeader, StatusBadge } from '../components/common';
+import { ListTable, type Column } from '../components/ListTable';
+import { NameLink } from '../components/NameLink';
+import { RunsTable } from '../components/RunsTable';
 import { durationBetween, formatDate, formatDuration, isFinished, valueText } from '../lib/format';
 import { useAsync, useNow } from '../lib/hooks';
+import { usePagedList } from '../lib/paging';
 import { Link } from '../router';
 
 export function triggerText(rr: RecurringRun): string {
@@ -45,13 +48,38 @@ function EnableToggle({ rr, onChange }: { rr: RecurringRun; onChange: (err?: str
 }
 
 export function RecurringRunsPage() {
-  const [tokens, setTokens] = useState<string[]>(['']);
-  const [pageSize, setPageSize] = useState(20);
   const [err, setErr] = useState<string>();
-  const token = tokens[tokens.length - 1];
-  const list = useAsync(() => api.listRecurringRuns({ page_size: pageSize, page_token: token || undefined, sort_by: 'created_at desc' }), [pageSize, token]);
-  const names = useNames();
-  const items = list.data?.items ?? [];
+  const paged = usePagedList((p) => api.listRecurringRuns({ ...p, sort_by: 'created_at desc' }), []);
+  const columns: Column<RecurringRun>[] = [
+    {
+      id: 'name',
+      label: 'Name',
+      cell: (rr) => (
+        <Link to={`/recurring/${rr.recurring_run_id}`}>
+          <strong>{rr.display_name}</strong>
+        </Link>
+      ),
+    },
+    { id: 'status', label: 'Status', cell: (rr) => (enabled(rr) ? <span className="badge state-succeeded">Enabled</span> : <span className="badge state-skipped">Disabled</span>) },
+    { id: 'trigger', label: 'Trigger', className: 'mono', cell: (rr) => triggerText(rr) },
+    { id: 'pipeline', label: 'Pipeline', cell: (rr) => (rr.pipeline_version_reference?.pipeline_id ? <NameLink kind="pipeline" id={rr.pipeline_version_reference.pipeline_id} /> : '—') },
+    { id: 'experiment', label: 'Experiment', cell: (rr) => (rr.experiment_id ? <NameLink kind="experiment" id={rr.experiment_id} /> : '—') },
+    { id: 'created', label: 'Created', className: 'nowrap', cell: (rr) => formatDate(rr.created_at) },
+    {
+      id: 'actions',
+      label: '',
+      className: 'right',
+      cell: (rr) => (
+        <EnableToggle
+          rr={rr}
+          onChange={(e) => {
+            setErr(e);
+            paged.list.reload();
+          }}
+        />
+      ),
+    },
+  ];
   return (
     <>
       <PageHeader
@@ -63,53 +91,21 @@ export function RecurringRunsPage() {
           </Link>
         }
       />
-      <ErrorBox error={list.error} title="Could not load recurring runs" onRetry={list.reload} />
+      <ErrorBox error={paged.list.error} title="Could not load recurring runs" onRetry={paged.list.reload} />
       <ErrorBox error={err} title="The action failed" />
       <div className="card flush">
-        {list.loading && !list.data ? (
-          <Loading what="recurring runs" />
-        ) : !items.length ? (
-          <EmptyState title="No recurring runs" action={<Link className="btn primary" to="/runs/new?recurring=1">Schedule a pipeline</Link>}>
-            In the run form choose “Recurring” and give a cron expression or an interval.
-          </EmptyState>
-        ) : (
-          <table className="list">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Status</th>
-                <th>Trigger</th>
-                <th>Pipeline</th>
-                <th>Experiment</th>
-                <th>Created</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((rr) => {
-                const pid = rr.pipeline_version_reference?.pipeline_id;
-                return (
-                  <tr key={rr.recurring_run_id}>
-                    <td>
-                      <Link to={`/recurring/${rr.recurring_run_id}`}>
-                        <strong>{rr.display_name}</strong>
-                      </Link>
-                    </td>
-                    <td>{enabled(rr) ? <span className="badge state-succeeded">Enabled</span> : <span className="badge state-skipped">Disabled</span>}</td>
-                    <td className="mono">{triggerText(rr)}</td>
-                    <td>{pid ? <Link to={`/pipelines/${pid}`}>{names.pipelines.get(pid) ?? pid.slice(0, 8)}</Link> : '—'}</td>
-                    <td>{rr.experiment_id ? <Link to={`/experiments/${rr.experiment_id}`}>{names.experiments.get(rr.experiment_id) ?? rr.experiment_id.slice(0, 8)}</Link> : '—'}</td>
-                    <td className="nowrap">{formatDate(rr.created_at)}</td>
-                    <td style={{ textAlign: 'right' }}>
-                      <EnableToggle rr={rr} onChange={(e) => { setErr(e); list.reload(); }} />
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        )}
-        <Pager page={tokens.length - 1} hasPrev={tokens.length > 1} hasNext={!!list.data?.next_page_token} onPrev={() => setTokens((t) => t.slice(0, -1))} onNext={() => setTokens((t) => [...t, list.data!.next_page_token!])} pageSize={pageSize} onPageSize={(n) => { setPageSize(n); setTokens(['']); }} total={list.data?.total_size} />
+        <ListTable
+          paged={paged}
+          columns={columns}
+          rowKey={(rr) => rr.recurring_run_id}
+          what="recurring runs"
+          testId="recurring-runs-table"
+          empty={
+            <EmptyState title="No recurring runs" action={<Link className="btn primary" to="/runs/new?recurring=1">Schedule a pipeline</Link>}>
+              In the run form choose “Recurring” and give a cron expression or an interval.
+            </EmptyState>
+          }
+        />
       </div>
     </>
   );
@@ -118,7 +114,6 @@ export function RecurringRunsPage() {
 export function RecurringRunDetailPage({ recurringRunId }: { recurringRunId: string }) {
   const r = useAsync(() => api.getRecurringRun(recurringRunId), [recurringRunId]);
   const [err, setErr] = useState<string>();
-  const names = useNames();
   const rr = r.data;
   const pid = rr?.pipeline_version_reference?.pipeline_id;
   return (
@@ -140,8 +135,8 @@ export function RecurringRunDetailPage({ recurringRunId }: { recurringRunId: str
                 ['Trigger', <span className="mono">{triggerText(rr)}</span>],
                 ['Max concurrent runs', String(rr.max_concurrency ?? '—')],
                 ['Catch up missed runs', rr.no_catchup ? 'no' : 'yes'],
-                ['Pipeline', pid ? <Link to={`/pipelines/${pid}`}>{names.pipelines.get(pid) ?? pid}</Link> : '—'],
-                ['Experiment', rr.experiment_id ? <Link to={`/experiments/${rr.experiment_id}`}>{names.experiments.get(rr.experiment_id) ?? rr.experiment_id}</Link> : '—'],
+                ['Pipeline', pid ? <NameLink kind="pipeline" id={pid} full /> : '—'],
+                ['Experiment', rr.experiment_id ? <NameLink kind="experiment" id={rr.experiment_id} full /> : '—'],
                 ['Created', formatDate(rr.created_at)],
                 ['Updated', formatDate(rr.updated_at)],
               ]}
@@ -157,7 +152,7 @@ export function RecurringRunDetailPage({ recurringRunId }: { recurringRunId: str
           </div>
         </div>
       )}
-      <h2 style={{ marginTop: 8 }}>Runs it started</h2>
+      <h2 className="spaced">Runs it started</h2>
       <RecurringRuns recurringRunId={recurringRunId} experimentId={rr?.experiment_id} active={!!rr && enabled(rr)} />
     </>
   );
@@ -215,7 +210,7 @@ function RecurringRuns({ recurringRunId, experimentId, active }: { recurringRunI
           ))}
         </tbody>
       </table>
-      {list.data.next_page_token && <div className="muted small" style={{ padding: '8px 12px' }}>The 50 newest runs are shown; the Runs page lists them all.</div>}
+      {list.data.next_page_token && <div className="muted small table-note">The 50 newest runs are shown; the Runs page lists them all.</div>}
     </div>
   );
 }
