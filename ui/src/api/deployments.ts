@@ -38,7 +38,11 @@ async function call<T>(method: string, url: string, body?: unknown): Promise<T> 
   try {
     resp = await fetch(url, {
       method,
-      headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
+      // X-Requested-By: see client.ts (the server's cross-site request check).
+      headers:
+        body === undefined
+          ? { 'X-Requested-By': 'pipeyard-ui' }
+          : { 'Content-Type': 'application/json', 'X-Requested-By': 'pipeyard-ui' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (e) {
