@@ -299,6 +299,8 @@ async def _attempt(ctx: RunContext, component: ComponentView, row: Task, params:
         on_output=on_output,
         cpu=cpu,
         memory_bytes=memory,
+        image=container.image,
+        host_paths=_host_paths(work, task_root, staging.inputs, staging.outputs),
     )
     result = await ctx.launcher.launch(request)
     if result.error:
@@ -317,3 +319,13 @@ async def _attempt(ctx: RunContext, component: ComponentView, row: Task, params:
                                outputs=io_record(out_params, outputs), error=None)
     ctx.record_result(done, rows, events + _input_events(ctx, done, artifacts))
     return Outcome("SUCCEEDED", out_params, outputs, task_id=row.task_id, task_name=row.display_name), 0
+
+
+def _host_paths(work: Path, task_root: Path, inputs: Mapping[str, list[ArtifactDict]],
+                outputs: Mapping[str, str]) -> tuple[str, ...]:
+    """What the task touches on the host: its work folder, its task root, its inputs and
+    the folders of its outputs (a container launcher mounts them at the same paths)."""
+    paths = [str(work), str(task_root)]
+    paths += [local_path(a["uri"]) for arts in inputs.values() for a in arts]
+    paths += [str(Path(local_path(uri)).parent) for uri in outputs.values()]
+    return tuple(dict.fromkeys(paths))
