@@ -181,7 +181,6 @@ class DockerLauncher:
             "mounts": binds,
             "labels": owner_labels(request.key),
             "network_mode": self.network,
-            "init": True,
             "detach": True,
         }
         if request.cpu > 0:
