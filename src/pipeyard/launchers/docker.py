@@ -22,6 +22,8 @@
   for images that carry only Python, the fast path stays available.
 - ``network`` (``PIPEYARD_DOCKER_NETWORK``): the engine network of task and bootstrap
   containers, e.g. ``host`` where the default bridge has no route to a package index.
+- ``container_options``: further keyword arguments of the SDK's ``containers.create``
+  for every task container (e.g. ``device_requests`` for GPUs, ``pid_mode``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -75,11 +77,13 @@ class DockerLauncher:
         network: str | None = None,
         host_images: str | Sequence[str] | None = None,
         user: str | None = None,
+        container_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.envs_dir = Path(envs_dir)
         self.network = network if network is not None else (os.environ.get(NETWORK_ENV) or None)
         self.host_images = _patterns(host_images)
         self.user = user or f"{os.getuid()}:{os.getgid()}"
+        self.container_options = dict(container_options or {})
         self._max_parallel = max_parallel
         self._pool = ResourcePool(max_parallel)
         self._threads = ThreadPoolExecutor(_THREADS, thread_name_prefix="pipeyard-docker")
@@ -187,7 +191,7 @@ class DockerLauncher:
             args["nano_cpus"] = int(request.cpu * 1e9)
         if request.memory_bytes > 0:
             args["mem_limit"] = request.memory_bytes
-        return args
+        return {**args, **self.container_options}
 
 
 def _fail(request: LaunchRequest, message: str) -> LaunchResult:

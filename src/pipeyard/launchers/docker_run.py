@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -60,6 +61,7 @@ class _LogPump:
     def _run(self) -> None:
         pending = b""
         try:
+            os.makedirs(os.path.dirname(os.path.abspath(self._log_path)), exist_ok=True)
             stream = self._engine.streams.api.logs(self._container.id, stream=True, follow=True)
             with open(self._log_path, "ab") as log:
                 for chunk in stream:
