@@ -24,9 +24,9 @@ _HERE = Path(__file__).resolve()
 sys.path[:0] = [str(_HERE.parents[2] / "src"), str(_HERE.parent)]
 
 from docker_images import PYTHON_IMAGE, TOOLS_IMAGE, build_python_image, build_tools_image  # noqa: E402
-from kfp import dsl  # noqa: E402
+from kfp import dsl, kubernetes  # noqa: E402
 from kfp.dsl import Dataset, Output, OutputPath  # noqa: E402
-from tests.unit.engine.pipeline_runs import compile_pipeline  # noqa: E402
+from tests.unit.engine.pipeline_runs import cli_json, compile_pipeline, run_cli  # noqa: E402
 
 from pipeyard.cli.submit import check_arguments, create_run  # noqa: E402
 from pipeyard.config import Settings  # noqa: E402
@@ -57,9 +57,15 @@ def engine() -> Iterator[Any]:
         connection.close()
 
 
-def _containers(client: Any, key: str | None = None) -> list[Any]:
-    label = f"{LABEL_KEY}={key}" if key else f"{LABEL_LAUNCHER}=docker"
-    return list(client.containers.list(all=True, filters={"label": label}))
+def _containers(client: Any, key: str) -> list[Any]:
+    return list(client.containers.list(all=True, filters={"label": f"{LABEL_KEY}={key}"}))
+
+
+def _containers_of_run(client: Any, run_id: str) -> list[Any]:
+    """Containers of this run's attempts (keys are "<run id>/<task>/<attempt>"); other
+    tests may have containers of their own running meanwhile."""
+    every = client.containers.list(all=True, filters={"label": f"{LABEL_LAUNCHER}=docker"})
+    return [c for c in every if (c.labels or {}).get(LABEL_KEY, "").startswith(f"{run_id}/")]
 
 
 def _launch(tmp_path: Path, request: LaunchRequest, **options: Any) -> LaunchResult:
@@ -171,7 +177,7 @@ def test_program_only_in_the_image_returns_parameter_and_artifact(engine: Any, t
     assert (path.stat().st_uid, path.stat().st_gid) == (os.getuid(), os.getgid())
     log = _log_of(settings, task)
     assert "produced hello in " in log and "GREETING=from-the-task" in log
-    assert _containers(engine) == []
+    assert _containers_of_run(engine, final.run_id) == []
 
 
 def test_failure_is_retried_and_reported(engine: Any, tmp_path: Path) -> None:
@@ -181,7 +187,7 @@ def test_failure_is_retried_and_reported(engine: Any, tmp_path: Path) -> None:
     assert task.state == "FAILED" and task.attempts == 2
     assert "exit code 3" in (task.error or "")
     assert _log_of(settings, task).count("attempt-ran") == 2
-    assert _containers(engine) == []
+    assert _containers_of_run(engine, final.run_id) == []
 
 
 def test_parallel_for_fans_out_into_containers(engine: Any, tmp_path: Path) -> None:
@@ -218,6 +224,42 @@ def test_lightweight_component_bootstraps_kfp_inside_its_base_image(engine: Any,
     assert again.state == "SUCCEEDED", again.error
     assert (tasks2["shout"][0].outputs or {})["parameters"]["Output"] == "HO"
     assert "installing kfp into image" not in _log_of(settings2, tasks2["shout"][0])
+
+
+@dsl.container_component
+def write_share(secret_file: str, note: OutputPath(str)):  # type: ignore[valid-type]
+    # The secret arrives as an env var and as a file; the PVC carries it to the next task.
+    script = 'printf "%s|%s" "$TOKEN" "$(cat "$0")" > /mnt/share/handover && printf written > "$1"'
+    return dsl.ContainerSpec(image=TOOLS_IMAGE, command=["sh", "-c", script], args=[secret_file, note])
+
+
+@dsl.container_component
+def read_share(after: str, value: OutputPath(str)):  # type: ignore[valid-type]
+    return dsl.ContainerSpec(image=TOOLS_IMAGE, command=["sh", "-c", 'cat /mnt/share/handover > "$0"'],
+                             args=[value])
+
+
+@dsl.pipeline(name="docker-platform")
+def platform_pipeline() -> None:
+    pvc = kubernetes.CreatePVC(pvc_name="docker-share", access_modes=["ReadWriteOnce"], size="1Mi")
+    first = write_share(secret_file="/etc/api/token")
+    kubernetes.use_secret_as_env(first, secret_name="api", secret_key_to_env={"token": "TOKEN"})
+    kubernetes.use_secret_as_volume(first, secret_name="api", mount_path="/etc/api")
+    kubernetes.mount_pvc(first, pvc_name=pvc.outputs["name"], mount_path="/mnt/share")
+    second = read_share(after=first.outputs["note"])
+    kubernetes.mount_pvc(second, pvc_name=pvc.outputs["name"], mount_path="/mnt/share")
+
+
+def test_cli_run_with_secrets_and_a_shared_pvc(engine: Any, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    file = compile_pipeline(platform_pipeline, tmp_path / "platform.yaml")
+    assert run_cli(home, "secrets", "set", "api", "token=t0ps3cret").returncode == 0
+    code, doc = cli_json(home, "run", str(file), "--no-cache", "--launcher", "docker")
+    assert code == 0 and doc["state"] == "SUCCEEDED", doc
+    second = next(t for t in doc["tasks"] if t["name"] == "read-share")
+    assert second["outputs"]["value"] == "t0ps3cret|t0ps3cret"
+    assert (home / "volumes" / "docker-share" / "handover").stat().st_uid == os.getuid()
+    assert _containers_of_run(engine, doc["run_id"]) == []
 
 
 # --------------------------------------------------------------------------- the launcher itself
