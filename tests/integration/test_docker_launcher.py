@@ -262,6 +262,23 @@ def test_cli_run_with_secrets_and_a_shared_pvc(engine: Any, tmp_path: Path) -> N
     assert _containers_of_run(engine, doc["run_id"]) == []
 
 
+def test_server_runs_tasks_in_containers_and_serves_their_logs(engine: Any, start_server: Any,
+                                                               tmp_path: Path) -> None:
+    server = start_server(env={"PIPEYARD_LAUNCHER": "docker"})
+    file = compile_pipeline(produce_pipeline, tmp_path / "produce.yaml")
+    created = server.client().create_run_from_pipeline_package(str(file), arguments={"word": "served"},
+                                                                enable_caching=False)
+    with server.http() as http:
+        run = server.wait_run(http, created.run_id)
+        assert run["state"] == "SUCCEEDED", server.log_tail()
+        tasks = http.get(f"/apis/pipeyard/v1/runs/{created.run_id}/tasks").json()["tasks"]
+        task = next(t for t in tasks if t["name"] == "produce")
+        assert task["outputs"]["parameters"]["value"] == "served-from-image"
+        log = http.get(f"/apis/pipeyard/v1/runs/{created.run_id}/tasks/{task['task_id']}/log")
+        assert log.status_code == 200 and "produced served in " in log.text
+    assert _containers_of_run(engine, created.run_id) == []
+
+
 # --------------------------------------------------------------------------- the launcher itself
 
 
