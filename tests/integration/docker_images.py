@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 TOOLS_IMAGE = "pipeyard-test/tools:1"
-PYTHON_IMAGE = "pipeyard-test/python:1"
+PYTHON_IMAGE = "pipeyard-test/python:4"
 LABEL = "pipeyard.test-image=1"
 
 _BUSYBOX = "/bin/busybox"
@@ -117,6 +117,9 @@ def build_python_image(docker: str = "docker") -> str:
         shutil.copy2(prefix / "bin" / version, target / "bin" / version)
         for name in ("python3", "python"):
             (target / "bin" / name).symlink_to(version)
+        # A `pip` command, as Dockerfiles made by `kfp component build` call it.
+        (target / "bin" / "pip").write_text('#!/bin/sh\nexec python3 -m pip "$@"\n')
+        (target / "bin" / "pip").chmod(0o755)
         (target / "lib").mkdir()
         for lib in (prefix / "lib").glob("libpython*"):
             shutil.copy2(lib, target / "lib" / lib.name, follow_symlinks=False)
@@ -129,7 +132,11 @@ def build_python_image(docker: str = "docker") -> str:
             if entry.name == "pip" or (entry.name.startswith("pip-") and entry.name.endswith(".dist-info")):
                 shutil.copytree(entry, site / entry.name, ignore=shutil.ignore_patterns("__pycache__"))
         binaries = [target / "bin" / version, *(target / "lib" / version / "lib-dynload").glob("*.so")]
-        for lib in _libraries(binaries):
+        # Compiled wheels pip installs later (cryptography, grpc) link these.
+        extra = {str(p) for name in ("libgcc_s.so.1", "libstdc++.so.6", "libpthread.so.0", "libdl.so.2",
+                                                 "librt.so.1", "libutil.so.1", "libresolv.so.2")
+                 for p in Path("/lib/x86_64-linux-gnu").glob(name)}
+        for lib in _libraries(binaries) | extra:
             if lib.startswith(str(prefix)):
                 continue
             dest = root / lib.lstrip("/")

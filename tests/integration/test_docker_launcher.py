@@ -176,7 +176,7 @@ def test_program_only_in_the_image_returns_parameter_and_artifact(engine: Any, t
     assert path.read_text() == f"artifact of hello (uid {os.getuid()})\n"
     assert (path.stat().st_uid, path.stat().st_gid) == (os.getuid(), os.getgid())
     log = _log_of(settings, task)
-    assert "produced hello in " in log and "GREETING=from-the-task" in log
+    assert "produced hello in / with GREETING=from-the-task" in log
     assert _containers_of_run(engine, final.run_id) == []
 
 
@@ -279,6 +279,46 @@ def test_server_runs_tasks_in_containers_and_serves_their_logs(engine: Any, star
     assert _containers_of_run(engine, created.run_id) == []
 
 
+CONTAINERIZED = f"""
+import os
+
+from kfp import dsl
+
+
+@dsl.component(base_image={PYTHON_IMAGE!r}, target_image="pipeyard-test/containerized:1")
+def triple(x: int) -> str:
+    return f"{{3 * x}} in {{os.getcwd()}}"
+"""
+
+
+def test_component_built_by_kfp_component_build_runs_from_its_image(engine: Any, tmp_path: Path) -> None:
+    import importlib.util
+
+    build_python_image()
+    src = tmp_path / "components"
+    src.mkdir()
+    (src / "triple_component.py").write_text(CONTAINERIZED)
+    kfp_cli = Path(sys.executable).with_name("kfp")
+    subprocess.run([str(kfp_cli), "component", "build", str(src), "--no-build-image", "--no-push-image"],
+                   check=True, capture_output=True, cwd=src)
+    # The generated Dockerfile's `pip install kfp` needs a route to the index: the host network.
+    engine.images.build(path=str(src), tag="pipeyard-test/containerized:1", network_mode="host", rm=True,
+                        labels={"pipeyard.test-image": "1"})
+    spec = importlib.util.spec_from_file_location("triple_component", src / "triple_component.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    @dsl.pipeline(name="docker-containerized")
+    def containerized(x: int = 2) -> None:
+        module.triple(x=x)
+
+    final, tasks, _ = _run(tmp_path, containerized, {"x": 5})
+    assert final.state == "SUCCEEDED", final.error
+    # The module is imported from the image's WORKDIR, where the build copied it.
+    assert (tasks["triple"][0].outputs or {})["parameters"]["Output"] == "15 in /usr/local/src/kfp/components"
+
+
 # --------------------------------------------------------------------------- the launcher itself
 
 
@@ -327,7 +367,7 @@ def test_cancel_stops_and_removes_the_container(engine: Any, tmp_path: Path) -> 
     assert "pipeyard: task cancelled" in Path(request.log_path).read_text()
 
 
-def test_env_cwd_user_and_limits_reach_the_container(engine: Any, tmp_path: Path) -> None:
+def test_env_user_and_limits_reach_the_container(engine: Any, tmp_path: Path) -> None:
     script = ('echo "cwd=$(pwd) env=$COLOUR user=$(id -u):$(id -g)"; '
               'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; '
               'cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us')
@@ -335,7 +375,8 @@ def test_env_cwd_user_and_limits_reach_the_container(engine: Any, tmp_path: Path
                        cpu=0.5, memory_bytes=64 * 1024 * 1024)
     assert _launch(tmp_path, request) == LaunchResult(exit_code=0)
     lines = Path(request.log_path).read_text().splitlines()
-    assert lines[0] == f"cwd={request.cwd} env=teal user={os.getuid()}:{os.getgid()}"
+    # The image's working directory (none set: "/"), as a KFP cluster would run it.
+    assert lines[0] == f"cwd=/ env=teal user={os.getuid()}:{os.getgid()}"
     assert lines[1] == str(64 * 1024 * 1024)
     assert lines[2].split()[0] == "50000"
 

@@ -1,8 +1,9 @@
 """A launcher that runs every task attempt as a container of its component's image.
 
 - The attempt's resolved command line is the container's entrypoint and arguments;
-  the request's env comes on top of the image's; the working directory, CPU
-  (``nano_cpus``) and memory limits are applied. The container runs as the user
+  the request's env comes on top of the image's; CPU (``nano_cpus``) and memory
+  limits are applied. The working directory is the image's own (``WORKDIR``), as on
+  a KFP cluster: containerized Python components import their code from it. The container runs as the user
   running pipeyard (``uid:gid``), so what it writes is theirs; ``HOME`` is ``/tmp``
   unless the task sets it (that user has no home in the image).
 - Files: the host paths the engine names (work folder, task root, input artifacts,
@@ -180,7 +181,6 @@ class DockerLauncher:
             "entrypoint": argv[:1],
             "command": argv[1:],
             "environment": env,
-            "working_dir": request.cwd,
             "user": self.user,
             "mounts": binds,
             "labels": owner_labels(request.key),

@@ -50,7 +50,9 @@ def test_container_gets_command_env_user_limits_mounts_and_labels(tmp_path: Path
     args = launcher._create_args(request, "img:1", list(request.argv))
     assert (args["entrypoint"], args["command"]) == (["tool"], ["--x", "1"])
     assert args["environment"] == {"HOME": "/tmp", "A": "b"}
-    assert (args["user"], args["working_dir"], args["network_mode"]) == ("1234:99", str(work), "host")
+    # The image's WORKDIR stays (KFP semantics), whatever the request's cwd.
+    assert "working_dir" not in args
+    assert (args["user"], args["network_mode"]) == ("1234:99", "host")
     assert (args["nano_cpus"], args["mem_limit"]) == (1_500_000_000, 1 << 26)
     assert [(m["Source"], m["Target"]) for m in args["mounts"]] == [
         (str(work), str(work)), (str(tmp_path / "pvc"), "/data")]
