@@ -58,14 +58,16 @@ def engine() -> Iterator[Any]:
 
 
 def _containers(client: Any, key: str) -> list[Any]:
-    return list(client.containers.list(all=True, filters={"label": f"{LABEL_KEY}={key}"}))
+    # The engine's plain list: the SDK's models would inspect each container, racing
+    # with other tests' removals.
+    return list(client.api.containers(all=True, filters={"label": f"{LABEL_KEY}={key}"}))
 
 
 def _containers_of_run(client: Any, run_id: str) -> list[Any]:
     """Containers of this run's attempts (keys are "<run id>/<task>/<attempt>"); other
     tests may have containers of their own running meanwhile."""
-    every = client.containers.list(all=True, filters={"label": f"{LABEL_LAUNCHER}=docker"})
-    return [c for c in every if (c.labels or {}).get(LABEL_KEY, "").startswith(f"{run_id}/")]
+    every = client.api.containers(all=True, filters={"label": f"{LABEL_LAUNCHER}=docker"})
+    return [c for c in every if (c.get("Labels") or {}).get(LABEL_KEY, "").startswith(f"{run_id}/")]
 
 
 def _launch(tmp_path: Path, request: LaunchRequest, **options: Any) -> LaunchResult:

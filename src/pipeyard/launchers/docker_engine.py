@@ -147,25 +147,24 @@ class Engine:
             return False
         return bool(state.get("OOMKilled"))
 
+    def labelled(self, *labels: str) -> list[dict[str, Any]]:
+        """``{"Id", "Labels", ...}`` of the containers carrying all ``labels`` ("k=v"). The
+        engine's plain list: the SDK's models inspect each container afterwards, which fails
+        when another process removes one in between."""
+        found: list[dict[str, Any]] = self.client.api.containers(
+            all=True, filters={"label": [f"{LABEL_LAUNCHER}={LAUNCHER_VALUE}", *labels]})
+        return found
+
     def remove_orphans(self) -> list[str]:
         """Remove this host's labelled containers whose pipeyard process is gone."""
-        host = socket.gethostname()
         removed: list[str] = []
-        for c in self.client.containers.list(all=True, filters={"label": f"{LABEL_LAUNCHER}={LAUNCHER_VALUE}"}):
-            labels = c.labels or {}
-            if labels.get(LABEL_HOST) != host:
-                continue
-            pid = labels.get(LABEL_PID, "")
+        for c in self.labelled(f"{LABEL_HOST}={socket.gethostname()}"):
+            pid = (c.get("Labels") or {}).get(LABEL_PID, "")
             if pid.isdigit() and _pid_alive(int(pid)):
                 continue
-            self.remove(c.id)
-            removed.append(c.id)
+            self.remove(c["Id"])
+            removed.append(c["Id"])
         return removed
-
-    def owned_containers(self) -> list[Container]:
-        """Containers this process created that still exist (running or not)."""
-        return list(self.client.containers.list(all=True, filters={"label": [
-            f"{LABEL_LAUNCHER}={LAUNCHER_VALUE}", f"{LABEL_PID}={os.getpid()}"]}))
 
 
 def _split_reference(image: str) -> tuple[str, str | None]:
