@@ -19,6 +19,7 @@ sys.path[:0] = [str(_HERE.parents[2] / "src"), str(_HERE.parents[1] / "unit" / "
 
 from launcher_components import add, spawn_and_hang  # noqa: E402
 from launcher_kfp_tasks import compile_component, executor_output, python_request  # noqa: E402
+from tests.contract.docker_variant import docker_variant  # noqa: E402
 
 from pipeyard.launchers import LocalLauncher  # noqa: E402
 from pipeyard.launchers.base import Launcher, LaunchRequest, LaunchResult  # noqa: E402
@@ -27,6 +28,8 @@ VARIANTS: dict[str, Callable[[Path], Launcher]] = {
     "local-forkserver": lambda tmp: LocalLauncher(envs_dir=tmp / "envs", fork_server=True),
     "local-subprocess": lambda tmp: LocalLauncher(envs_dir=tmp / "envs", fork_server=False),
 }
+if (_docker := docker_variant()) is not None:
+    VARIANTS["docker"] = _docker
 
 
 @pytest.fixture(params=sorted(VARIANTS))

@@ -27,8 +27,9 @@ def cli() -> None:
 @click.option("--no-cache", is_flag=True, help="Run every task even when a cached result exists.")
 @click.option("--pipeline-root", help="Where artifacts go (path or fsspec URL).")
 @click.option("--server", envvar="PIPEYARD_SERVER", help="Submit to a pipeyard server instead.")
-@click.option("--launcher", envvar="PIPEYARD_LAUNCHER", type=click.Choice(["local", "ray"]),
-              help="Where tasks run: local processes (default) or a Ray cluster (PIPEYARD_RAY_ADDRESS).")
+@click.option("--launcher", envvar="PIPEYARD_LAUNCHER", type=click.Choice(["local", "ray", "docker"]),
+              help="Where tasks run: local processes (default), a Ray cluster (PIPEYARD_RAY_ADDRESS) "
+                   "or containers of the tasks' images (docker).")
 def run(pipeline: str, args: tuple[str, ...], pipeline_name: str | None, as_json: bool, verbose: bool,
         parallelism: int | None, no_cache: bool, pipeline_root: str | None, server: str | None,
         launcher: str | None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,8 @@ async def prepare_attempt(inp: AttemptInput) -> PreparedAttempt | Outcome:
         on_output=on_output,
         cpu=cpu,
         memory_bytes=memory,
+        image=container.image,
+        host_paths=_host_paths(inp.work, task_root, staged.inputs, staged.outputs),
     )
     return PreparedAttempt(request, row, staged, output_file, param_files, setup.timeout_seconds)
 
@@ -193,3 +196,13 @@ async def collect_attempt(inp: AttemptInput, prepared: PreparedAttempt,
                                outputs=io_record(out_params, outputs), error=None)
     ctx.record_result(done, rows, events + input_events(ctx, done, inp.artifacts))
     return Outcome("SUCCEEDED", out_params, outputs, task_id=row.task_id, task_name=row.display_name), 0
+
+
+def _host_paths(work: Path, task_root: Path, inputs: Mapping[str, list[ArtifactDict]],
+                outputs: Mapping[str, str]) -> tuple[str, ...]:
+    """What the task touches on the host: its work folder, its task root, its inputs and
+    the folders of its outputs (a container launcher mounts them at the same paths)."""
+    paths = [str(work), str(task_root)]
+    paths += [local_path(a["uri"]) for arts in inputs.values() for a in arts]
+    paths += [str(Path(local_path(uri)).parent) for uri in outputs.values()]
+    return tuple(dict.fromkeys(paths))

@@ -30,6 +30,12 @@ class LaunchRequest:
     on_output: Callable[[str], None] | None = None
     cpu: float = 0.0
     memory_bytes: int = 0
+    # The component's container image; launchers that run tasks on the host ignore it.
+    image: str = ""
+    # Host files and directories the task reads or writes at their own paths (its
+    # working directory, executor output, artifacts). A launcher that isolates the
+    # filesystem (a container) must make them visible at the same paths.
+    host_paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

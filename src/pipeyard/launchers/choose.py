@@ -1,4 +1,4 @@
-"""Which launcher runs tasks, by name: ``local`` (default) or ``ray``.
+"""Which launcher runs tasks, by name: ``local`` (default), ``ray`` or ``docker``.
 
 Launchers with optional dependencies are imported only when chosen, so a user
 without Ray never imports it and gets a clear message if they ask for it.
@@ -14,7 +14,7 @@ from pipeyard.launchers.base import Launcher
 
 LAUNCHER_ENV = "PIPEYARD_LAUNCHER"
 RAY_ADDRESS_ENV = "PIPEYARD_RAY_ADDRESS"
-NAMES = ("local", "ray")
+NAMES = ("local", "ray", "docker")
 
 
 def launcher_name(explicit: str | None = None) -> str:
@@ -36,6 +36,15 @@ def make_launcher(name: str, *, envs_dir: Path, max_parallel: int | None = None)
                 field="launcher",
             ) from None
         return RayLauncher(address=os.environ.get(RAY_ADDRESS_ENV) or None, max_parallel=max_parallel)
+    if name == "docker":
+        try:
+            from pipeyard.launchers.docker import DockerLauncher
+        except ImportError as e:
+            raise InvalidArgument(
+                f"the docker launcher needs the docker SDK (pip install 'pipeyard[docker]'): {e}",
+                field="launcher",
+            ) from None
+        return DockerLauncher(max_parallel=max_parallel, envs_dir=envs_dir)
     from pipeyard.launchers.local import LocalLauncher
 
     return LocalLauncher(max_parallel=max_parallel, envs_dir=envs_dir)
