@@ -30,6 +30,7 @@ from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from pipeyard.errors import SpecError
+from pipeyard.spec import argo
 
 PipelineSpec = pipeline_spec_pb2.PipelineSpec
 
@@ -113,9 +114,12 @@ def _from_text(text: str, source: str, *, hint: str) -> LoadedPipeline:
         if isinstance(wrapped, dict):
             platform = first.get("platform_spec", first.get("platformSpec", platform))
             first = wrapped
+    if argo.is_kfp_v1_workflow(first):
+        first, platform = argo.translate_workflow(first, source)
     if not isinstance(first, dict) or "root" not in first or "pipelineInfo" not in first:
         missing = "root" if not isinstance(first, dict) or "root" not in first else "pipelineInfo"
-        raise SpecError(f"not a KFP pipeline spec (missing {missing})", where=source)
+        raise SpecError(f"not a KFP pipeline spec (missing {missing}): this is "
+                        f"{argo.describe_document(first)}; {argo.ACCEPTED}", where=source)
     if platform is not None and not isinstance(platform, dict):
         raise SpecError("the second document (platform spec) is not a mapping", where=source)
     try:
