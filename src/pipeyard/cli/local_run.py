@@ -88,11 +88,11 @@ async def _session(
             settle_abandoned_local_runs,
         )
         from pipeyard.engine.runner import execute_run
-        from pipeyard.spec.loader import load_pipeline_file
         from pipeyard.store import open_store
+        from pipeyard.v1.compile import load_any_pipeline_file
 
         try:
-            loaded = load_pipeline_file(path, pipeline_name)
+            loaded = load_any_pipeline_file(path, pipeline_name)
             parameters = check_arguments(loaded, parse_args(args))
         except PipeyardError as e:
             Console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)

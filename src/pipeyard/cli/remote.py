@@ -20,7 +20,8 @@ from pipeyard.cli.progress import STATE_STYLES
 from pipeyard.cli.report import public_outputs
 from pipeyard.cli.submit import check_arguments
 from pipeyard.errors import PipeyardError
-from pipeyard.spec.loader import load_pipeline_file, spec_to_dict
+from pipeyard.spec.loader import spec_to_dict
+from pipeyard.v1.compile import load_any_pipeline_file
 
 FINAL = ("SUCCEEDED", "FAILED", "CANCELED", "SKIPPED")
 POLL_SECONDS = 0.5
@@ -67,7 +68,7 @@ def run_remote(server: str, path: str, *, args: tuple[str, ...], pipeline_name: 
     err = Console(stderr=True)
     out = Console(stderr=as_json)
     try:
-        loaded = load_pipeline_file(path, pipeline_name)
+        loaded = load_any_pipeline_file(path, pipeline_name)
         parameters = check_arguments(loaded, parse_args(args))
     except PipeyardError as e:
         err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)

@@ -31,6 +31,7 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 
 from pipeyard.errors import SpecError
 from pipeyard.spec import argo
+from pipeyard.spec.argo import source as argo_source
 
 PipelineSpec = pipeline_spec_pb2.PipelineSpec
 
@@ -154,6 +155,13 @@ def _compile_python_file(path: Path, pipeline_name: str | None) -> str:
     """Import the file, pick its pipeline and compile it with kfp; returns the YAML."""
     # Imported here: the kfp DSL and compiler are heavy and YAML users never need them.
     from kfp import compiler
+
+    apis = argo_source.kfp1_apis(path.read_text(errors="replace"))
+    if apis:
+        raise SpecError(f"this file uses the kfp 1.x SDK ({', '.join(apis)}), which cannot be imported "
+                        "next to kfp 2: compile it with kfp 1.8 (`python file.py` in an environment "
+                        "with kfp==1.8.22) and submit the YAML, or run it with `pipeyard run file.py`",
+                        where=path.name)
 
     module = _import_user_module(path)
     chosen = _choose_pipeline(module, path.name, pipeline_name)

@@ -59,9 +59,12 @@ def ensure_kfp1_env(location: Path | None = None, *, base_python: str | None = N
     target = (location or default_location()).expanduser().resolve()
     if is_ready(target):
         return python_of(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = target.parent / f".{target.name}.lock"
-    with open(lock_path, "w") as lock:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(target.parent / f".{target.name}.lock", "w")  # noqa: SIM115 - held below
+    except OSError as e:
+        raise Kfp1EnvError(_advice(target, str(e))) from e
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if is_ready(target):  # another process built it while we waited
             return python_of(target)
@@ -106,8 +109,7 @@ def _build(target: Path, base_python: str) -> None:
 def _advice(target: Path, cause: str) -> str:
     return (
         f"cannot create the kfp {KFP1_VERSION} environment at {target}: {cause}\n"
-        f"This file uses the kfp 1.x SDK. Either let pipeyard retry once the package index is "
-        f"reachable, or compile it yourself with kfp {KFP1_VERSION} "
+        f"This file uses the kfp 1.x SDK. Fix the cause above and run it again, or compile it yourself with kfp {KFP1_VERSION} "
         f"(`pip install kfp=={KFP1_VERSION}` in a separate environment, then "
         f"`python your_pipeline.py` or `dsl-compile --py your_pipeline.py --output pipeline.yaml`) "
         f"and run the YAML: `pipeyard run pipeline.yaml`."
