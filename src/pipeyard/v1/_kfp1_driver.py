@@ -8,28 +8,39 @@ The file is imported under its own module name (not ``__main__``), so its
 ``dsl-compile`` does. Exit code 3 with a one-line reason on stderr for user mistakes.
 """
 
+from __future__ import annotations
+
 import importlib.util
 import os
 import sys
 import traceback
+from typing import Any
 
 
-def fail(message):
+def fail(message: str) -> None:
     sys.stderr.write(message.rstrip() + "\n")
     sys.exit(3)
 
 
-def main():
+def main() -> None:
     path, out = sys.argv[1], sys.argv[2]
     wanted = sys.argv[3] if len(sys.argv) > 3 else None
     import kfp
     from kfp import compiler
     from kfp.dsl import _pipeline
 
-    found = []
-    _pipeline._pipeline_decorator_handler = lambda func: found.append(func) or func
+    found: list[Any] = []
+
+    def collect(func: Any) -> Any:
+        found.append(func)
+        return func
+
+    _pipeline._pipeline_decorator_handler = collect
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     spec = importlib.util.spec_from_file_location("_pipeyard_kfp1_user", path)
+    if spec is None or spec.loader is None:
+        fail(f"cannot import {path} as a Python module")
+        return
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
@@ -39,7 +50,7 @@ def main():
         line = f" (line {frames[-1].lineno})" if frames else ""
         fail(f"importing the file with kfp {kfp.__version__} failed{line}: {type(e).__name__}: {e}")
 
-    def names(func):
+    def names(func: Any) -> set[str]:
         return {func.__name__, getattr(func, "_component_human_name", func.__name__)}
 
     if wanted is not None:
