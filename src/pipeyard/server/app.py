@@ -19,6 +19,7 @@ from pipeyard.server.context import ServerContext
 from pipeyard.server.errors import install_error_handlers
 from pipeyard.server.events import EventHub
 from pipeyard.server.routers import artifacts, events, experiments, pipelines, recurring_runs, runs, system
+from pipeyard.server.routers import v1beta1 as v1beta1_routes
 from pipeyard.server.scheduler import RecurringScheduler
 from pipeyard.server.static import STATIC_DIR, mount_static
 from pipeyard.server.workers import RunWorkers, WorkerConfig
@@ -70,7 +71,7 @@ def create_app(
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    for module in (system, pipelines, experiments, runs, recurring_runs, artifacts, events):
+    for module in (system, pipelines, experiments, runs, recurring_runs, artifacts, events, v1beta1_routes):
         app.include_router(module.router)
     # Last: its catch-all route must not shadow the API.
     mount_static(app, static_dir or STATIC_DIR)
