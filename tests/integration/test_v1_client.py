@@ -94,3 +94,65 @@ def test_v1beta1_errors_are_4xx_with_a_reason(server: ServerProcess) -> None:
         assert other.status_code == 400 and "Argo Workflow that kfp 1.x did not compile" in other.text
         assert http.get("/apis/v1beta1/runs/nope").status_code == 404
         assert http.get("/apis/v1beta1/pipeline_versions").status_code == 400
+
+
+def _v1_run(http: Any, name: str, params: dict[str, str]) -> str:
+    import yaml
+
+    manifest = json.dumps(yaml.safe_load((V1_DATA / "handwritten.yaml").read_text()))
+    created = http.post("/apis/v1beta1/runs", json={"name": name, "pipeline_spec": {
+        "workflow_manifest": manifest, "parameters": [{"name": k, "value": v} for k, v in params.items()]}})
+    assert created.status_code == 200, created.text
+    return str(created.json()["run"]["id"])
+
+
+def _status(http: Any, run_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = http.get(f"/apis/v1beta1/runs/{run_id}").json()
+    return body
+
+
+def test_retry_terminate_archive_through_v1beta1(server: ServerProcess, tmp_path: Path) -> None:
+    with server.http() as http:
+        run_id = _v1_run(http, "fails-once", {"marker": str(tmp_path / "marker")})
+        server.wait_run(http, run_id)
+        failed = _status(http, run_id)
+        assert failed["run"]["status"] == "Failed"
+        nodes = json.loads(failed["pipeline_runtime"]["workflow_manifest"])["status"]["nodes"]
+        phases = {n["displayName"]: n["phase"] for n in nodes.values()}
+        assert phases["once"] == "Failed" and phases["shout"] == "Succeeded"
+        pods = [n["displayName"] for n in nodes.values() if n["type"] == "Pod"]
+        assert pods.count("greet") == 2  # one per item of the withParam list
+        assert http.post(f"/apis/v1beta1/runs/{run_id}/retry").status_code == 200
+        server.wait_run(http, run_id)
+        assert _status(http, run_id)["run"]["status"] == "Succeeded"
+
+        long_id = _v1_run(http, "sleeps", {"marker": str(tmp_path / "m2"), "sleep": "600"})
+        server.wait_run(http, long_id, frozenset({"RUNNING"}))
+        assert http.post(f"/apis/v1beta1/runs/{long_id}/terminate").status_code == 200
+        server.wait_run(http, long_id)
+        assert _status(http, long_id)["run"]["status"] == "Failed"
+
+        assert http.post(f"/apis/v1beta1/runs/{run_id}:archive").status_code == 200
+        archived = http.get("/apis/v1beta1/runs", params={"filter": json.dumps({"predicates": [
+            {"key": "storage_state", "op": "EQUALS", "string_value": "STORAGESTATE_ARCHIVED"}]})}).json()
+        assert [r["id"] for r in archived["runs"]] == [run_id]
+        assert archived["runs"][0]["storage_state"] == "STORAGESTATE_ARCHIVED"
+        assert http.delete(f"/apis/v1beta1/runs/{long_id}").status_code == 200
+        assert http.get(f"/apis/v1beta1/runs/{long_id}").status_code == 404
+
+
+def test_run_metrics_come_from_mlpipeline_metrics(server: ServerProcess, tmp_path: Path) -> None:
+    compiled = compile_v1("containerop.py", tmp_path)
+    with server.http() as http:
+        with compiled.open("rb") as f:
+            up = http.post("/apis/v1beta1/pipelines/upload", params={"name": "v1-containerop-up"},
+                           files={"uploadfile": ("containerop.yaml", f)})
+        assert up.status_code == 200, up.text
+        run = http.post("/apis/v1beta1/runs", json={"name": "with-metrics", "pipeline_spec": {
+            "pipeline_id": up.json()["id"], "parameters": [{"name": "msg", "value": "m"}]}}).json()["run"]
+        server.wait_run(http, run["id"])
+        got = _status(http, run["id"])["run"]
+        assert got["status"] == "Succeeded"
+        assert [(m["name"], m["number_value"]) for m in got["metrics"]] == [("accuracy-score", 0.875)]
+        template = http.get(f"/apis/v1beta1/pipelines/{up.json()['id']}/templates").json()["template"]
+        assert "pipelineInfo" in template and "v1-containerop" in template
