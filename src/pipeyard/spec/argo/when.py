@@ -83,7 +83,11 @@ def _operand(kind: str, text: str, bind: Callable[[Ref], str], where: str, expr:
         pieces: list[str] = []
         for part in split(text[1:-1], where):
             pieces.append(f"string({_param(bind(part))})" if isinstance(part, Ref) else _cel_string(part))
-        return _Operand("str", " + ".join(pieces) or "''")
+        if len(pieces) > 1:
+            # string(): cel-python's "+" of two strings gives a plain str, which the
+            # evaluator's equality does not take for a CEL string.
+            return _Operand("str", f"string({' + '.join(pieces)})")
+        return _Operand("str", pieces[0] if pieces else "''")
     if kind == "tag":
         parts = split(text, where)
         assert isinstance(parts[0], Ref)
