@@ -157,3 +157,14 @@ def test_translate_is_a_pure_function_of_the_document(tmp_path: Path) -> None:
     assert first == second
     tasks = first["root"]["dag"]["tasks"]
     assert tasks["train-op"]["dependentTasks"] == ["process-data-op"]
+
+
+def test_retry_backoff_and_a_single_container_entrypoint() -> None:
+    echo = {"name": "echo", "retryStrategy": {"limit": 2, "backoff": {"duration": "1s", "factor": 3,
+                                                                          "maxDuration": "1m"}},
+            "container": {"image": "alpine", "command": ["echo", "hi"]}}
+    loaded = load_pipeline_bytes(_workflow(entrypoint="echo", templates=[echo]), "e.yaml")
+    task = build_view(loaded.spec).root.dag.tasks["echo"]  # type: ignore[union-attr]
+    assert task.retry is not None
+    assert (task.retry.max_retries, task.retry.backoff_seconds, task.retry.backoff_factor,
+            task.retry.backoff_max_seconds) == (2, 1.0, 3.0, 60.0)

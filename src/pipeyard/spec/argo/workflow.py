@@ -27,13 +27,12 @@ from typing import Any
 
 from pipeyard.errors import SpecError
 from pipeyard.spec.argo.containers import container_call
+from pipeyard.spec.argo.options import KFP_PREFIX, dependencies, leaf_options, steps_as_dag
 from pipeyard.spec.argo.refs import Ref, item_selector, split, workflow_placeholder
 from pipeyard.spec.argo.when import when_to_cel
 
-KFP_PREFIX = "pipelines.kubeflow.org/"
 LOOP_ITEM = "loop-item"
 LOOP_ITEMS = "loop-items"
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 
 
 def is_argo_workflow(doc: Any) -> bool:
@@ -52,32 +51,6 @@ def is_kfp_v1_workflow(doc: Any) -> bool:
 def translate_workflow(doc: Mapping[str, Any], source: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The IR (camelCase JSON form) and the kfp-kubernetes platform spec (or None)."""
     return _Translator(doc, source).translate()
-
-
-def _seconds(value: Any, where: str) -> str:
-    m = _DURATION.match(str(value).strip())
-    if m is None:
-        raise SpecError(f"cannot read duration {value!r}", where=where)
-    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
-    return f"{float(m.group(1)) * scale:g}s"
-
-
-def _steps_as_dag(template: Mapping[str, Any]) -> dict[str, Any]:
-    tasks: list[dict[str, Any]] = []
-    previous: list[str] = []
-    for group in template.get("steps") or []:
-        steps = group if isinstance(group, list) else [group]
-        names = []
-        for s in steps:
-            task = dict(s)
-            if previous:
-                task["dependencies"] = list(previous)
-            tasks.append(task)
-            names.append(s["name"])
-        previous = names
-    out = {k: v for k, v in template.items() if k != "steps"}
-    out["dag"] = {"tasks": tasks}
-    return out
 
 
 class _Dag:
@@ -118,7 +91,7 @@ class _Translator:
         self.spec = doc.get("spec") or {}
         self.templates: dict[str, dict[str, Any]] = {}
         for t in self.spec.get("templates") or []:
-            self.templates[t["name"]] = _steps_as_dag(t) if "steps" in t else dict(t)
+            self.templates[t["name"]] = steps_as_dag(t) if "steps" in t else dict(t)
         text = json.dumps(self.spec)
         self.used_artifacts = set(re.findall(r"outputs\.artifacts\.([^}\s\"']+)\}\}", text))
         self.volumes = {v["name"]: v for v in self.spec.get("volumes") or []}
@@ -301,11 +274,11 @@ class _Translator:
             self.executors[call.component["executorLabel"]] = call.executor
             if call.platform:
                 self.platform[call.component["executorLabel"]] = call.platform
-            task.update(self._leaf_options(template, where))
+            task.update(leaf_options(template, where))
         task["componentRef"] = {"name": label}
         if inputs:
             task["inputs"] = inputs
-        deps = self._dependencies(t, where)
+        deps = dependencies(t, where)
         if deps:
             task["dependentTasks"] = deps
         return task
@@ -397,38 +370,3 @@ class _Translator:
 
         task["triggerPolicy"] = {"condition": when_to_cel(str(expr), bind, ctx.where)}
         return added
-
-    def _leaf_options(self, template: Mapping[str, Any], where: str) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        meta = template.get("metadata") or {}
-        labels = meta.get("labels") or {}
-        annotations = meta.get("annotations") or {}
-        staleness = str(annotations.get(KFP_PREFIX + "max_cache_staleness", labels.get(
-            KFP_PREFIX + "max_cache_staleness", "")))
-        enabled = str(labels.get(KFP_PREFIX + "enable_caching", "true")).lower() != "false"
-        out["cachingOptions"] = {"enableCache": enabled and staleness not in ("P0D", "0", "PT0S")}
-        retry = template.get("retryStrategy")
-        if retry:
-            policy: dict[str, Any] = {"maxRetryCount": int(str(retry.get("limit", 0)))}
-            backoff = retry.get("backoff") or {}
-            if backoff.get("duration"):
-                policy["backoffDuration"] = _seconds(backoff["duration"], where)
-            if backoff.get("factor"):
-                policy["backoffFactor"] = float(str(backoff["factor"]))
-            if backoff.get("maxDuration"):
-                policy["backoffMaxDuration"] = _seconds(backoff["maxDuration"], where)
-            out["retryPolicy"] = policy
-        return out
-
-    def _dependencies(self, t: Mapping[str, Any], where: str) -> list[str]:
-        deps = [str(d) for d in t.get("dependencies") or []]
-        depends = t.get("depends")
-        if depends:
-            for term in str(depends).split("&&"):
-                term = term.strip().strip("()").strip()
-                name, _, status = term.partition(".")
-                if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or status not in ("", "Succeeded"):
-                    raise SpecError(f"depends {depends!r}: only task names and .Succeeded joined by && are "
-                                    "supported", where=where)
-                deps.append(name)
-        return sorted(set(deps))
