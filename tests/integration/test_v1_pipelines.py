@@ -154,3 +154,11 @@ def test_cli_says_what_to_do_when_the_kfp1_env_cannot_be_made(tmp_path: Path) ->
     message = " ".join(done.stderr.split())
     assert "cannot create the kfp 1.8.22 environment" in message
     assert "pip install kfp==1.8.22" in message and "pipeyard run pipeline.yaml" in message
+
+
+def test_exit_handler_gets_pipeline_parameters(engine: EngineHarness, tmp_path: Path) -> None:
+    result = engine.run(compile_v1("exit_params.py", tmp_path), {"word": "ciao"})
+    assert result.state == "SUCCEEDED", result.run.error
+    exit_task = result.at("say")
+    assert "said ciao" in result.log(exit_task)
+    assert "said inside" in result.log(result.at("exit-handler-1/say-2"))

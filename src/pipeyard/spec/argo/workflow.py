@@ -154,7 +154,9 @@ class _Translator:
         tasks = root["dag"]["tasks"]
         name = template_name if template_name not in tasks else f"{template_name}-exit"
         ctx = _Dag(bindings, True, f"{self.source}: onExit {template_name!r}")
-        task = self._task({"name": name, "template": template_name}, ctx)
+        # Argo hands the workflow's arguments to the onExit template, as to the entrypoint.
+        args = [{"name": n, "value": f"{{{{inputs.parameters.{n}}}}}"} for n in bindings]
+        task = self._task({"name": name, "template": template_name, "arguments": {"parameters": args}}, ctx)
         task["dependentTasks"] = sorted(tasks)
         task["triggerPolicy"] = {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}
         tasks[name] = task
