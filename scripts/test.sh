@@ -13,6 +13,7 @@ if ! command -v chromium >/dev/null 2>&1 && [[ ! -x /usr/bin/chromium ]]; then
   else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi
 fi
 scripts/setup.sh
+export PIPEYARD_KFP1_ENV="${PIPEYARD_KFP1_ENV:-$root/.venv-kfp1}"; scripts/kfp1-env.sh "$PIPEYARD_KFP1_ENV" >/dev/null
 
 export PIPEYARD_TEST_POSTGRES_URL="${PIPEYARD_TEST_POSTGRES_URL:-$(scripts/start-postgres.sh)}"
 echo "test: PostgreSQL at $PIPEYARD_TEST_POSTGRES_URL"

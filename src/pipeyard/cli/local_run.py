@@ -87,13 +87,13 @@ async def _session(
         launcher.warm_up()
     try:
         from pipeyard.engine.runner import execute_run
-        from pipeyard.ir.loader import load_pipeline_file
         from pipeyard.store import open_store
         from pipeyard.submission.local_claims import local_worker_id, settle_abandoned_local_runs
         from pipeyard.submission.runs import check_arguments, create_run
+        from pipeyard.v1.compile import load_any_pipeline_file
 
         try:
-            loaded = load_pipeline_file(path, pipeline_name)
+            loaded = load_any_pipeline_file(path, pipeline_name)
             parameters = check_arguments(loaded, parse_args(args))
         except PipeyardError as e:
             make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)

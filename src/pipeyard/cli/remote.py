@@ -19,8 +19,9 @@ from pipeyard.cli.local_run import EXIT_FAILED, EXIT_OK, EXIT_USAGE, parse_args
 from pipeyard.cli.progress import STATE_STYLES
 from pipeyard.cli.report import public_outputs
 from pipeyard.errors import PipeyardError
-from pipeyard.ir.loader import load_pipeline_file, spec_to_dict
+from pipeyard.ir.loader import spec_to_dict
 from pipeyard.submission.runs import check_arguments
+from pipeyard.v1.compile import load_any_pipeline_file
 
 FINAL = ("SUCCEEDED", "FAILED", "CANCELED", "SKIPPED")
 POLL_SECONDS = 0.5
@@ -67,7 +68,7 @@ def run_remote(server: str, path: str, *, args: tuple[str, ...], pipeline_name: 
     err = make_console(stderr=True)
     out = make_console(stderr=as_json)
     try:
-        loaded = load_pipeline_file(path, pipeline_name)
+        loaded = load_any_pipeline_file(path, pipeline_name)
         parameters = check_arguments(loaded, parse_args(args))
     except PipeyardError as e:
         err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)

@@ -31,7 +31,8 @@ from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from pipeyard.errors import SpecError
-from pipeyard.ir import limits
+from pipeyard.ir import argo, limits
+from pipeyard.ir.argo import source as argo_source
 from pipeyard.ir.structure import check_structure
 
 PipelineSpec = pipeline_spec_pb2.PipelineSpec
@@ -120,9 +121,12 @@ def _from_text(text: str, source: str, *, hint: str) -> LoadedPipeline:
         if isinstance(wrapped, dict):
             platform = first.get("platform_spec", first.get("platformSpec", platform))
             first = wrapped
+    if argo.is_kfp_v1_workflow(first):
+        first, platform = argo.translate_workflow(first, source)
     if not isinstance(first, dict) or "root" not in first or "pipelineInfo" not in first:
         missing = "root" if not isinstance(first, dict) or "root" not in first else "pipelineInfo"
-        raise SpecError(f"not a KFP pipeline spec (missing {missing})", where=source)
+        raise SpecError(f"not a KFP pipeline spec (missing {missing}): this is "
+                        f"{argo.describe_document(first)}; {argo.ACCEPTED}", where=source)
     if platform is not None and not isinstance(platform, dict):
         raise SpecError("the second document (platform spec) is not a mapping", where=source)
     try:
@@ -161,6 +165,13 @@ def _compile_python_file(path: Path, pipeline_name: str | None) -> str:
     """Import the file, pick its pipeline and compile it with kfp; returns the YAML."""
     # Imported here: the kfp DSL and compiler are heavy and YAML users never need them.
     from kfp import compiler
+
+    apis = argo_source.kfp1_apis(path.read_text(errors="replace"))
+    if apis:
+        raise SpecError(f"this file uses the kfp 1.x SDK ({', '.join(apis)}), which cannot be imported "
+                        "next to kfp 2: compile it with kfp 1.8 (`python file.py` in an environment "
+                        "with kfp==1.8.22) and submit the YAML, or run it with `pipeyard run file.py`",
+                        where=path.name)
 
     module = _import_user_module(path)
     chosen = _choose_pipeline(module, path.name, pipeline_name)
