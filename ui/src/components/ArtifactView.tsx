@@ -10,6 +10,7 @@ import { valueText } from '../lib/format';
 import { Link } from '../router';
 import { ConfusionMatrixView, RocChart } from './Charts';
 import { ErrorBox, KV, Loading } from './common';
+import { V1Visualizations } from './V1Visualizations';
 
 const PREVIEW_BYTES = 64 * 1024;
 
@@ -42,6 +43,8 @@ export function ArtifactCard({ a, title, showLink = true, params }: { a: Artifac
 /** `params`: the producing task's input parameters (they may say which class a ROC curve is for). */
 export function ArtifactVisualization({ a, params }: { a: ArtifactRef; params?: Record<string, unknown> }) {
   const md = a.metadata ?? {};
+  // A kfp 1.x step's mlpipeline-ui-metadata (tables, confusion matrix, ROC, markdown, web app).
+  if (md.v1_ui_metadata) return <V1Visualizations metadata={md} />;
   switch (a.type) {
     case 'system.Metrics':
       return <MetricsTable metadata={md} />;

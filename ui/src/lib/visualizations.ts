@@ -22,7 +22,7 @@ export function taskVisualizations(t: Task): Visualization[] {
   const out: Visualization[] = [];
   for (const [key, list] of Object.entries(t.outputs?.artifacts ?? {})) {
     list.forEach((a, i) => {
-      if (a.type && VISUAL_TYPES.has(a.type)) out.push({ task: t, title: list.length > 1 ? `${key} [${i}]` : key, artifact: a });
+      if ((a.type && VISUAL_TYPES.has(a.type)) || a.metadata?.v1_ui_metadata) out.push({ task: t, title: list.length > 1 ? `${key} [${i}]` : key, artifact: a });
     });
   }
   return out;
