@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: set up, install and start what the tests
-# need (Chromium, PostgreSQL), lint and type-check, then the Python tests (unit,
+# need (Chromium, PostgreSQL, a container engine, a kfp 1.8 environment), lint and type-check, then the Python tests (unit,
 # contract on SQLite and PostgreSQL, conformance, integration with the real
 # kfp.Client) and the UI tests (Vitest, then Playwright in Chromium).
 set -euo pipefail
@@ -17,6 +17,8 @@ export PIPEYARD_KFP1_ENV="${PIPEYARD_KFP1_ENV:-$root/.venv-kfp1}"; scripts/kfp1-
 
 export PIPEYARD_TEST_POSTGRES_URL="${PIPEYARD_TEST_POSTGRES_URL:-$(scripts/start-postgres.sh)}"
 echo "test: PostgreSQL at $PIPEYARD_TEST_POSTGRES_URL"
+# The docker launcher's tests need a container engine: Debian's docker.io, started here.
+scripts/start-docker.sh || echo "test: no container engine; the docker launcher tests will skip"
 
 .venv/bin/ruff check src tests benchmarks examples
 .venv/bin/mypy
