@@ -6,12 +6,15 @@ import type { Artifact } from '../api/types';
 import { useAsync } from '../lib/hooks';
 import { Link } from '../router';
 
-function suggestedName(a: Artifact): string {
+// A full artifact (artifacts page) or a task's output reference (run page).
+type Served = Pick<Artifact, 'type' | 'uri'> & { artifact_id?: string | null; name?: string; display_name?: string | null };
+
+function suggestedName(a: Served): string {
   const base = (a.display_name || a.name || 'model').toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-._]+|[-._]+$/g, '');
   return base || 'model';
 }
 
-export function ModelServing({ artifact }: { artifact: Artifact }) {
+export function ModelServing({ artifact }: { artifact: Served }) {
   const isModel = artifact.type === 'system.Model';
   const serving = useAsync(async () => (isModel ? (await deploymentsApi.list()).filter((d) => d.artifact_id === artifact.artifact_id || d.model_uri === artifact.uri) : []), [artifact.artifact_id, isModel]);
   if (!isModel) return null;

@@ -1,3 +1,4 @@
+import { ModelServing } from '../../components/ModelServing';
 import { ArtifactCard } from '../../components/ArtifactView';
 import type { GNode } from '../../lib/graph';
 
@@ -17,7 +18,7 @@ export function ArtifactPanel({ node, onClose }: { node: GNode; onClose: () => v
           ×
         </button>
       </div>
-      <div className="side-body padded">{node.artifact ? <ArtifactCard a={node.artifact} /> : <p className="muted">Not produced{t ? ` (task is ${t.state.toLowerCase()})` : ''}.</p>}</div>
+      <div className="side-body padded">{node.artifact ? <><ArtifactCard a={node.artifact} /><ModelServing artifact={{ ...node.artifact, type: node.artifact.type ?? '', uri: node.artifact.uri ?? '' }} /></> : <p className="muted">Not produced{t ? ` (task is ${t.state.toLowerCase()})` : ''}.</p>}</div>
     </div>
   );
 }
