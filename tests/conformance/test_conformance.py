@@ -26,7 +26,8 @@ PIPELINES = CONFORMANCE / "pipelines"
 def _entries() -> list[Any]:
     path = CONFORMANCE / "manifest.yaml"
     if not path.is_file():
-        return []
+        # A missing shared file fails the suite instead of quietly running nothing.
+        raise FileNotFoundError(f"the conformance manifest is missing: {path} (set PIPEYARD_SHARED_DIR)")
     entries = yaml.safe_load(path.read_text())
     return [pytest.param(e, id=e["file"], marks=_marks(e)) for e in entries]
 
