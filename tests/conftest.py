@@ -9,6 +9,17 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PIPEYARD_SHARED_DIR") or REPO.parent / "shared")
+CONFORMANCE_PIPELINES = Path(os.environ.get("PIPEYARD_CONFORMANCE_DIR") or SHARED / "conformance" / "pipelines")
+
+
+@pytest.fixture(scope="session")
+def conformance_pipelines() -> Path:
+    """KFP's compiled pipelines (the shared conformance set). The suite needs them:
+    missing is a failure that says where they were looked for, never a skip."""
+    if not CONFORMANCE_PIPELINES.is_dir():
+        pytest.fail(f"the conformance pipelines are missing: {CONFORMANCE_PIPELINES} "
+                    "(set PIPEYARD_SHARED_DIR or PIPEYARD_CONFORMANCE_DIR)")
+    return CONFORMANCE_PIPELINES
 
 
 @pytest.fixture

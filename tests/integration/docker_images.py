@@ -136,12 +136,12 @@ def build_python_image(docker: str = "docker") -> str:
         extra = {str(p) for name in ("libgcc_s.so.1", "libstdc++.so.6", "libpthread.so.0", "libdl.so.2",
                                                  "librt.so.1", "libutil.so.1", "libresolv.so.2")
                  for p in Path("/lib/x86_64-linux-gnu").glob(name)}
-        for lib in _libraries(binaries) | extra:
-            if lib.startswith(str(prefix)):
+        for library in _libraries(binaries) | extra:
+            if library.startswith(str(prefix)):
                 continue
-            dest = root / lib.lstrip("/")
+            dest = root / library.lstrip("/")
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(os.path.realpath(lib), dest)
+            shutil.copy2(os.path.realpath(library), dest)
         certs = Path("/etc/ssl/certs/ca-certificates.crt")
         if certs.exists():
             (root / "etc" / "ssl" / "certs").mkdir(parents=True)

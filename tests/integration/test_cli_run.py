@@ -106,7 +106,7 @@ def test_bad_arguments_exit_2_naming_the_parameter_and_run_nothing(specs: dict[s
     """The full matrix of conversions is in tests/unit/cli; here the CLI's behaviour."""
     home = tmp_path / "home"
     for overrides, name in BAD_ARGUMENTS:
-        values = {k: v for k, v in {**GOOD, **overrides}.items() if v is not None}
+        values = {k: v for k, v in {**GOOD, **overrides}.items() if v is not None}  # type: ignore[dict-item]
         args = [a for k, v in values.items() for a in ("--arg", f"{k}={v}")]
         proc = run_cli(home, "run", str(specs["typed"]), *args)
         assert proc.returncode == 2, (overrides, proc.stdout + proc.stderr)

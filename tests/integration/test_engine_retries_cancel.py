@@ -13,6 +13,7 @@ import pytest
 import yaml
 from kfp import dsl
 from tests.unit.engine.pipeline_runs import (
+    CLI_DEADLINE_SECONDS,
     PIPEYARD,
     EngineHarness,
     cli_env,
@@ -146,7 +147,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _wait_for(predicate: object, what: str, deadline_s: float = 60.0) -> None:
+def _wait_for(predicate: object, what: str, deadline_s: float = CLI_DEADLINE_SECONDS) -> None:
     # A guard against hanging, not a timing assertion.
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
@@ -168,13 +169,13 @@ def test_ctrl_c_cancels_the_run_and_kills_task_processes(tmp_path: Path) -> None
         task_pid, child_pid = map(int, (pid_dir / "pids").read_text().split())
         assert _alive(task_pid) and _alive(child_pid)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=CLI_DEADLINE_SECONDS)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     assert proc.returncode != 0, out + err
-    _wait_for(lambda: not _alive(task_pid) and not _alive(child_pid), "task processes to end", 30)
+    _wait_for(lambda: not _alive(task_pid) and not _alive(child_pid), "task processes to end")
     listed = run_cli(home, "runs", "list", "--json")
     runs = json.loads(listed.stdout)
     assert len(runs) == 1

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import moto.server  # noqa: F401  (a dev dependency: missing fails, never skips)
 import pytest
+import s3fs
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Metrics, Output
 from tests.integration.conftest import free_port
 from tests.unit.engine.pipeline_runs import EngineHarness, compile_pipeline
-
-pytest.importorskip("moto.server", reason="moto[server] is not installed (pip install 'moto[server]')")
-s3fs = pytest.importorskip("s3fs", reason="s3fs is not installed (pip install 'pipeyard[s3]')")
 
 BUCKET = "bucket"
 ROOT = f"s3://{BUCKET}/root"
@@ -64,12 +63,12 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3]:
         deadline = time.monotonic() + READY_DEADLINE_SECONDS
         while True:
             if proc.poll() is not None:
-                pytest.skip(f"moto server exited with {proc.returncode}")
+                pytest.fail(f"moto server exited with {proc.returncode}")
             with contextlib.suppress(httpx.HTTPError):
                 httpx.get(endpoint, timeout=1)
                 break
             if time.monotonic() > deadline:
-                pytest.skip("moto server did not start")
+                pytest.fail("moto server did not start")
             time.sleep(0.1)
         for k, v in env.items():
             patch.setenv(k, v)

@@ -251,7 +251,7 @@ def test_terminate_kills_the_task_and_ends_canceled(
     kfp_client.delete_run(r.run_id)
     with pytest.raises(kfp_server_api_exception()) as err:
         kfp_client.get_run(r.run_id)
-    assert err.value.status == 404
+    assert err.value.status == 404  # type: ignore[attr-defined]
 
 
 def kfp_server_api_exception() -> type[Exception]:

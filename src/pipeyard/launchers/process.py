@@ -161,14 +161,6 @@ class OutputPump:
         with contextlib.suppress(Exception):
             self._on_output(line.rstrip(b"\r").decode("utf-8", errors="replace"))
 
-    def write_note(self, text: str) -> None:
-        """Append a launcher message (not task output) to the log and the callback."""
-        data = text.encode() if text.endswith("\n") else (text + "\n").encode()
-        if not self._log.closed:
-            self._log.write(data)
-        for line in data.rstrip(b"\n").split(b"\n"):
-            self._emit(line)
-
     async def finish(self) -> None:
         """Wait for the rest of the output; stop waiting if a stray process keeps the pipe open."""
         if self._task is None:

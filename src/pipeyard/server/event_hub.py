@@ -165,10 +165,6 @@ class EventHub:
         finally:
             self._subs.discard(sub)
 
-    @property
-    def subscriber_count(self) -> int:
-        return len(self._subs)
-
 
 async def sse_stream(
     hub: EventHub,

@@ -25,14 +25,14 @@ from tests.unit.engine.pipeline_runs import EngineHarness, compile_pipeline, rea
 
 
 @dsl.component
-def echo_all(s: str, i: int, f: float, b: bool, lst: list, st: dict) -> NamedTuple(
+def echo_all(s: str, i: int, f: float, b: bool, lst: list, st: dict) -> NamedTuple(  # type: ignore[valid-type]
     "Out", s=str, i=int, f=float, b=bool, lst=list, st=dict, types=str
 ):
     import collections
 
     # The types the executor handed us, so the test sees what arrived, not just values.
     types = ",".join(type(v).__name__ for v in (s, i, f, b, lst, st))
-    out = collections.namedtuple("Out", ["s", "i", "f", "b", "lst", "st", "types"])
+    out = collections.namedtuple("Out", ["s", "i", "f", "b", "lst", "st", "types"])  # type: ignore[name-match]
     return out(s + "!", i + 1, f * 2, not b, lst + [len(lst)], {**st, "seen": True}, types)
 
 

@@ -94,7 +94,7 @@ def test_nested_pipelines_run_as_sub_dags(wiring_run: Any) -> None:
 
 @dsl.container_component
 def shell_tool(
-    text: str, data: Input[Dataset], out: Output[Dataset], count: dsl.OutputPath(int),
+    text: str, data: Input[Dataset], out: Output[Dataset], count: dsl.OutputPath(int),  # type: ignore[valid-type]
     extra: Optional[str] = None,  # noqa: UP045 (kfp needs Optional)
 ) -> dsl.ContainerSpec:
     return dsl.ContainerSpec(
@@ -176,7 +176,7 @@ def read_env() -> str:
 
 
 @dsl.container_component
-def names(job: dsl.OutputPath(str)) -> dsl.ContainerSpec:
+def names(job: dsl.OutputPath(str)) -> dsl.ContainerSpec:  # type: ignore[valid-type]
     return dsl.ContainerSpec(
         image="alpine", command=["sh", "-c", 'mkdir -p "$(dirname "$0")"; printf "%s" "$1/$2" > "$0"'],
         args=[job, dsl.PIPELINE_JOB_NAME_PLACEHOLDER, dsl.PIPELINE_TASK_NAME_PLACEHOLDER],

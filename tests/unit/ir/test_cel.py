@@ -1,22 +1,17 @@
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import CONFORMANCE_PIPELINES
 
 from pipeyard.errors import SpecError
 from pipeyard.ir.cel import evaluate_condition, evaluate_selector, value_text
 from pipeyard.ir.loader import load_pipeline_file
 
-CONFORMANCE = Path(
-    os.environ.get(
-        "PIPEYARD_CONFORMANCE_DIR", Path(__file__).resolve().parents[4] / "shared/conformance/pipelines"
-    )
-)
-needs_conformance = pytest.mark.skipif(not CONFORMANCE.is_dir(), reason="conformance pipelines not available")
+CONFORMANCE = CONFORMANCE_PIPELINES
+needs_conformance = pytest.mark.usefixtures("conformance_pipelines")
 
 PV = "inputs.parameter_values"
 

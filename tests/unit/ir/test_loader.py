@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import tarfile
 import textwrap
 import zipfile
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.conftest import CONFORMANCE_PIPELINES
 
 from pipeyard.errors import SpecError
 from pipeyard.ir.loader import (
@@ -21,12 +21,8 @@ from pipeyard.ir.loader import (
     spec_to_dict,
 )
 
-CONFORMANCE = Path(
-    os.environ.get(
-        "PIPEYARD_CONFORMANCE_DIR", Path(__file__).resolve().parents[4] / "shared/conformance/pipelines"
-    )
-)
-needs_conformance = pytest.mark.skipif(not CONFORMANCE.is_dir(), reason="conformance pipelines not available")
+CONFORMANCE = CONFORMANCE_PIPELINES
+needs_conformance = pytest.mark.usefixtures("conformance_pipelines")
 
 MINIMAL: dict[str, Any] = {
     "pipelineInfo": {"name": "tiny"},

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import CONFORMANCE_PIPELINES
 
 from pipeyard.errors import SpecError
 from pipeyard.ir.loader import load_pipeline_file, spec_to_dict
@@ -16,12 +15,8 @@ from pipeyard.ir.placeholders import (
     substitute_string,
 )
 
-CONFORMANCE = Path(
-    os.environ.get(
-        "PIPEYARD_CONFORMANCE_DIR", Path(__file__).resolve().parents[4] / "shared/conformance/pipelines"
-    )
-)
-needs_conformance = pytest.mark.skipif(not CONFORMANCE.is_dir(), reason="conformance pipelines not available")
+CONFORMANCE = CONFORMANCE_PIPELINES
+needs_conformance = pytest.mark.usefixtures("conformance_pipelines")
 
 
 def ctx(**overrides: Any) -> PlaceholderContext:

@@ -1,23 +1,18 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import shlex
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import CONFORMANCE_PIPELINES
 
 from pipeyard.ir.loader import load_pipeline_file, spec_to_dict
 from pipeyard.ir.python_component import PythonProgram, detect_python_program, parse_bootstrap
 
-CONFORMANCE = Path(
-    os.environ.get(
-        "PIPEYARD_CONFORMANCE_DIR", Path(__file__).resolve().parents[4] / "shared/conformance/pipelines"
-    )
-)
-needs_conformance = pytest.mark.skipif(not CONFORMANCE.is_dir(), reason="conformance pipelines not available")
+CONFORMANCE = CONFORMANCE_PIPELINES
+needs_conformance = pytest.mark.usefixtures("conformance_pipelines")
 
 # Kept as text: this module's postponed annotations would hide the types from kfp.
 COMPONENTS = """
