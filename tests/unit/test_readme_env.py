@@ -10,8 +10,8 @@ REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src" / "pipeyard"
 # The built UI is generated output, not code that reads the environment.
 GENERATED = (SRC / "server" / "static",)
-NAME = re.compile(r"PIPEYARD_[A-Z_]*[A-Z]")
-TABLE_ROW = re.compile(r"^\| `(PIPEYARD_[A-Z_]+)` \|", re.MULTILINE)
+NAME = re.compile(r"PIPEYARD_[A-Z0-9_]*[A-Z0-9]")
+TABLE_ROW = re.compile(r"^\| `(PIPEYARD_[A-Z0-9_]+)` \|", re.MULTILINE)
 
 
 def variables_in_code() -> dict[str, list[str]]:

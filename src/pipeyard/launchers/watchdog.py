@@ -92,6 +92,11 @@ class GroupWatchdog:
                 self._process.wait(5)
             self._process = None
 
+    def __del__(self) -> None:
+        # A launcher dropped without aclose(): its tasks are over, so let the watchdog go
+        # (and reap it) rather than leave it running unwaited.
+        self.close()
+
     def _close_fd(self) -> None:
         if self._write_fd is not None:
             with contextlib.suppress(OSError):
