@@ -39,7 +39,7 @@ export function errorMessageFromBody(status: number, body: string): string {
   return text;
 }
 
-async function request<T>(method: string, url: string, body?: unknown): Promise<T> {
+export async function request<T>(method: string, url: string, body?: unknown): Promise<T> {
   let resp: Response;
   try {
     resp = await fetch(url, {

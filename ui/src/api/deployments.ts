@@ -1,5 +1,5 @@
 // The deployments API (/apis/pipeyard/v1/deployments): models served by pipeyard.serving.
-import { ApiError, errorMessageFromBody } from './client';
+import { request as call } from './client';
 
 const BASE = '/apis/pipeyard/v1/deployments';
 
@@ -31,31 +31,6 @@ export interface TryAnswer {
   status: number;
   url: string;
   response: unknown;
-}
-
-async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
-  let resp: Response;
-  try {
-    resp = await fetch(url, {
-      method,
-      // X-Requested-By: see client.ts (the server's cross-site request check).
-      headers:
-        body === undefined
-          ? { 'X-Requested-By': 'pipeyard-ui' }
-          : { 'Content-Type': 'application/json', 'X-Requested-By': 'pipeyard-ui' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (e) {
-    throw new ApiError(0, `Cannot reach the pipeyard server (${(e as Error).message}). Is it running?`);
-  }
-  const text = await resp.text();
-  if (!resp.ok) throw new ApiError(resp.status, errorMessageFromBody(resp.status, text));
-  if (!text) return {} as T;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return text as unknown as T;
-  }
 }
 
 const one = (name: string) => `${BASE}/${encodeURIComponent(name)}`;
