@@ -7,6 +7,8 @@ them to status codes in one table (``server/errors.py``); the CLI to exit codes.
 
 from __future__ import annotations
 
+import errno
+
 
 class PipeyardError(Exception):
     """Root of all pipeyard errors."""
@@ -67,3 +69,18 @@ class Forbidden(PipeyardError):
 
 class PayloadTooLarge(PipeyardError):
     """An upload or request body beyond the server's limit."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC from a write, or SQLite's "database or disk is full", however wrapped
+    (SQLAlchemy and asyncio chain the original as the cause or context)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            return True
+        if "disk is full" in str(seen) or "No space left" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

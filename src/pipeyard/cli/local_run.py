@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import json
 import sys
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from rich.markup import escape
 from pipeyard.cli.console import make_console
 from pipeyard.cli.progress import Progress
 from pipeyard.config import Settings
-from pipeyard.errors import PipeyardError
+from pipeyard.errors import PipeyardError, is_disk_full
 from pipeyard.launchers.choose import launcher_name, make_launcher
 from pipeyard.launchers.local import LocalLauncher
 
@@ -150,8 +149,7 @@ def _report_crash(out: Console, session: _Session, settings: Settings, as_json: 
 
 def _crash_reason(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
-    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "disk is full" in text \
-            or "No space left" in text:
+    if is_disk_full(exc):
         return f"the disk is full ({text}); free space and run again"
     return f"pipeyard failed: {text}"
 

@@ -7,7 +7,6 @@ went wrong.
 
 from __future__ import annotations
 
-import errno
 import logging
 from typing import Any
 
@@ -25,6 +24,7 @@ from pipeyard.errors import (
     PayloadTooLarge,
     PipeyardError,
     SpecError,
+    is_disk_full,
 )
 
 log = logging.getLogger(__name__)
@@ -115,22 +115,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        if _is_disk_full(exc):
+        if is_disk_full(exc):
             log.error("disk full: %s", exc)
             return error_response(507, "the server's disk is full: free space, then try again")
         log.exception("unhandled error", exc_info=exc)
         return error_response(500, f"internal error: {type(exc).__name__}: {exc}")
-
-
-def _is_disk_full(exc: BaseException) -> bool:
-    """ENOSPC from a write, or SQLite's "database or disk is full", however wrapped."""
-    seen: BaseException | None = exc
-    for _ in range(8):
-        if seen is None:
-            return False
-        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
-            return True
-        if "database or disk is full" in str(seen) or "No space left on device" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
