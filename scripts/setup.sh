@@ -35,10 +35,26 @@ if [[ "$mode" == dev ]]; then
 else
   stamp="$run_stamp" extras="examples"
 fi
+# The UI build (npm) and the Python install (network-bound) overlap.
+scripts/build-ui.sh &
+ui_build=$!
 if ! fresh "$stamp" && ! { [[ "$mode" == run ]] && fresh "$dev_stamp"; }; then
   echo "setup: installing pipeyard with extras [$extras] into .venv"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$extras]"
+  # uv (from PyPI, like everything else) resolves and downloads in parallel: the runtime
+  # install takes seconds where pip took minutes. pip stays the fallback when uv can't be had.
+  if [[ ! -x .venv/bin/uv ]]; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check uv \
+      || echo "setup: could not install uv; installing with pip (slower)" >&2
+  fi
+  if [[ -x .venv/bin/uv ]]; then
+    .venv/bin/uv pip install --quiet --python .venv/bin/python -e ".[$extras]"
+  else
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$extras]"
+  fi
   touch "$stamp"
 fi
-scripts/build-ui.sh
+if ! wait "$ui_build"; then
+  echo "setup: building the web UI failed (its output is above)" >&2
+  exit 1
+fi

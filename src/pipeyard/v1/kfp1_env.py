@@ -81,10 +81,16 @@ def _base_interpreter() -> str:
 def _build(target: Path, base_python: str) -> None:
     building = target.parent / f"{target.name}.building-{os.getpid()}"
     shutil.rmtree(building, ignore_errors=True)
+    python = str(building / "bin" / "python")
+    uv = _uv()
+    install = (
+        [uv, "pip", "install", "--quiet", "--python", python, *REQUIREMENTS]
+        if uv
+        else [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *REQUIREMENTS]
+    )
     steps = [
         [base_python, "-m", "venv", str(building)],
-        [str(building / "bin" / "python"), "-m", "pip", "install", "--quiet",
-         "--disable-pip-version-check", *REQUIREMENTS],
+        install,
         [str(building / "bin" / "python"), "-c", "import kfp, kfp.compiler; print(kfp.__version__)"],
     ]
     try:
@@ -104,6 +110,15 @@ def _build(target: Path, base_python: str) -> None:
     building.rename(target)
     # venv scripts name their own directory; the rename keeps bin/python working because
     # we only ever start bin/python directly (pyvenv.cfg is found next to it).
+
+
+def _uv() -> str | None:
+    # uv (installed into .venv by scripts/setup.sh) resolves and installs in parallel: the
+    # kfp 1.8 environment takes seconds instead of a minute. pip remains the fallback.
+    beside = Path(sys.executable).parent / "uv"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("uv")
 
 
 def _advice(target: Path, cause: str) -> str:
