@@ -8,18 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-_HERE = Path(__file__).resolve()
-sys.path[:0] = [str(_HERE.parents[2] / "src"), str(_HERE.parents[1] / "unit" / "launchers")]
-
-from launcher_components import add, spawn_and_hang  # noqa: E402
-from launcher_kfp_tasks import compile_component, executor_output, python_request  # noqa: E402
-from tests.contract.docker_variant import docker_variant  # noqa: E402
+from tests.support.docker_variant import docker_variant  # noqa: E402
+from tests.support.launcher_components import add, spawn_and_hang  # noqa: E402
+from tests.support.launcher_kfp_tasks import compile_component, executor_output, python_request  # noqa: E402
 
 from pipeyard.launchers import LocalLauncher  # noqa: E402
 from pipeyard.launchers.base import Launcher, LaunchRequest, LaunchResult  # noqa: E402

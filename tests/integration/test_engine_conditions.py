@@ -9,7 +9,7 @@ import pytest
 import yaml
 from kfp import dsl
 from kfp.dsl import Dataset, Output, PipelineTaskFinalStatus
-from tests.unit.engine.pipeline_runs import EngineHarness, compile_pipeline, engine_fixture, read_artifact
+from tests.support.pipeline_runs import EngineHarness, compile_pipeline, engine_fixture, read_artifact
 
 engine = pytest.fixture(scope="module")(engine_fixture)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from kfp import dsl
-from tests.unit.engine.pipeline_runs import (
+from tests.support.pipeline_runs import (
     CLI_DEADLINE_SECONDS,
     PIPEYARD,
     EngineHarness,

@@ -4,7 +4,6 @@ two-step pipeline run end to end through the engine."""
 
 # No `from __future__ import annotations`: kfp reads component signatures at runtime.
 import asyncio
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,14 +12,11 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-_HERE = Path(__file__).resolve()
-sys.path[:0] = [str(_HERE.parents[2] / "src"), str(_HERE.parents[1] / "unit" / "launchers")]
-
 from kfp import dsl  # noqa: E402
 from kfp.dsl import Dataset, Input, Output  # noqa: E402
-from launcher_components import add, spawn_and_hang, use_inflection  # noqa: E402
-from launcher_kfp_tasks import compile_component, component, executor_output, python_request  # noqa: E402
-from tests.unit.engine.pipeline_runs import compile_pipeline  # noqa: E402
+from tests.support.launcher_components import add, spawn_and_hang, use_inflection  # noqa: E402
+from tests.support.launcher_kfp_tasks import compile_component, component, executor_output, python_request  # noqa: E402
+from tests.support.pipeline_runs import compile_pipeline  # noqa: E402
 
 from pipeyard.artifacts.uris import local_path  # noqa: E402
 from pipeyard.config import Settings  # noqa: E402

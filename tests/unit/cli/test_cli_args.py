@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from kfp import dsl
-from tests.unit.engine.pipeline_runs import EngineHarness, compile_pipeline
+from tests.support.pipeline_runs import EngineHarness, compile_pipeline
 
 from pipeyard.cli import inspect_cmds
 from pipeyard.cli.local_run import parse_args

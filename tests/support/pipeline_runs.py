@@ -30,7 +30,7 @@ from pipeyard.launchers.local import LocalLauncher
 from pipeyard.store import Store, open_store
 from pipeyard.submission.runs import check_arguments, create_run
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 PIPEYARD = REPO / ".venv" / "bin" / "pipeyard"
 # Guards against a hung CLI, never a performance assertion.
 CLI_DEADLINE_SECONDS = 180

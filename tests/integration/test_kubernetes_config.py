@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 from kfp import dsl, kubernetes
-from tests.unit.engine.pipeline_runs import EngineHarness, compile_pipeline
+from tests.support.pipeline_runs import EngineHarness, compile_pipeline, engine_fixture
 
 from pipeyard.engine.kubernetes_config import NOT_APPLICABLE, Refs, describe, resolve
 from pipeyard.engine.outcome import Outcome
 from pipeyard.launchers.mounts import _probe_unshare
 from pipeyard.secrets import SecretStore
+
+# One home, store, event loop and fork server for the module's runs.
+engine = pytest.fixture(scope="module")(engine_fixture)
 
 # An explicit base image keeps the SDK from warning; the local launcher ignores it anyway.
 component = dsl.component(base_image="python:3.11")

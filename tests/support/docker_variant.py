@@ -10,15 +10,12 @@ task's processes are gone looks at the right pids.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pipeyard.launchers.base import Launcher, LaunchRequest, LaunchResult
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
 
 class _InTestImage:
@@ -43,7 +40,7 @@ def docker_variant() -> Callable[[Path], Launcher] | None:
         return None
 
     def make(tmp: Path) -> Launcher:
-        from docker_images import build_python_image
+        from tests.support.docker_images import build_python_image
 
         try:
             Engine().close()

@@ -8,7 +8,10 @@ from typing import Any, NamedTuple, Optional
 import pytest
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Output
-from tests.unit.engine.pipeline_runs import EngineHarness, compile_pipeline, read_artifact
+from tests.support.pipeline_runs import EngineHarness, compile_pipeline, engine_fixture, read_artifact
+
+# One home, store, event loop and fork server for the module's runs.
+engine = pytest.fixture(scope="module")(engine_fixture)
 
 
 @dsl.component

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from launcher_components import add, count_imports, fail, spawn_and_hang
-from launcher_kfp_tasks import compile_component, executor_output, python_request
+from tests.support.launcher_components import add, count_imports, fail, spawn_and_hang
+from tests.support.launcher_kfp_tasks import compile_component, executor_output, python_request
 
 from pipeyard.launchers import LocalLauncher
 from pipeyard.launchers.base import LaunchRequest, LaunchResult
@@ -221,7 +221,7 @@ def test_fork_server_env_switch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
 
 def test_fork_server_really_forks(launcher: LocalLauncher, tmp_path: Path) -> None:
-    from launcher_components import report_parent
+    from tests.support.launcher_components import report_parent
 
     compiled = compile_component(report_parent, tmp_path)
     result = run(launcher, python_request(compiled, tmp_path, {}))
