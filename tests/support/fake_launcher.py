@@ -118,3 +118,19 @@ class FakeLauncher:
 
     def calls_of(self, task: str) -> list[FakeCall]:
         return [c for c in self.calls if c.task == task]
+
+
+def returning(fn: Callable[..., Any]) -> Handler:
+    """Plays a Python component that returns ``fn(**its input parameters)``."""
+    return lambda call: call.succeed({"Output": fn(**call.parameters)})
+
+
+def failing(exit_code: int = 1, log: str = "") -> Handler:
+    """Plays a task that prints ``log`` and exits with ``exit_code``."""
+
+    def handler(call: FakeCall) -> LaunchResult:
+        if log:
+            call.log(log)
+        return LaunchResult(exit_code=exit_code)
+
+    return handler
