@@ -26,6 +26,7 @@ from pipeyard.engine.context import Sleep
 from pipeyard.engine.runner import execute_run
 from pipeyard.entities import Run, Task, TaskAttempt
 from pipeyard.ir.loader import load_pipeline_file
+from pipeyard.launchers.base import Launcher
 from pipeyard.launchers.local import LocalLauncher
 from pipeyard.store import Store, open_store
 from pipeyard.submission.runs import check_arguments, create_run
@@ -91,15 +92,19 @@ class Result:
 class EngineHarness:
     """Runs compiled pipelines through ``execute_run`` as ``pipeyard run`` does."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, launcher: Launcher | None = None) -> None:
+        """``launcher``: one for every run instead of local ones (e.g. a FakeLauncher)."""
         self.home = home
+        self._fixed_launcher = launcher
         self.settings = Settings.from_env({"PIPEYARD_HOME": str(home)})
         self.settings.ensure_dirs()
         self.store = open_store(self.settings.database_url)
         self._runner = asyncio.Runner()
         self._launchers: dict[int | None, LocalLauncher] = {}
 
-    def launcher(self, parallelism: int | None) -> LocalLauncher:
+    def launcher(self, parallelism: int | None) -> Launcher:
+        if self._fixed_launcher is not None:
+            return self._fixed_launcher
         if parallelism not in self._launchers:
             self._launchers[parallelism] = LocalLauncher(parallelism, envs_dir=self.settings.envs_dir)
         return self._launchers[parallelism]

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Output
-
-from pipeyard.launchers.base import LaunchResult
 from tests.support.fake_launcher import FakeCall, FakeLauncher
 from tests.support.fake_runs import FakeEngine
+
+from pipeyard.launchers.base import LaunchResult
 
 
 @dsl.component

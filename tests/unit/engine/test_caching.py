@@ -3,13 +3,14 @@ the same work, and hits over the fakes."""
 
 # No `from __future__ import annotations`: kfp reads component signatures at runtime.
 from pathlib import Path
+from typing import Any
 
 from kfp import dsl
+from tests.support.fake_launcher import FakeLauncher, failing, returning
+from tests.support.fake_runs import FakeEngine
 
 from pipeyard.engine.caching import cacheable, fingerprint
 from pipeyard.ir.views import ComponentView, ImporterView, IODefs, ParamSource
-from tests.support.fake_launcher import FakeLauncher, failing, returning
-from tests.support.fake_runs import FakeEngine
 
 
 def _importer(uri: str, reimport: bool = False) -> ComponentView:
@@ -54,7 +55,7 @@ def test_custom_cache_key_ignores_inputs() -> None:
 def test_a_different_volume_or_secret_is_a_different_execution() -> None:
     comp = ComponentView(name="c", inputs=IODefs(), outputs=IODefs())
 
-    def fp(platform: "dict[str, object] | None") -> str:
+    def fp(platform: "dict[str, Any] | None") -> str:
         return fingerprint(pipeline_name="p", component=comp, parameters={}, artifacts={}, platform=platform)
 
     data = {"pvcMount": [{"constant": "data-a", "mountPath": "/data"}]}

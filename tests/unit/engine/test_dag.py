@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from kfp import dsl
+from tests.support.fake_launcher import FakeCall, FakeLauncher, failing, returning
+from tests.support.fake_runs import FakeEngine
 
 from pipeyard.engine.dag import dag_outputs, dag_state
 from pipeyard.engine.outcome import Outcome
 from pipeyard.ir.views import DagView, OutputSelector
-from tests.support.fake_launcher import FakeCall, FakeLauncher, failing, returning
-from tests.support.fake_runs import FakeEngine
 
 
 @dsl.component

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from kfp import dsl
 from kfp.dsl import Dataset, Input
-
 from tests.support.fake_launcher import FakeLauncher
 from tests.support.fake_runs import FakeEngine
 

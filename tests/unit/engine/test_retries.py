@@ -8,13 +8,13 @@ from pathlib import Path
 
 from kfp import dsl
 from kfp.dsl import Dataset, Output
+from tests.support.fake_launcher import FakeCall, FakeLauncher, failing
+from tests.support.fake_runs import START, FakeEngine
 
 from pipeyard.artifacts.uris import local_path
 from pipeyard.engine.retries import log_tail, retry_delay
 from pipeyard.ir.views import RetryPolicy
 from pipeyard.launchers.base import LaunchResult
-from tests.support.fake_launcher import FakeCall, FakeLauncher, failing
-from tests.support.fake_runs import START, FakeEngine
 
 
 def test_no_policy_means_one_attempt() -> None:
