@@ -8,7 +8,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-SIGKILL_BIT = 1 << (9 - 1)  # bit of SIGKILL in /proc/<pid>/status signal masks
+SIGKILL_BIT = 1 << (9 - 1)  # bits of signals in /proc/<pid>/status masks
+SIGTERM_BIT = 1 << (15 - 1)
+SIGINT_BIT = 1 << (2 - 1)
 PF_EXITING = 0x4  # the kernel's flag on a task that has begun to exit (/proc/<pid>/stat flags)
 
 
@@ -28,8 +30,9 @@ def gone(pid: int) -> bool:
 
 
 def killed(pid: int) -> bool:
-    """Dead, or dying: SIGKILL pending (for the thread or its group) or exit begun.
-    A live process that nobody killed is none of these."""
+    """Dead, or dying: exit begun, SIGKILL pending (for the thread or its group), or
+    SIGTERM/SIGINT pending where the process neither catches nor ignores it. A live
+    process that nobody signalled is none of these."""
     fields = _stat_fields(pid)
     if fields is None or fields[0] in ("Z", "X"):
         return True
@@ -39,8 +42,13 @@ def killed(pid: int) -> bool:
         status = Path(f"/proc/{pid}/status").read_text()
     except (FileNotFoundError, ProcessLookupError):
         return True
-    masks = dict(line.split(":", 1) for line in status.splitlines() if line.startswith(("SigPnd", "ShdPnd")))
-    return any(int(v.strip(), 16) & SIGKILL_BIT for v in masks.values())
+    masks = {k: int(v.strip(), 16) for k, v in
+             (line.split(":", 1) for line in status.splitlines()
+              if line.startswith(("SigPnd", "ShdPnd", "SigCgt", "SigIgn")))}
+    pending = masks.get("SigPnd", 0) | masks.get("ShdPnd", 0)
+    handled = masks.get("SigCgt", 0) | masks.get("SigIgn", 0)
+    fatal = SIGKILL_BIT | ((SIGTERM_BIT | SIGINT_BIT) & ~handled)
+    return bool(pending & fatal)
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
