@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from kfp import compiler, dsl
-
 from tests.support.disks import fill_up, small_tmpfs
 
 SIZE_MB = 48
@@ -79,7 +78,7 @@ def test_a_full_disk_fails_the_run_then_answers_507_until_space_is_freed(start_s
             refused = _create_run(http, small_yaml)
             assert refused.status_code == 507, refused.text
             assert refused.json()["error_message"] == DISK_FULL_MESSAGE
-            # Reads still work.
+            # Reads still work, on the same connection.
             assert http.get(f"/apis/v2beta1/runs/{run['run_id']}").json()["state"] == "FAILED"
 
             ballast.unlink()
