@@ -8,6 +8,7 @@ examples per operation) and aimed at a loopback server of its own."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -120,7 +121,8 @@ def test_hostile_values_are_refused_with_4xx(start_server: Any) -> None:
             predicate = b'{"predicates": [{"key": "display_name", "operation": "EQUALS", "string_value": ' + raw + b"}]}"
             resp = http.get("/apis/v2beta1/runs", params={"filter": predicate.decode()})
             _assert_refused_with_kfp_shape(resp, f"a runs filter with {name}")
-        big_int = '{"predicates": [{"key": "created_at", "operation": "GREATER_THAN", "int_value": "%d"}]}' % 2**70
+        big_int = json.dumps({"predicates": [{"key": "created_at", "operation": "GREATER_THAN",
+                                              "int_value": str(2**70)}]})
         _assert_refused_with_kfp_shape(http.get("/apis/v2beta1/runs", params={"filter": big_int}), "an int filter")
     # The server is still whole: it answers, and nothing of the above was created.
     with srv.http() as http:
