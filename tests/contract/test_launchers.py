@@ -25,10 +25,8 @@ VARIANTS: dict[str, Callable[[Path], Launcher]] = {
     "local-forkserver": lambda tmp: LocalLauncher(envs_dir=tmp / "envs", fork_server=True),
     "local-subprocess": lambda tmp: LocalLauncher(envs_dir=tmp / "envs", fork_server=False),
 }
-if (_docker := docker_variant()) is not None:
-    VARIANTS["docker"] = _docker
-if (_ray := ray_variant()) is not None:
-    VARIANTS["ray"] = _ray
+VARIANTS["docker"] = docker_variant()
+VARIANTS["ray"] = ray_variant()
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-docker = pytest.importorskip("docker")
-
 from kfp import dsl, kubernetes  # noqa: E402
 from kfp.dsl import Dataset, Output, OutputPath  # noqa: E402
 from tests.support.docker_images import PYTHON_IMAGE, TOOLS_IMAGE, build_python_image, build_tools_image  # noqa: E402

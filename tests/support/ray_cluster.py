@@ -24,15 +24,13 @@ def local_ray_cluster() -> Iterator[None]:
         ray.shutdown()
 
 
-def ray_variant() -> Callable[[Path], Launcher] | None:
-    """A launcher factory, or None without Ray installed (then the variant is not listed).
-    The caller starts the cluster (``local_ray_cluster``) before launching."""
-    try:
-        from pipeyard.launchers.ray import RayLauncher
-    except ImportError:
-        return None
+def ray_variant() -> Callable[[Path], Launcher]:
+    """A launcher factory; the caller starts the cluster (``local_ray_cluster``) first.
+    Ray is a dev dependency: without it this fails, it does not skip."""
 
     def make(tmp: Path) -> Launcher:
+        from pipeyard.launchers.ray import RayLauncher  # fails loudly without Ray
+
         return RayLauncher()
 
     return make
