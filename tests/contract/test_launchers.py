@@ -1,4 +1,4 @@
-"""One behavioural suite over every launcher variant.
+"""One behavioural suite over every launcher variant (local, docker, Ray).
 
 Each variant must run a real compiled KFP lightweight component, report exit
 codes, honour timeouts, and leave no process behind when cancelled.
@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-_HERE = Path(__file__).resolve()
-sys.path[:0] = [str(_HERE.parents[2] / "src"), str(_HERE.parents[1] / "unit" / "launchers")]
-
-from launcher_components import add, spawn_and_hang  # noqa: E402
-from launcher_kfp_tasks import compile_component, executor_output, python_request  # noqa: E402
-from tests.contract.docker_variant import docker_variant  # noqa: E402
+from tests.support.docker_variant import docker_variant  # noqa: E402
+from tests.support.launcher_components import add, spawn_and_hang  # noqa: E402
+from tests.support.launcher_kfp_tasks import compile_component, executor_output, python_request  # noqa: E402
+from tests.support.processes import gone, killed  # noqa: E402
+from tests.support.ray_cluster import local_ray_cluster, ray_variant  # noqa: E402
 
 from pipeyard.launchers import LocalLauncher  # noqa: E402
 from pipeyard.launchers.base import Launcher, LaunchRequest, LaunchResult  # noqa: E402
@@ -28,20 +25,23 @@ VARIANTS: dict[str, Callable[[Path], Launcher]] = {
     "local-forkserver": lambda tmp: LocalLauncher(envs_dir=tmp / "envs", fork_server=True),
     "local-subprocess": lambda tmp: LocalLauncher(envs_dir=tmp / "envs", fork_server=False),
 }
-if (_docker := docker_variant()) is not None:
-    VARIANTS["docker"] = _docker
+VARIANTS["docker"] = docker_variant()
+VARIANTS["ray"] = ray_variant()
 
 
-@pytest.fixture(params=sorted(VARIANTS))
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[None]:
+    with local_ray_cluster():
+        yield
+
+
+# The Ray variant runs on the xdist worker that holds the "ray" group: one cluster.
+@pytest.fixture(params=[pytest.param(name, marks=pytest.mark.xdist_group("ray")) if name == "ray" else name
+                        for name in sorted(VARIANTS)])
 def make_launcher(request: pytest.FixtureRequest) -> Callable[[Path], Launcher]:
+    if request.param == "ray":
+        request.getfixturevalue("ray_cluster")
     return VARIANTS[request.param]
-
-
-def _gone(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
 
 
 def test_runs_compiled_component(make_launcher: Callable[[Path], Launcher], tmp_path: Path) -> None:
@@ -114,14 +114,17 @@ def test_cancel_leaves_no_process(make_launcher: Callable[[Path], Launcher], tmp
                 launcher.launch(python_request(compiled, tmp_path, {"pid_file": "-"}, on_output=on_output))
             )
             pid = await pids.get()
+            assert not killed(pid), "the grandchild was not running before the cancel"
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
+            # Killed by the time the cancelled launch returned (perhaps not yet reaped).
+            assert killed(pid)
             return pid
         finally:
             await launcher.aclose()
 
-    assert _gone(asyncio.run(main()))
+    assert gone(asyncio.run(main()))
 
 
 def test_executor_input_round_trips(make_launcher: Callable[[Path], Launcher], tmp_path: Path) -> None:

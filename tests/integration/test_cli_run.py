@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from kfp import dsl, kubernetes
-from tests.unit.engine.pipeline_runs import (
+from tests.support.pipeline_runs import (
     REPO,
     cli_json,
     compile_pipeline,

@@ -17,16 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-docker = pytest.importorskip("docker")
-
-_HERE = Path(__file__).resolve()
-sys.path[:0] = [str(_HERE.parents[2] / "src"), str(_HERE.parent)]
-
-from docker_images import PYTHON_IMAGE, TOOLS_IMAGE, build_python_image, build_tools_image  # noqa: E402
 from kfp import dsl, kubernetes  # noqa: E402
 from kfp.dsl import Dataset, Output, OutputPath  # noqa: E402
-from tests.unit.engine.pipeline_runs import cli_json, compile_pipeline, run_cli  # noqa: E402
+from tests.support.docker_images import PYTHON_IMAGE, TOOLS_IMAGE, build_python_image, build_tools_image  # noqa: E402
+from tests.support.pipeline_runs import cli_json, compile_pipeline, run_cli  # noqa: E402
 
 from pipeyard.artifacts.uris import local_path  # noqa: E402
 from pipeyard.config import Settings  # noqa: E402

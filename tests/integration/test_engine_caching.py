@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Output
-from tests.unit.engine.pipeline_runs import EngineHarness, compile_pipeline, engine_fixture, read_artifact
+from tests.support.pipeline_runs import EngineHarness, compile_pipeline, engine_fixture, read_artifact
 
 engine = pytest.fixture(scope="module")(engine_fixture)
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from kfp import dsl
 from kfp.dsl import Dataset, Output, PipelineTaskFinalStatus
-from tests.unit.engine.pipeline_runs import EngineHarness, compile_pipeline, engine_fixture, read_artifact
+from tests.support.pipeline_runs import EngineHarness, compile_pipeline, engine_fixture, read_artifact
 
 engine = pytest.fixture(scope="module")(engine_fixture)
 
@@ -45,21 +45,20 @@ def branches_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return compile_pipeline(branches, tmp_path_factory.mktemp("b") / "branches.yaml")
 
 
-@pytest.mark.parametrize(("n", "words"), [(20, ["big", "big"]), (7, ["medium", "seven"]), (1, ["small"])])
-def test_exactly_one_branch_runs(engine: EngineHarness, branches_yaml: Path, n: int, words: list[str]) -> None:
+# say, say-2: If > 10; say-3: Elif > 5; say-4: Else; say-5: Condition == 7.
+@pytest.mark.parametrize(("n", "taken"), [
+    (20, {"say": "big", "say-2": "big"}), (7, {"say-3": "medium", "say-5": "seven"}), (1, {"say-4": "small"}),
+])
+def test_exactly_one_branch_runs(engine: EngineHarness, branches_yaml: Path, n: int, taken: dict[str, str]) -> None:
     r = engine.run(branches_yaml, {"n": n})
     assert r.state == "SUCCEEDED", r.run.error
-    ran = sorted(t.outputs["parameters"]["Output"] for t in r.tasks
-                 if t.kind == "CONTAINER" and t.name.startswith("say") and t.state == "SUCCEEDED")
-    assert ran == sorted(words)
-    skipped = [t for t in r.tasks if t.state == "SKIPPED"]
-    # Every leaf task of a branch not taken is SKIPPED, not missing.
-    leaves = {t.name for t in r.tasks if t.kind == "CONTAINER" and t.name.startswith("say")}
-    assert leaves == {"say", "say-2", "say-3", "say-4", "say-5"}
-    for t in r.tasks:
-        if t.kind == "CONTAINER" and t.name.startswith("say"):
-            assert t.state in ("SUCCEEDED", "SKIPPED")
-    assert skipped and all(t.attempts == 0 for t in skipped)
+    leaves = {t.name: t for t in r.tasks if t.kind == "CONTAINER" and t.name.startswith("say")}
+    # Every leaf task of a branch not taken is SKIPPED (never run), not missing.
+    assert {name: t.state for name, t in leaves.items()} == {
+        name: "SUCCEEDED" if name in taken else "SKIPPED" for name in ("say", "say-2", "say-3", "say-4", "say-5")
+    }
+    assert {name: t.outputs["parameters"]["Output"] for name, t in leaves.items() if name in taken} == taken
+    assert {t.attempts for t in r.tasks if t.state == "SKIPPED"} == {0}
 
 
 def test_skipped_branch_marks_its_inner_tasks_skipped(engine: EngineHarness, branches_yaml: Path) -> None:
@@ -92,9 +91,20 @@ def test_condition_that_cannot_be_evaluated_fails_with_the_expression(engine: En
     assert broken in (row.error or "")
     assert broken in (r.run.error or "")
     assert (r.run.error or "").count(f"task {name!r}") == 1
-    # Never silently false: the Else branch still ran or was skipped by its own
-    # condition, but the broken branch is not SKIPPED.
-    assert row.state != "SKIPPED"
+    # Never silently false: nothing inside the broken condition is recorded (not even
+    # as SKIPPED), while the If/Elif/Else group beside it took its own course (n=3: Else).
+    assert {t.path: t.state for t in r.tasks} == {
+        "number": "SUCCEEDED",
+        name: "FAILED",
+        "condition-branches-1": "SUCCEEDED",
+        "condition-branches-1/condition-2": "SKIPPED",
+        "condition-branches-1/condition-2/say": "SKIPPED",
+        "condition-branches-1/condition-2/say-2": "SKIPPED",
+        "condition-branches-1/condition-3": "SKIPPED",
+        "condition-branches-1/condition-3/say-3": "SKIPPED",
+        "condition-branches-1/condition-4": "SUCCEEDED",
+        "condition-branches-1/condition-4/say-4": "SUCCEEDED",
+    }
 
 
 # ---------------------------------------------------------------- OneOf
@@ -217,7 +227,10 @@ def test_exit_handler_runs_after_failure_and_the_run_still_fails(engine: EngineH
     assert "asked to fail" in (r.run.error or "")
     status = json.loads((tmp_path / "status.json").read_text())
     assert status["state"] == "FAILED"
-    assert "maybe-fail" in status["message"] or "asked to fail" in status["message"]
+    # The handler sees the failed group's error: the run's, naming the task, ending with its traceback.
+    assert status["message"] == r.run.error
+    assert status["message"].startswith("task 'exit-handler-1/maybe-fail' failed: exit code 1\n")
+    assert status["message"].endswith("RuntimeError: asked to fail")
     assert r.one("report").state == "SUCCEEDED"
     # The task after the failure inside the handler's group did not start...
     assert [t for t in r.tasks if t.name == "say"] == []

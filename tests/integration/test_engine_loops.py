@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 import pytest
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Output
-from tests.unit.engine.pipeline_runs import (
+from tests.support.pipeline_runs import (
     EngineHarness,
     compile_pipeline,
     engine_fixture,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from kfp import dsl
-from tests.unit.engine.pipeline_runs import (
+from tests.support.pipeline_runs import (
     CLI_DEADLINE_SECONDS,
     PIPEYARD,
     EngineHarness,
@@ -21,6 +21,7 @@ from tests.unit.engine.pipeline_runs import (
     engine_fixture,
     run_cli,
 )
+from tests.support.processes import killed
 
 from pipeyard.ir.loader import load_pipeline_file
 from pipeyard.ir.views import build_view
@@ -174,7 +175,9 @@ def test_ctrl_c_cancels_the_run_and_kills_task_processes(tmp_path: Path) -> None
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode != 0, out + err
+    assert proc.returncode == 1, out + err
+    # Killed (dead, or signalled and dying) before the CLI exited, not later by luck.
+    assert killed(task_pid) and killed(child_pid), (out + err)
     _wait_for(lambda: not _alive(task_pid) and not _alive(child_pid), "task processes to end")
     listed = run_cli(home, "runs", "list", "--json")
     runs = json.loads(listed.stdout)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from kfp import dsl, kubernetes
-from tests.unit.engine.pipeline_runs import cli_json, compile_pipeline, run_cli
+from tests.support.pipeline_runs import cli_json, compile_pipeline, run_cli
 
 component = dsl.component(base_image="python:3.11")
 

@@ -1,26 +1,23 @@
-"""The Ray launcher against a real local Ray cluster (one per module): the
-launcher contract cases that apply, Ray-specific refusals, and a compiled
+"""The Ray launcher against a real local Ray cluster (one per module), beyond the
+launcher contract suite it also runs (tests/contract/test_launchers.py: compiled
+component, exit code and log, timeout, cancel of the whole process group): env and
+cwd, processes left behind, Ray-specific refusals, concurrency, and a compiled
 two-step pipeline run end to end through the engine."""
 
 # No `from __future__ import annotations`: kfp reads component signatures at runtime.
 import asyncio
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-ray = pytest.importorskip("ray")
-
-_HERE = Path(__file__).resolve()
-sys.path[:0] = [str(_HERE.parents[2] / "src"), str(_HERE.parents[1] / "unit" / "launchers")]
-
 from kfp import dsl  # noqa: E402
 from kfp.dsl import Dataset, Input, Output  # noqa: E402
-from launcher_components import add, spawn_and_hang, use_inflection  # noqa: E402
-from launcher_kfp_tasks import compile_component, component, executor_output, python_request  # noqa: E402
-from tests.unit.engine.pipeline_runs import compile_pipeline  # noqa: E402
+from tests.support.launcher_components import use_inflection  # noqa: E402
+from tests.support.launcher_kfp_tasks import compile_component, component, python_request  # noqa: E402
+from tests.support.pipeline_runs import compile_pipeline  # noqa: E402
+from tests.support.processes import killed  # noqa: E402
+from tests.support.ray_cluster import CLUSTER_CPUS, local_ray_cluster  # noqa: E402
 
 from pipeyard.artifacts.uris import local_path  # noqa: E402
 from pipeyard.config import Settings  # noqa: E402
@@ -31,25 +28,14 @@ from pipeyard.launchers.ray import RayLauncher  # noqa: E402
 from pipeyard.store import open_store  # noqa: E402
 from pipeyard.submission.runs import check_arguments, create_run  # noqa: E402
 
-CLUSTER_CPUS = 4
 # One worker gets the whole module under `pytest -n --dist loadgroup`: one cluster, not one per worker.
 pytestmark = pytest.mark.xdist_group("ray")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def ray_cluster() -> Iterator[None]:
-    # "local": a cluster of our own, never one a developer has running.
-    ray.init(
-        address="local",
-        num_cpus=CLUSTER_CPUS,
-        include_dashboard=False,
-        log_to_driver=False,
-        object_store_memory=100 * 1024 * 1024,
-    )
-    try:
+    with local_ray_cluster():
         yield
-    finally:
-        ray.shutdown()
 
 
 def _with_launcher(body: Any, **options: Any) -> Any:
@@ -69,13 +55,6 @@ def _launch(request: LaunchRequest) -> LaunchResult:
 
     result: LaunchResult = _with_launcher(body)
     return result
-
-
-def _gone(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
 
 
 def test_shell_output_exit_code_env_and_cwd(tmp_path: Path) -> None:
@@ -104,7 +83,7 @@ def test_processes_left_behind_die_with_the_task(tmp_path: Path) -> None:
         on_output=lines.append,
     )
     assert _launch(request) == LaunchResult(exit_code=3)
-    assert _gone(int(lines[0]))
+    assert killed(int(lines[0]))  # dead or dying when the launch returned
 
 
 def test_missing_executable_is_a_clear_error(tmp_path: Path) -> None:
@@ -113,27 +92,6 @@ def test_missing_executable_is_a_clear_error(tmp_path: Path) -> None:
     assert result.exit_code is None and result.error is not None
     assert "executable 'pipeyard-no-such-exe' not found" in result.error
     assert "not found" in Path(request.log_path).read_text()
-
-
-def test_timeout_kills_the_task(tmp_path: Path) -> None:
-    request = LaunchRequest(
-        key="k", argv=("sleep", "1000"), log_path=str(tmp_path / "t.log"), timeout_seconds=0.5
-    )
-    result = _launch(request)
-    assert result.timed_out and not result.succeeded
-    assert "timed out" in Path(request.log_path).read_text()
-
-
-def test_compiled_component_writes_executor_output(tmp_path: Path) -> None:
-    compiled = compile_component(add, tmp_path, a=1, b=2, out_path="x")
-    lines: list[str] = []
-    request = python_request(
-        compiled, tmp_path, {"a": 4, "b": 10, "out_path": str(tmp_path / "o")}, on_output=lines.append
-    )
-    assert _launch(request).exit_code == 0
-    assert (tmp_path / "o").read_text() == "14"
-    assert executor_output(tmp_path) == {"parameterValues": {"Output": 14}}
-    assert "sum is 14" in lines
 
 
 def test_two_tasks_run_concurrently(tmp_path: Path) -> None:
@@ -149,29 +107,6 @@ def test_two_tasks_run_concurrently(tmp_path: Path) -> None:
 
     results = _with_launcher(body)
     assert [r.exit_code for r in results] == [0, 0]
-
-
-def test_cancel_kills_the_whole_process_group(tmp_path: Path) -> None:
-    compiled = compile_component(spawn_and_hang, tmp_path, pid_file="x")
-
-    async def body(launcher: RayLauncher) -> int:
-        pids: asyncio.Queue[int] = asyncio.Queue()
-
-        def on_output(line: str) -> None:
-            if line.startswith("grandchild "):
-                pids.put_nowait(int(line.split()[1]))
-
-        task = asyncio.create_task(
-            launcher.launch(python_request(compiled, tmp_path, {"pid_file": "-"}, on_output=on_output))
-        )
-        pid = await pids.get()
-        assert not _gone(pid)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        return pid
-
-    assert _gone(_with_launcher(body))
 
 
 def test_refusals_name_what_is_unsupported(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import s3fs
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Metrics, Output
 from tests.integration.conftest import free_port
-from tests.unit.engine.pipeline_runs import EngineHarness, compile_pipeline
+from tests.support.pipeline_runs import EngineHarness, compile_pipeline
 
 BUCKET = "bucket"
 ROOT = f"s3://{BUCKET}/root"

@@ -322,10 +322,31 @@ def test_recurring_run_fires_real_runs(server: Any, kfp_client: kfp.Client, arit
     with server.http() as http:
         for run in runs:
             assert_arith_outcome(server.wait_run(http, run.run_id), 2, "hi")
-        # Disabled: whatever fired before the switch, nothing more after it settles.
-        count = len(kfp_client.list_runs(experiment_id=exp.experiment_id, page_size=50).runs)
-        time.sleep(2.5)
-        assert len(kfp_client.list_runs(experiment_id=exp.experiment_id, page_size=50).runs) == count
+        # Disabled: whatever fired before the switch, nothing more after it. A second
+        # schedule is the witness that the scheduler kept ticking: between two of its
+        # firings (each a later tick than the disable) the disabled one fired nothing.
+        witness_exp = kfp_client.create_experiment(f"witness-{uuid.uuid4().hex[:6]}")
+        witness = kfp_client.create_recurring_run(
+            experiment_id=witness_exp.experiment_id, job_name="witness", pipeline_package_path=str(arith_yaml),
+            params={"x": 1, "y": 1}, interval_second=1, max_concurrency=10, enable_caching=False,
+        )
+
+        def fired(experiment_id: str) -> set[str]:
+            listed = kfp_client.list_runs(experiment_id=experiment_id, page_size=100).runs or []
+            return {r.run_id for r in listed}
+
+        def witness_fires(count: int) -> None:
+            deadline = time.monotonic() + RUN_TIMEOUT
+            while len(fired(witness_exp.experiment_id)) < count:
+                assert time.monotonic() < deadline, f"the witness schedule did not fire {count} runs"
+                time.sleep(0.2)
+
+        witness_fires(2)
+        settled = fired(exp.experiment_id)
+        witness_fires(4)
+        assert fired(exp.experiment_id) == settled
+        kfp_client.disable_recurring_run(witness.recurring_run_id)
+        kfp_client.delete_recurring_run(witness.recurring_run_id)
         listed = http.get("/apis/v2beta1/recurringruns", params={"experiment_id": exp.experiment_id}).json()
         assert [x["recurring_run_id"] for x in listed["recurringRuns"]] == [rr.recurring_run_id]
     kfp_client.delete_recurring_run(rr.recurring_run_id)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from tests.integration.conftest import ServerProcess
-from tests.kfp1_support import V1_DATA, compile_v1, kfp1_python
+from tests.support.kfp1 import V1_DATA, compile_v1, kfp1_python
 
 CLIENT_DEADLINE_SECONDS = 900
 

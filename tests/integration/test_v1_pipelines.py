@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.kfp1_support import V1_DATA, compile_v1, kfp1_env_vars
-from tests.unit.engine.pipeline_runs import EngineHarness
+from tests.support.kfp1 import V1_DATA, compile_v1, kfp1_env_vars
+from tests.support.pipeline_runs import EngineHarness
 
 from pipeyard.artifacts.uris import local_path
 

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeyard.errors import (
@@ -113,10 +114,22 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _too_big(_request: Request, _exc: OverflowError) -> JSONResponse:
         return error_response(400, "invalid request: a number is larger than 64 bits")
 
+    # Storage errors (a full disk above all) are answered here, not by the catch-all
+    # below: Starlette re-raises what reaches the catch-all after answering, and the
+    # server then drops the connection, so a client's next keep-alive request failed.
+    @app.exception_handler(OSError)
+    @app.exception_handler(DBAPIError)
+    async def _storage(_request: Request, exc: Exception) -> JSONResponse:
+        return _answer_unexpected(exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        if is_disk_full(exc):
-            log.error("disk full: %s", exc)
-            return error_response(507, "the server's disk is full: free space, then try again")
-        log.exception("unhandled error", exc_info=exc)
-        return error_response(500, f"internal error: {type(exc).__name__}: {exc}")
+        return _answer_unexpected(exc)
+
+
+def _answer_unexpected(exc: Exception) -> JSONResponse:
+    if is_disk_full(exc):
+        log.error("disk full: %s", exc)
+        return error_response(507, "the server's disk is full: free space, then try again")
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, f"internal error: {type(exc).__name__}: {exc}")

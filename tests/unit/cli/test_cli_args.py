@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from kfp import dsl
-from tests.unit.engine.pipeline_runs import EngineHarness, compile_pipeline
+from tests.support.fake_launcher import FakeLauncher, returning
+from tests.support.pipeline_runs import EngineHarness, compile_pipeline
 
 from pipeyard.cli import inspect_cmds
 from pipeyard.cli.local_run import parse_args
@@ -104,7 +105,8 @@ def test_value_may_contain_equals_signs() -> None:
 
 
 def test_runs_list_shows_whole_run_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    harness = EngineHarness(tmp_path / "home")
+    # The run is real (SQL store, engine); its one task is played by the fake launcher.
+    harness = EngineHarness(tmp_path / "home", FakeLauncher({"noop": returning(lambda s: s)}))
     try:
         spec = compile_pipeline(typed, tmp_path / "typed.yaml")
         run = harness.run(spec, {"s": "a", "i": 1, "f": 1.0, "b": True, "lst": []})

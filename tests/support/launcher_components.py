@@ -4,7 +4,7 @@ No ``from __future__ import annotations`` here: kfp reads the component
 signatures' annotations at decoration time and needs real types, not strings.
 """
 
-from launcher_kfp_tasks import component
+from tests.support.launcher_kfp_tasks import component
 
 
 @component()

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from launcher_components import add
-from launcher_kfp_tasks import compile_component, python_request
+from tests.support.launcher_components import add
+from tests.support.launcher_kfp_tasks import compile_component, python_request
 
 from pipeyard.launchers.base import LaunchRequest
 from pipeyard.launchers.choose import make_launcher

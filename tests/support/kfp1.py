@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pipeyard.v1.kfp1_env import ensure_kfp1_env
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 V1_DATA = REPO / "tests" / "data" / "v1"
 COMPILE_DEADLINE_SECONDS = 300
 

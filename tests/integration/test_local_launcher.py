@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from launcher_components import add, count_imports, fail, spawn_and_hang
-from launcher_kfp_tasks import compile_component, executor_output, python_request
+from tests.support.launcher_components import add, count_imports, fail, spawn_and_hang
+from tests.support.launcher_kfp_tasks import compile_component, executor_output, python_request
+from tests.support.processes import killed
 
 from pipeyard.launchers import LocalLauncher
 from pipeyard.launchers.base import LaunchRequest, LaunchResult
@@ -27,14 +28,6 @@ async def _run_and_close(launcher: LocalLauncher, request: LaunchRequest) -> Lau
 @pytest.fixture(params=[True, False], ids=["forkserver", "subprocess"])
 def launcher(request: pytest.FixtureRequest, tmp_path: Path) -> LocalLauncher:
     return LocalLauncher(envs_dir=tmp_path / "envs", fork_server=request.param)
-
-
-def process_gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return True
-    return state in ("Z", "X")
 
 
 def test_lightweight_component_runs_and_writes_outputs(launcher: LocalLauncher, tmp_path: Path) -> None:
@@ -103,7 +96,7 @@ def test_cancel_python_task_kills_grandchildren(launcher: LocalLauncher, tmp_pat
         task = asyncio.create_task(launcher.launch(request))
         try:
             grandchild = await started.get()
-            assert not process_gone(grandchild)
+            assert not killed(grandchild)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
@@ -112,7 +105,7 @@ def test_cancel_python_task_kills_grandchildren(launcher: LocalLauncher, tmp_pat
             await launcher.aclose()
 
     grandchild = asyncio.run(scenario())
-    assert process_gone(grandchild)
+    assert killed(grandchild)
 
 
 def test_timeout_kills_python_task(launcher: LocalLauncher, tmp_path: Path) -> None:
@@ -128,7 +121,7 @@ def test_timeout_kills_python_task(launcher: LocalLauncher, tmp_path: Path) -> N
     )
     result = run(launcher, request)
     assert result.timed_out and not result.succeeded
-    assert pids and process_gone(pids[0])
+    assert pids and killed(pids[0])
     assert "timed out" in Path(request.log_path).read_text()
 
 
@@ -175,7 +168,7 @@ def test_leftover_background_process_is_killed_when_task_exits(tmp_path: Path) -
     request = LaunchRequest(key="k", argv=("sh", "-c", "sleep 1000 & echo $!"), log_path=str(tmp_path / "l"))
     result = run(launcher, request)
     assert result.exit_code == 0
-    assert process_gone(int(Path(request.log_path).read_text().strip()))
+    assert killed(int(Path(request.log_path).read_text().strip()))
 
 
 def test_cancel_plain_command_kills_group(tmp_path: Path) -> None:
@@ -191,12 +184,14 @@ def test_cancel_plain_command_kills_group(tmp_path: Path) -> None:
         )
         task = asyncio.create_task(launcher.launch(request))
         grandchild = await started.get()
+        assert not killed(grandchild), "the background process was not running before the cancel"
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         return grandchild
 
-    assert process_gone(asyncio.run(scenario()))
+    # Dead, or SIGKILLed and dying, by the time the cancelled launch returned.
+    assert killed(asyncio.run(scenario()))
 
 
 def test_requests_larger_than_the_machine_fail_at_once(tmp_path: Path) -> None:
@@ -221,7 +216,7 @@ def test_fork_server_env_switch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
 
 def test_fork_server_really_forks(launcher: LocalLauncher, tmp_path: Path) -> None:
-    from launcher_components import report_parent
+    from tests.support.launcher_components import report_parent
 
     compiled = compile_component(report_parent, tmp_path)
     result = run(launcher, python_request(compiled, tmp_path, {}))

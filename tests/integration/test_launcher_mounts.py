@@ -8,7 +8,7 @@ import pytest
 
 from pipeyard.launchers import LocalLauncher
 from pipeyard.launchers.base import LaunchRequest
-from pipeyard.launchers.mounts import Mounter, rewrite_argv
+from pipeyard.launchers.mounts import Mounter, _probe_unshare, rewrite_argv
 
 
 def test_rewrite_argv_replaces_whole_path_prefixes_only() -> None:
@@ -57,7 +57,14 @@ def test_mount_points_we_did_not_create_are_kept(tmp_path: Path) -> None:
     plan = mounter.plan(("true",), {str(existing / "new" / "point"): str(tmp_path / "vol")})
     if plan.namespaced:
         assert plan.created == [existing / "new" / "point", existing / "new"]
+    else:
+        # No mount namespaces here: the fallback rewrites argv and creates nothing.
+        assert _probe_unshare() is None
+        assert (plan.argv, plan.created) == (("true",), [])
     mounter.release(plan.created)
     # Mount points stay (another process may be mounting on them), empty.
     assert existing.is_dir()
     assert not (existing / "new").exists() or [p.name for p in (existing / "new").iterdir()] == ["point"]
+    # The fallback, on every machine: nothing created, argv rewritten.
+    fallback = Mounter(use_namespaces=False).plan(("ls", "/c/point"), {"/c/point": str(tmp_path / "vol")})
+    assert (fallback.argv, fallback.created, fallback.namespaced) == (("ls", str(tmp_path / "vol")), [], False)

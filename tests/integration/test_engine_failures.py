@@ -7,12 +7,16 @@ from typing import Any
 
 import pytest
 from kfp import dsl
-from tests.unit.engine.pipeline_runs import (
+from tests.support.pipeline_runs import (
     EngineHarness,
     compile_pipeline,
+    engine_fixture,
     max_overlap,
     read_intervals,
 )
+
+# One home, store, event loop and fork server for the module's runs.
+engine = pytest.fixture(scope="module")(engine_fixture)
 
 
 @dsl.component

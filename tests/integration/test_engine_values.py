@@ -19,7 +19,10 @@ from kfp.dsl import (
     Output,
     SlicedClassificationMetrics,
 )
-from tests.unit.engine.pipeline_runs import EngineHarness, compile_pipeline, read_artifact
+from tests.support.pipeline_runs import EngineHarness, compile_pipeline, engine_fixture, read_artifact
+
+# One home, store, event loop and fork server for the module's runs.
+engine = pytest.fixture(scope="module")(engine_fixture)
 
 # ---------------------------------------------------------------- parameters
 

@@ -7,12 +7,16 @@ from pathlib import Path
 
 import pytest
 from kfp import dsl, kubernetes
-from tests.unit.engine.pipeline_runs import EngineHarness, compile_pipeline
+from tests.support.pipeline_runs import EngineHarness, Result, compile_pipeline, engine_fixture
 
 from pipeyard.engine.kubernetes_config import NOT_APPLICABLE, Refs, describe, resolve
 from pipeyard.engine.outcome import Outcome
+from pipeyard.launchers.local import LocalLauncher
 from pipeyard.launchers.mounts import _probe_unshare
 from pipeyard.secrets import SecretStore
+
+# One home, store, event loop and fork server for the module's runs.
+engine = pytest.fixture(scope="module")(engine_fixture)
 
 # An explicit base image keeps the SDK from warning; the local launcher ignores it anyway.
 component = dsl.component(base_image="python:3.11")
@@ -268,15 +272,41 @@ def workspace_pipeline():
     read_literal_workspace().after(writer)
 
 
-def test_workspace_is_a_run_directory_also_at_kfp_mount_path(engine: EngineHarness, tmp_path: Path) -> None:
-    if _probe_unshare() is None:
-        pytest.skip("no mount namespaces here: a path hard-coded in a program cannot be remapped")
-    result = engine.run(compile_pipeline(workspace_pipeline, tmp_path / "p.yaml"))
-    assert result.state == "SUCCEEDED", result.run.error
+def _assert_workspace_written(engine: EngineHarness, result: Result) -> Path:
     workspace = engine.settings.home / "workspaces" / result.run.run_id
     assert result.params("write-workspace") == {"Output": str(workspace)}
     assert (workspace / "data" / "f.txt").read_text() == "from the workspace"
+    return workspace
+
+
+def _assert_literal_path_not_remapped(result: Result) -> None:
+    """Without mount namespaces only placeholders and argv are remapped: a path
+    hard-coded inside a program is the host's own, which does not exist."""
+    assert result.state == "FAILED"
+    reader = result.one("read-literal-workspace")
+    assert reader.state == "FAILED" and (reader.error or "").startswith("exit code 1")
+    assert "No such file or directory: '/kfp-workspace/data/f.txt'" in result.log(reader)
+
+
+def test_workspace_is_a_run_directory_also_at_kfp_mount_path(engine: EngineHarness, tmp_path: Path) -> None:
+    result = engine.run(compile_pipeline(workspace_pipeline, tmp_path / "p.yaml"))
+    _assert_workspace_written(engine, result)
+    if _probe_unshare() is None:
+        # This machine has no mount namespaces: what it must do instead.
+        _assert_literal_path_not_remapped(result)
+        return
+    assert result.state == "SUCCEEDED", result.run.error
     assert result.params("read-literal-workspace") == {"Output": "from the workspace"}
+
+
+def test_without_mount_namespaces_the_workspace_placeholder_still_works(tmp_path: Path) -> None:
+    harness = EngineHarness(tmp_path / "home", LocalLauncher(envs_dir=tmp_path / "envs", mount_namespaces=False))
+    try:
+        result = harness.run(compile_pipeline(workspace_pipeline, tmp_path / "p.yaml"))
+        _assert_workspace_written(harness, result)
+        _assert_literal_path_not_remapped(result)
+    finally:
+        harness.close()
 
 
 # ---------------------------------------------------------------- pod fields, timeouts, n/a settings

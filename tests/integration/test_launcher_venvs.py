@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from launcher_components import needs_missing_package, use_inflection
-from launcher_kfp_tasks import compile_component, executor_output, python_request
+from tests.support.launcher_components import needs_missing_package, use_inflection
+from tests.support.launcher_kfp_tasks import compile_component, executor_output, python_request
 
 from pipeyard.launchers import LocalLauncher, VirtualEnvs
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.kfp1_support import V1_DATA, compile_v1
+from tests.support.kfp1 import V1_DATA, compile_v1
 
 from pipeyard.errors import SpecError
 from pipeyard.ir.argo import translate_workflow
