@@ -27,6 +27,7 @@ import celpy
 from celpy import celtypes
 
 from pipeyard.errors import SpecError
+from pipeyard.ir.params import value_text
 
 _NUMBER_TYPES = (celtypes.IntType, celtypes.UintType, celtypes.DoubleType)
 
@@ -67,18 +68,6 @@ def evaluate_selector(expression: str, value: Any, where: str) -> Any:
     if value is not None:
         activation["string_value"] = celtypes.StringType(value_text(value))
     return from_cel(_run(expression, activation, where))
-
-
-def value_text(value: Any) -> str:
-    """A parameter value's text form, as KFP's ``PbValueToText``: strings raw, integral
-    numbers without a fraction, booleans lower case, lists and dicts as JSON."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return json.dumps(value, separators=(",", ":"))
 
 
 # --------------------------------------------------------------------------- conversions

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeyard.entities import Run
 from pipeyard.errors import InvalidArgument, SpecError
+from pipeyard.ir.bindings import check_bindings
 from pipeyard.ir.loader import LoadedPipeline, load_pipeline_bytes, spec_to_dict
 from pipeyard.ir.params import coerce_parameters
 from pipeyard.submission.local_claims import local_lease_expiry
@@ -103,7 +104,9 @@ def check_parameters(spec: ResolvedSpec, given: Any) -> dict[str, Any]:
     if not isinstance(given, dict):
         raise InvalidArgument("must be an object {name: value}", field="runtime_config.parameters")
     where = f"pipeline {spec.pipeline_name!r}" if spec.pipeline_name else "the pipeline"
-    return coerce_parameters(root_parameters(spec.pipeline_spec), given, where)
+    # Stored as given (KFP keeps runtime_config.parameters as submitted); the
+    # defaults apply when the run starts.
+    return coerce_parameters(root_parameters(spec.pipeline_spec), given, where, with_defaults=False)
 
 
 def resolve_experiment(store: Store, experiment_id: str | None, namespace: str = "") -> str:
@@ -136,6 +139,7 @@ def new_run(
     """Validate, then insert the run: PENDING for the workers to claim (the caller
     wakes them), or RUNNING and claimed by ``local_worker`` that executes it itself."""
     values = check_parameters(spec, parameters)
+    check_bindings(spec.pipeline_spec)
     if pipeline_root and not isinstance(pipeline_root, str):
         raise InvalidArgument("must be a string", field="runtime_config.pipeline_root")
     exp_id = resolve_experiment(store, experiment_id, namespace)
@@ -166,8 +170,10 @@ def new_run(
 
 
 def check_arguments(loaded: LoadedPipeline, given: dict[str, Any]) -> dict[str, Any]:
-    """Every root parameter's value of a loaded pipeline, checked and converted, or InvalidArgument."""
-    return coerce_parameters(root_parameters(spec_to_dict(loaded.spec)), given, where="pipeline")
+    """The given root parameters of a loaded pipeline, checked and converted, or
+    InvalidArgument; the defaults of the others apply when the run starts."""
+    return coerce_parameters(root_parameters(spec_to_dict(loaded.spec)), given, where="pipeline",
+                             with_defaults=False)
 
 
 def create_run(store: Store, loaded: LoadedPipeline, parameters: dict[str, Any], *,
