@@ -126,7 +126,18 @@ def value_text(value: Any) -> str:
         return ""
     if isinstance(value, (int, float)):
         return number_text(value)
-    return json.dumps(value, separators=(",", ":"))
+    return json.dumps(_whole_numbers(value), separators=(",", ":"))
+
+
+def _whole_numbers(value: Any) -> Any:
+    """protobuf Value numbers are doubles, and Go's JSON writes 1.0 as ``1``."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, (list, tuple)):
+        return [_whole_numbers(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    return value
 
 
 def number_text(value: float) -> str:
