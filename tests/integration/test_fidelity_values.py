@@ -13,6 +13,7 @@ import kfp
 import pytest
 import yaml
 from kfp import compiler, dsl
+from tests.unit.engine.pipeline_runs import run_cli
 
 RUN_TIMEOUT = 120
 BASE_IMAGE = "python:3.11"
@@ -95,6 +96,13 @@ def test_a_type_mismatch_the_spec_shows_is_a_400_naming_task_and_input(
         # Nothing half-written.
         after = len(http.get("/apis/v2beta1/runs", params={"page_size": 200}).json().get("runs") or [])
         assert after == before
+
+
+def test_the_cli_refuses_the_same_mismatch_as_a_usage_error(tmp_path: Path, yamls: dict[str, Path]) -> None:
+    proc = run_cli(tmp_path / "home", "run", str(yamls["bad"]))
+    assert proc.returncode == 2, proc.stderr
+    assert "task 'twice': input parameter 'n' expects NUMBER_INTEGER" in " ".join(proc.stderr.split())
+    assert not (tmp_path / "home" / "work").exists()
 
 
 def test_schedule_time_of_a_recurring_run_is_its_trigger_time(

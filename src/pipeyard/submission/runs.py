@@ -172,8 +172,9 @@ def new_run(
 def check_arguments(loaded: LoadedPipeline, given: dict[str, Any]) -> dict[str, Any]:
     """The given root parameters of a loaded pipeline, checked and converted, or
     InvalidArgument; the defaults of the others apply when the run starts."""
-    return coerce_parameters(root_parameters(spec_to_dict(loaded.spec)), given, where="pipeline",
-                             with_defaults=False)
+    spec = spec_to_dict(loaded.spec)
+    check_bindings(spec)
+    return coerce_parameters(root_parameters(spec), given, where="pipeline", with_defaults=False)
 
 
 def create_run(store: Store, loaded: LoadedPipeline, parameters: dict[str, Any], *,
