@@ -88,7 +88,7 @@ def resolve_parameters(
                 templates[name] = value
                 continue
         elif src.kind == "component_input":
-            value = scope_value(scope.parameters, src.name, where)
+            value = scope_value(scope.parameters, src.name)
             if value is MISSING:
                 continue  # an optional input nobody set: the component default applies
         elif src.kind == "task_output":
@@ -144,7 +144,7 @@ def _enclosing_loop_items(parameters: Mapping[str, Any], bound: Mapping[str, Any
             if n.startswith(CHANNEL_PREFIX) and LOOP_ITEM in n and n not in bound and n != item_input}
 
 
-def scope_value(parameters: Mapping[str, Any], name: str, where: str) -> Any:
+def scope_value(parameters: Mapping[str, Any], name: str) -> Any:
     """A DAG input by name, or MISSING. A field of a ParallelFor item
     (``<item>-subvar-<field>``, nested loops repeat the pattern) that f-strings refer to
     is derived from the item: the compiler names it but binds nothing to it."""
@@ -153,7 +153,7 @@ def scope_value(parameters: Mapping[str, Any], name: str, where: str) -> Any:
     base, sep, field = name.rpartition(SUBVAR)
     if not sep or LOOP_ITEM not in base or not _FIELD.fullmatch(field):
         return MISSING
-    item = scope_value(parameters, base, where)
+    item = scope_value(parameters, base)
     if item is MISSING:
         return MISSING
     if isinstance(item, str):
