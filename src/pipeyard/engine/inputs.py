@@ -20,6 +20,8 @@ CHANNEL_PREFIX = "pipelinechannel--"
 LOOP_ITEM = "loop-item"
 SUBVAR = "-subvar-"
 _FIELD = re.compile(r"[A-Za-z_][0-9A-Za-z_]*")
+# The DAGs the compiler makes for control-flow groups (not a user's own sub-pipelines).
+_GROUP = re.compile(r"comp-(?:for-loop|condition|condition-branches|exit-handler)-\d+")
 
 
 class InputUnavailable(PipeyardError):
@@ -104,7 +106,7 @@ def resolve_parameters(
         if src.selector:
             value = evaluate_selector(src.selector, value, where=f"{where}: input {name!r}")
         values[name] = value
-    if component.dag is not None:
+    if component.dag is not None and _GROUP.fullmatch(component.name):
         values.update(_enclosing_loop_items(scope.parameters, values, item_input))
     for name, template in templates.items():
         missing = sorted(n for n in input_references(template) if values.get(n) is None)
@@ -137,9 +139,9 @@ def _converted(values: Mapping[str, Any], component: ComponentView, where: str) 
 
 def _enclosing_loop_items(parameters: Mapping[str, Any], bound: Mapping[str, Any],
                           item_input: str | None) -> dict[str, Any]:
-    """The items of enclosing loops, carried into a nested DAG: an f-string of an outer
-    loop's item inside an inner loop refers to it, but the compiler passes it only to
-    the task, not through the inner loop's DAG."""
+    """The items of enclosing loops, carried into a nested control-flow group: an
+    f-string of an outer loop's item inside an inner loop refers to it, but the compiler
+    passes it only to the task, not through the inner loop's DAG."""
     return {n: v for n, v in parameters.items()
             if n.startswith(CHANNEL_PREFIX) and LOOP_ITEM in n and n not in bound and n != item_input}
 
