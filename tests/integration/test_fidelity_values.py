@@ -96,6 +96,12 @@ def test_a_type_mismatch_the_spec_shows_is_a_400_naming_task_and_input(
         # Nothing half-written.
         after = len(http.get("/apis/v2beta1/runs", params={"page_size": 200}).json().get("runs") or [])
         assert after == before
+        # A schedule that could only make failing runs is refused the same way.
+        resp = http.post("/apis/v2beta1/recurringruns", json={
+            "display_name": "bad-hourly", "pipeline_spec": spec, "mode": "ENABLE",
+            "trigger": {"periodic_schedule": {"interval_second": 3600}}})
+        assert resp.status_code == 400, resp.text
+        assert "task 'twice': input parameter 'n' expects NUMBER_INTEGER" in resp.text
 
 
 def test_the_cli_refuses_the_same_mismatch_as_a_usage_error(tmp_path: Path, yamls: dict[str, Path]) -> None:

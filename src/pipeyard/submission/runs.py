@@ -104,6 +104,7 @@ def check_parameters(spec: ResolvedSpec, given: Any) -> dict[str, Any]:
     if not isinstance(given, dict):
         raise InvalidArgument("must be an object {name: value}", field="runtime_config.parameters")
     where = f"pipeline {spec.pipeline_name!r}" if spec.pipeline_name else "the pipeline"
+    check_bindings(spec.pipeline_spec)  # a run (or a schedule) that could only fail
     # Stored as given (KFP keeps runtime_config.parameters as submitted); the
     # defaults apply when the run starts.
     return coerce_parameters(root_parameters(spec.pipeline_spec), given, where, with_defaults=False)
@@ -139,7 +140,6 @@ def new_run(
     """Validate, then insert the run: PENDING for the workers to claim (the caller
     wakes them), or RUNNING and claimed by ``local_worker`` that executes it itself."""
     values = check_parameters(spec, parameters)
-    check_bindings(spec.pipeline_spec)
     if pipeline_root and not isinstance(pipeline_root, str):
         raise InvalidArgument("must be a string", field="runtime_config.pipeline_root")
     exp_id = resolve_experiment(store, experiment_id, namespace)
