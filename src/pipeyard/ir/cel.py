@@ -27,6 +27,7 @@ import celpy
 from celpy import celtypes
 
 from pipeyard.errors import SpecError
+from pipeyard.ir.params import value_text
 
 _NUMBER_TYPES = (celtypes.IntType, celtypes.UintType, celtypes.DoubleType)
 
@@ -69,18 +70,6 @@ def evaluate_selector(expression: str, value: Any, where: str) -> Any:
     return from_cel(_run(expression, activation, where))
 
 
-def value_text(value: Any) -> str:
-    """A parameter value's text form, as KFP's ``PbValueToText``: strings raw, integral
-    numbers without a fraction, booleans lower case, lists and dicts as JSON."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return json.dumps(value, separators=(",", ":"))
-
-
 # --------------------------------------------------------------------------- conversions
 
 
@@ -104,6 +93,7 @@ def to_cel(value: Any) -> Any:
 def from_cel(value: Any) -> Any:
     """A CEL result as a native value. Numbers that are whole come back as ints: CEL (like
     protobuf.Value) cannot tell 1 from 1.0, and the consumer's declared type decides."""
+    value = _as_cel(value)
     if value is None:
         return None
     if isinstance(value, celtypes.BoolType):
@@ -125,6 +115,21 @@ def from_cel(value: Any) -> Any:
 # --------------------------------------------------------------------------- cel-go semantics
 
 
+def _as_cel(v: Any) -> Any:
+    """cel-python's ``+`` on strings and lists gives plain ``str`` and ``list`` (Python's
+    own operators on the subclasses); give them back their CEL types, or ``'a' + 'b'``
+    would be of another kind than ``'ab'`` and never equal to it."""
+    if isinstance(v, str) and not isinstance(v, celtypes.StringType):
+        return celtypes.StringType(v)
+    if isinstance(v, bytes) and not isinstance(v, celtypes.BytesType):
+        return celtypes.BytesType(v)
+    if isinstance(v, list) and not isinstance(v, celtypes.ListType):
+        return celtypes.ListType(v)
+    if isinstance(v, dict) and not isinstance(v, celtypes.MapType):
+        return celtypes.MapType(v)
+    return v
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, _NUMBER_TYPES) and not isinstance(v, celtypes.BoolType)
 
@@ -136,6 +141,7 @@ def _kind(v: Any) -> str:
 
 
 def _equal(a: Any, b: Any) -> bool:
+    a, b = _as_cel(a), _as_cel(b)
     if _is_number(a) and _is_number(b):
         return _num(a) == _num(b)
     if _kind(a) != _kind(b):
@@ -167,6 +173,7 @@ def _errors_first(fn: Callable[[Any, Any], bool]) -> Callable[[Any, Any], Any]:
 
 def _ordering(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], bool]:
     def compare(a: Any, b: Any) -> bool:
+        a, b = _as_cel(a), _as_cel(b)
         if _is_number(a) and _is_number(b):
             return bool(op(_num(a), _num(b)))
         if _kind(a) != _kind(b):
@@ -177,6 +184,7 @@ def _ordering(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], bool]:
 
 
 def _contains(item: Any, container: Any) -> bool:
+    item, container = _as_cel(item), _as_cel(container)
     if isinstance(container, (celtypes.ListType, celtypes.MapType)):
         return any(_equal(item, x) for x in container)
     if isinstance(container, celtypes.StringType) and isinstance(item, celtypes.StringType):
@@ -185,6 +193,7 @@ def _contains(item: Any, container: Any) -> bool:
 
 
 def _parse_json(text: Any) -> Any:
+    text = _as_cel(text)
     if not isinstance(text, celtypes.StringType):
         raise TypeError(f"parseJson expects a string, got {type(text).__name__}")
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from pipeyard.errors import InvalidArgument
@@ -42,11 +43,17 @@ def coerce_parameters(
     input_definitions: Mapping[str, Mapping[str, Any]],
     given: Mapping[str, Any],
     where: str = "pipeline",
+    *,
+    with_defaults: bool = True,
 ) -> dict[str, Any]:
     """Check ``given`` against ``input_definitions`` (the camelCase JSON form of
     ``ComponentInputsSpec.parameters``) and return every parameter's native value,
     defaults included. Optional parameters without a default and without a value are
     left out, as KFP leaves them out of the executor input.
+
+    ``with_defaults=False`` checks the same (a required parameter without a default
+    must be given) but returns only the given values: what a run stores, as KFP keeps
+    a run's ``runtime_config.parameters`` as submitted and applies defaults when it runs.
     """
     # Runtime-filled inputs are hidden unless given: a component compiled as a
     # pipeline may take its PipelineTaskFinalStatus from the caller.
@@ -67,7 +74,8 @@ def coerce_parameters(
         if name in given and given[name] is not None:
             result[name] = coerce_value(given[name], ptype, name)
         elif "defaultValue" in definition and definition["defaultValue"] is not None:
-            result[name] = coerce_value(definition["defaultValue"], ptype, name)
+            if with_defaults:
+                result[name] = coerce_value(definition["defaultValue"], ptype, name)
         elif definition.get("isOptional", False):
             continue
         else:
@@ -103,6 +111,46 @@ def _check_finite(value: Any, name: str) -> None:
             stack.extend(item.values())
         elif isinstance(item, (list, tuple)):
             stack.extend(item)
+
+
+def value_text(value: Any) -> str:
+    """A parameter value's text form, as KFP's ``PbValueToText`` (what a STRING input
+    receives from a value of another type, and what a placeholder in an f-string
+    becomes): strings raw, numbers in their shortest form without an exponent (``3``,
+    ``0.25``, ``0.0000001``), booleans ``true``/``false``, lists and dicts as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)):
+        return number_text(value)
+    return json.dumps(_whole_numbers(value), separators=(",", ":"))
+
+
+def _whole_numbers(value: Any) -> Any:
+    """protobuf Value numbers are doubles, and Go's JSON writes 1.0 as ``1``."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, (list, tuple)):
+        return [_whole_numbers(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    return value
+
+
+def number_text(value: float) -> str:
+    """Go's ``strconv.FormatFloat(v, 'f', -1, 64)``: the shortest digits that read back
+    as the same double, never in exponent form; whole numbers without a fraction."""
+    if isinstance(value, int):
+        return str(value)
+    if not math.isfinite(value):
+        return repr(value)
+    if value.is_integer():
+        return str(int(value))
+    text = repr(value)
+    return format(Decimal(text), "f") if "e" in text else text
 
 
 # --------------------------------------------------------------------------- converters

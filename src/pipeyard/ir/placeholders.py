@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeyard.errors import SpecError
+from pipeyard.ir.params import value_text
 
 # One placeholder token. Names inside ['...'] never contain "}" in compiled specs.
 _TOKEN = re.compile(r"\{\{\$(?:\.[^{}]*)?\}\}")
@@ -33,6 +34,7 @@ _ARTIFACT = re.compile(
 )
 
 _STRUCT_KEYS = ("Concat", "IfPresent")
+_INPUT_REFERENCE = re.compile(r"\{\{\$\.inputs\.parameters\['(?P<name>[^']+)'\]\}\}")
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,39 @@ def substitute_string(text: str, ctx: PlaceholderContext, *, where: str | None =
     # A single pass with a callback: values are never re-scanned, so a parameter whose
     # value happens to contain "{{$...}}" is passed through as data.
     return _TOKEN.sub(lambda m: _resolve_token(m.group(0), ctx, at), text)
+
+
+def input_references(value: Any) -> set[str]:
+    """The parameters a task argument's template names (``{{$.inputs.parameters['x']}}``
+    inside a string, or inside the strings of a list or dict)."""
+    if isinstance(value, str):
+        return {m["name"] for m in _INPUT_REFERENCE.finditer(value)} if "{{$" in value else set()
+    if isinstance(value, list):
+        return {n for item in value for n in input_references(item)}
+    if isinstance(value, dict):
+        return {n for k, v in value.items() for n in input_references(k) | input_references(v)}
+    return set()
+
+
+def substitute_input_references(value: Any, values: Mapping[str, Any]) -> Any:
+    """Resolve the references to the task's own inputs inside a task argument, as KFP's
+    launcher (and kfp.local) do for f-strings: ``f"hi {name}"`` compiles to the constant
+    ``"hi {{$.inputs.parameters['pipelinechannel--name']}}"`` beside an input
+    ``pipelinechannel--name``. Each reference becomes its value's text (``value_text``),
+    also inside the strings of a list or dict; other placeholders (the job's name and
+    times) are left for the task's own substitution. Every name must be in ``values``
+    (``input_references`` lists them). Values are not re-scanned: text that looks like a
+    placeholder inside a value is data."""
+    if isinstance(value, str):
+        if "{{$" not in value:
+            return value
+        return _INPUT_REFERENCE.sub(lambda m: value_text(values[m["name"]]), value)
+    if isinstance(value, list):
+        return [substitute_input_references(item, values) for item in value]
+    if isinstance(value, dict):
+        return {substitute_input_references(k, values): substitute_input_references(v, values)
+                for k, v in value.items()}
+    return value
 
 
 # --------------------------------------------------------------------------- structural forms

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeyard.entities import Run
 from pipeyard.errors import InvalidArgument, SpecError
+from pipeyard.ir.bindings import check_bindings
 from pipeyard.ir.loader import LoadedPipeline, load_pipeline_bytes, spec_to_dict
 from pipeyard.ir.params import coerce_parameters
 from pipeyard.submission.local_claims import local_lease_expiry
@@ -103,7 +104,10 @@ def check_parameters(spec: ResolvedSpec, given: Any) -> dict[str, Any]:
     if not isinstance(given, dict):
         raise InvalidArgument("must be an object {name: value}", field="runtime_config.parameters")
     where = f"pipeline {spec.pipeline_name!r}" if spec.pipeline_name else "the pipeline"
-    return coerce_parameters(root_parameters(spec.pipeline_spec), given, where)
+    check_bindings(spec.pipeline_spec)  # a run (or a schedule) that could only fail
+    # Stored as given (KFP keeps runtime_config.parameters as submitted); the
+    # defaults apply when the run starts.
+    return coerce_parameters(root_parameters(spec.pipeline_spec), given, where, with_defaults=False)
 
 
 def resolve_experiment(store: Store, experiment_id: str | None, namespace: str = "") -> str:
@@ -166,8 +170,11 @@ def new_run(
 
 
 def check_arguments(loaded: LoadedPipeline, given: dict[str, Any]) -> dict[str, Any]:
-    """Every root parameter's value of a loaded pipeline, checked and converted, or InvalidArgument."""
-    return coerce_parameters(root_parameters(spec_to_dict(loaded.spec)), given, where="pipeline")
+    """The given root parameters of a loaded pipeline, checked and converted, or
+    InvalidArgument; the defaults of the others apply when the run starts."""
+    spec = spec_to_dict(loaded.spec)
+    check_bindings(spec)
+    return coerce_parameters(root_parameters(spec), given, where="pipeline", with_defaults=False)
 
 
 def create_run(store: Store, loaded: LoadedPipeline, parameters: dict[str, Any], *,

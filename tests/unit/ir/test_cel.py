@@ -157,3 +157,16 @@ def test_value_text_matches_kfp() -> None:
     assert value_text(2.5) == "2.5"
     assert value_text(False) == "false"
     assert value_text({"a": [1, "x"]}) == '{"a":[1,"x"]}'
+
+
+def test_string_and_list_concatenation_compare_as_their_results() -> None:
+    # cel-python's "+" returns plain str/list; they must compare like the literal result.
+    assert cond("'a' + 'b' == 'ab'") is True
+    assert cond("'ab' == 'a' + 'b'") is True
+    assert cond("'a' + 'b' != 'ab'") is False
+    assert cond("'a' + 'b' == 'ba'") is False
+    assert cond("'a' + 'b' < 'b'") is True
+    assert cond("'x' + 'y' in ['xy']") is True
+    assert cond("[1] + [2] == [1, 2]") is True
+    assert cond(f"{PV}['pipelinechannel--a'] + '-' + {PV}['pipelinechannel--b'] == 'x-y'", a="x", b="y")
+    assert evaluate_selector("parseJson('{\"k\": ' + string_value + '}')['k']", 3, "t") == 3
