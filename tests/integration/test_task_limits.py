@@ -124,3 +124,28 @@ def test_cpu_limit_from_a_parameter_is_a_cfs_quota(tmp_path: Path) -> None:
     assert int(stat["nr_throttled"]) > 0 or report["ratio"] < 0.3, report
     # Generous bound: the limit is 0.25 CPU, an unlimited spin on an idle core would be ~1.
     assert report["ratio"] < 0.6, report
+
+
+@component
+def cuda_devices() -> str:
+    import os
+
+    return os.environ.get("CUDA_VISIBLE_DEVICES", "unset")
+
+
+@dsl.pipeline
+def gpu_pipeline(gpus: int = 1):
+    cuda_devices().set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(gpus)
+
+
+def test_unsatisfied_gpu_request_is_said_in_the_log_and_the_json_summary(tmp_path: Path) -> None:
+    from pipeyard.launchers.gpus import list_gpus
+
+    if list_gpus():
+        pytest.skip("this machine has GPUs: the request is satisfied (see tests/unit/launchers/test_gpus.py)")
+    home = tmp_path / "home"
+    doc = _run(home, compile_pipeline(gpu_pipeline, tmp_path / "gpu.yaml"), "--arg", "gpus=2")
+    assert doc["state"] == "SUCCEEDED", doc
+    task = _task(doc, "cuda-devices")
+    assert any("nvidia.com/gpu x2 requested: not satisfied" in w for w in task["warnings"]), task
+    assert "pipeyard: accelerator nvidia.com/gpu x2 requested but not satisfied" in _log(home, doc, "cuda-devices")

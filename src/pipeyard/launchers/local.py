@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import shutil
 import sys
@@ -37,7 +38,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 
 from pipeyard.ir.python_component import PythonProgram
-from pipeyard.launchers import arg_files
+from pipeyard.launchers import arg_files, gpus
 from pipeyard.launchers.base import LaunchRequest, LaunchResult
 from pipeyard.launchers.forkserver import ForkServer, ForkServerError
 from pipeyard.launchers.host_env import task_base_env
@@ -81,12 +82,13 @@ class LocalLauncher:
         python: str = sys.executable,
         fork_server: bool = True,
         mount_namespaces: bool = True,
+        gpu_devices: Sequence[str] | None = None,
     ) -> None:
         self.envs_dir = Path(envs_dir)
         self.python = python
         self.fork_server = _fork_server_wanted(fork_server)
         self.venvs = VirtualEnvs(self.envs_dir, python)
-        self._pool = ResourcePool(max_parallel)
+        self._pool = ResourcePool(max_parallel, gpus=gpus.list_gpus() if gpu_devices is None else gpu_devices)
         self._mounter = Mounter(mount_namespaces)
         self._servers: dict[str, ForkServer] = {}
         self._server_locks: dict[str, asyncio.Lock] = {}
@@ -109,11 +111,17 @@ class LocalLauncher:
         return self._pool.max_parallel
 
     async def launch(self, request: LaunchRequest) -> LaunchResult:
-        refusal = self._pool.refusal(request.cpu, request.memory_bytes)
+        gpu = gpus.plan(request.accelerator_type, request.accelerator_count, self._pool.gpus)
+        refusal = self._pool.refusal(request.cpu, request.memory_bytes, gpu.count)
         if refusal is not None:
             append_to_log(request.log_path, f"pipeyard: {refusal}", request.on_output)
             return LaunchResult(exit_code=None, error=refusal)
-        async with self._pool.reserve(request.cpu, request.memory_bytes):
+        if gpu.note:
+            append_to_log(request.log_path, f"pipeyard: {gpu.note}", request.on_output)
+        async with self._pool.reserve(request.cpu, request.memory_bytes, gpu.count) as devices:
+            cuda = gpus.task_env(devices, bool(self._pool.gpus))
+            if cuda:
+                request = dataclasses.replace(request, env={**request.env, **cuda})
             limits = self.limits.begin(request)
             for note in limits.notes:
                 append_to_log(request.log_path, note, request.on_output)
