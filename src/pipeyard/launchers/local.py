@@ -13,7 +13,8 @@
   bootstrap; by default through a fork server (``forkserver.py``) that has
   already imported it. ``packages_to_install`` go into cached venvs
   (``venvs.py``); nothing is installed into the host environment.
-- ``mounts`` use a private mount namespace when possible, else argv rewriting
+- ``mounts`` use a private mount namespace when possible (with a private root when a
+  mount point is missing, so nothing is created on the host), else argv rewriting
   (``mounts.py`` explains both).
 - ``max_parallel`` slots, and CPU / memory / GPU requests, are enforced by
   ``resources.py``; a request larger than the machine fails at once. Memory and
@@ -89,7 +90,7 @@ class LocalLauncher:
         self.fork_server = _fork_server_wanted(fork_server)
         self.venvs = VirtualEnvs(self.envs_dir, python)
         self._pool = ResourcePool(max_parallel, gpus=gpus.list_gpus() if gpu_devices is None else gpu_devices)
-        self._mounter = Mounter(mount_namespaces)
+        self._mounter = Mounter(mount_namespaces, scratch=self.envs_dir.parent / "tmp" / "mount-roots")
         self._servers: dict[str, ForkServer] = {}
         self._server_locks: dict[str, asyncio.Lock] = {}
         self._server_failed: set[str] = set()
@@ -272,7 +273,7 @@ class LocalLauncher:
             exited = asyncio.ensure_future(process.wait())
             return await self._supervise(request, process.pid, exited, pump, limits)
         finally:
-            self._mounter.release(plan.created)
+            self._mounter.release(plan)
 
     def _not_started(self, request: LaunchRequest, message: str) -> LaunchResult:
         append_to_log(request.log_path, f"pipeyard: cannot start task: {message}", request.on_output)
