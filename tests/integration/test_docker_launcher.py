@@ -62,7 +62,9 @@ def _podman_host() -> str | None:
     return f"unix://{PODMAN_SOCKET}" if Path(PODMAN_SOCKET).is_socket() else None
 
 
-@pytest.fixture(scope="module", autouse=True, params=["docker", "podman"])
+# Podman's variants form their own xdist group: the two engines' tests run side by side.
+@pytest.fixture(scope="module", autouse=True,
+                params=["docker", pytest.param("podman", marks=pytest.mark.xdist_group("podman"))])
 def engine(request: pytest.FixtureRequest) -> Iterator[Any]:
     """Every test runs against Docker and against Podman (through its Docker API, as users
     reach it with DOCKER_HOST); images are built with that engine's own CLI."""
@@ -415,6 +417,15 @@ def test_env_user_and_limits_reach_the_container(engine: Any, tmp_path: Path) ->
     assert lines[0] == f"cwd=/ env=teal user={os.getuid()}:{os.getgid()}"
     assert lines[1] == str(64 * 1024 * 1024)
     assert lines[2].split()[0] == "50000"
+
+
+def test_container_past_its_memory_limit_fails_out_of_memory(engine: Any, tmp_path: Path) -> None:
+    # The shell holds 64 MB in a variable; the limit is 16Mi.
+    script = "x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived ${#x}"
+    request = _request(tmp_path, "oom", ("sh", "-c", script), memory_limit_bytes=16 * 1024 * 1024)
+    result = _launch(tmp_path, request)
+    assert result.error is not None and result.error.startswith("out of memory: limit 16Mi"), result
+    assert "pipeyard: out of memory: limit 16Mi" in Path(request.log_path).read_text()
 
 
 def test_files_written_in_the_container_belong_to_the_configured_user(engine: Any, tmp_path: Path) -> None:

@@ -172,8 +172,13 @@ class DockerLauncher:
                                        timeout_seconds=request.timeout_seconds)
         if finished.timed_out:
             return LaunchResult(exit_code=None, timed_out=True)
-        if finished.oom_killed:
+        # Podman (4.x on cgroup v1) does not report OOMKilled; a SIGKILLed container with a
+        # memory limit, that we neither timed out nor cancelled, was its OOM killer's.
+        suspected = bool(request.memory_limit_bytes) and finished.exit_code == 137
+        if finished.oom_killed or suspected:
             message = oom_message(request.memory_limit_bytes or request.memory_bytes)
+            if not finished.oom_killed:
+                message += " (killed by SIGKILL; the engine does not say it was its OOM killer)"
             append_to_log(request.log_path, f"pipeyard: {message}", request.on_output)
             return LaunchResult(exit_code=finished.exit_code, error=message)
         return LaunchResult(exit_code=finished.exit_code)
