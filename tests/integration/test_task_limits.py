@@ -106,7 +106,9 @@ def test_rss_watchdog_holds_the_limit_without_cgroups(tmp_path: Path) -> None:
 
 
 def test_cpu_limit_from_a_parameter_is_a_cfs_quota(tmp_path: Path) -> None:
-    backend = TaskLimits().backend
+    probe = TaskLimits()
+    backend = probe.backend
+    probe.close()
     if not backend.startswith("cgroup"):
         pytest.skip(f"CPU limits need a writable cgroup; this machine has: {backend}")
     home = tmp_path / "home"
@@ -149,3 +151,35 @@ def test_unsatisfied_gpu_request_is_said_in_the_log_and_the_json_summary(tmp_pat
     task = _task(doc, "cuda-devices")
     assert any("nvidia.com/gpu x2 requested: not satisfied" in w for w in task["warnings"]), task
     assert "pipeyard: accelerator nvidia.com/gpu x2 requested but not satisfied" in _log(home, doc, "cuda-devices")
+
+
+@pytest.mark.parametrize("mode", ["auto", "rss"])
+def test_plain_command_past_its_limit_is_stopped_and_its_groups_removed(mode: str, tmp_path: Path) -> None:
+    import asyncio
+
+    from pipeyard.launchers import LocalLauncher
+    from pipeyard.launchers.base import LaunchRequest, LaunchResult
+
+    # A shell holding 200 MB in a variable, read slowly enough for the watchdog to sample.
+    script = "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived ${#x}"
+    request = LaunchRequest(key="r/t/1", argv=("sh", "-c", script), log_path=str(tmp_path / "t.log"),
+                            memory_limit_bytes=50 * 1000 * 1000)
+    launcher = LocalLauncher(envs_dir=tmp_path / "envs", fork_server=False)
+    launcher.limits = TaskLimits(mode)
+
+    async def main() -> tuple[LaunchResult, list[Path]]:
+        try:
+            result = await launcher.launch(request)
+            tree = launcher.limits.tree
+            bases = [] if tree is None else [p for p in vars(tree).values() if isinstance(p, Path)]
+            return result, bases
+        finally:
+            await launcher.aclose()
+
+    result, bases = asyncio.run(main())
+    log = (tmp_path / "t.log").read_text()
+    assert result.error == "out of memory: limit 50M", (result, log)
+    assert "survived" not in log and "pipeyard: out of memory: limit 50M" in log
+    if mode == "rss":
+        assert not bases
+    assert not [b for b in bases if b.exists()]  # the launcher's cgroups went with it

@@ -26,11 +26,14 @@ import contextlib
 import itertools
 import os
 import signal
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 CFS_PERIOD_US = 100_000
+_REMOVE_TRIES = 200
+_REMOVE_PAUSE_SECONDS = 0.025
 _PREFIX = "pipeyard-"
 
 
@@ -72,7 +75,8 @@ class TaskGroup:
 
     def remove(self) -> None:
         """Kill whatever is still inside (a process that left the task's process group
-        is still in its cgroup) and remove the groups."""
+        is still in its cgroup) and remove the groups. Blocking (up to a few seconds):
+        call it from a thread."""
         _remove_tree(list(self.dirs))
 
 
@@ -89,32 +93,18 @@ def _remove_tree(dirs: list[Path]) -> None:
         # Deepest first: a cgroup directory is removed with rmdir once it has no children.
         subdirs = sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
         for path in [*subdirs, top]:
-            for _ in range(50):
+            # Killed processes leave the group only once reaped (by us, or by init for
+            # their orphaned children, which may take a moment): retry for a while.
+            for _ in range(_REMOVE_TRIES):
                 procs = path / "cgroup.procs"
-                pids = [int(p) for p in _read(procs).split()] if procs.exists() else []
-                _kill_pids(pids)
+                _kill_pids([int(p) for p in _read(procs).split()] if procs.exists() else [])
                 try:
                     path.rmdir()
                     break
                 except FileNotFoundError:
                     break
                 except OSError:
-                    # Killed processes leave the group when they are reaped; wait for that.
-                    if not pids:
-                        break
-                    _wait_gone(pids)
-
-
-def _wait_gone(pids: Sequence[int]) -> None:
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fd = os.pidfd_open(pid)
-            try:
-                import select
-
-                select.select([fd], [], [], 0.2)
-            finally:
-                os.close(fd)
+                    time.sleep(_REMOVE_PAUSE_SECONDS)
 
 
 def _read(path: Path) -> str:

@@ -133,7 +133,7 @@ class LocalLauncher:
             finally:
                 # A task that never started leaves an empty group; remove it.
                 if limits.group is not None:
-                    limits.group.remove()
+                    await _uncancellable(asyncio.to_thread(limits.group.remove))
 
     async def aclose(self) -> None:
         if self._warming is not None:
@@ -143,7 +143,7 @@ class LocalLauncher:
         servers, self._servers = list(self._servers.values()), {}
         await asyncio.gather(*(server.aclose() for server in servers), return_exceptions=True)
         self._watchdog.close()
-        self.limits.close()
+        await asyncio.to_thread(self.limits.close)
 
     # ------------------------------------------------------------------ environment
 

@@ -15,6 +15,7 @@ Either way a task killed for its memory fails with ``out of memory: limit 650M``
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass, field
 
@@ -66,7 +67,7 @@ class Enforcement:
             oom = self._guard.tripped
         if self.group is not None:
             oom = oom or self.group.oom_kills() > 0
-            self.group.remove()
+            await asyncio.to_thread(self.group.remove)
         return oom
 
 
