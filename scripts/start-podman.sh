@@ -51,6 +51,9 @@ if [[ -f "$state_dir/pid" ]] && kill -0 "$(cat "$state_dir/pid")" 2>/dev/null; t
     sleep 1
 fi
 log "starting podman system service on $url (log in $state_dir/service.log)"
+# In its own directory: Podman 4.x's conmon writes a file named "oom" into its working
+# directory when a container is OOM-killed on cgroup v1 (and then does not report OOMKilled).
+cd "$state_dir"
 as_root sh -c "CONTAINERS_CONF='$state_dir/containers.conf' nohup podman system service --time=0 '$url' \
     >'$state_dir/service.log' 2>&1 & echo \$! >'$state_dir/pid'"
 for _ in $(seq 1 60); do
