@@ -172,8 +172,9 @@ class DockerLauncher:
                                        timeout_seconds=request.timeout_seconds)
         if finished.timed_out:
             return LaunchResult(exit_code=None, timed_out=True)
-        # Podman (4.x on cgroup v1) does not report OOMKilled; a SIGKILLed container with a
-        # memory limit, that we neither timed out nor cancelled, was its OOM killer's.
+        # Podman 4.x on cgroup v1 does not report OOMKilled (its conmon writes the "oom" marker
+        # into its own working directory instead); a SIGKILLed container with a memory limit,
+        # that we neither timed out nor cancelled, was the OOM killer's.
         suspected = bool(request.memory_limit_bytes) and finished.exit_code == 137
         if finished.oom_killed or suspected:
             message = oom_message(request.memory_limit_bytes or request.memory_bytes)
