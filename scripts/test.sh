@@ -19,6 +19,9 @@ export PIPEYARD_TEST_POSTGRES_URL="${PIPEYARD_TEST_POSTGRES_URL:-$(scripts/start
 echo "test: PostgreSQL at $PIPEYARD_TEST_POSTGRES_URL"
 # The docker launcher's tests need a container engine: Debian's docker.io, started here.
 scripts/start-docker.sh || echo "test: no container engine; the docker launcher tests will skip"
+# ...and again against Podman's Docker-compatible API (Debian's podman, started here).
+if podman_host="$(scripts/start-podman.sh)"; then export PIPEYARD_TEST_PODMAN_HOST="$podman_host"
+else echo "test: no Podman service; the docker launcher's Podman variants will skip"; fi
 
 .venv/bin/ruff check src tests benchmarks examples
 .venv/bin/mypy

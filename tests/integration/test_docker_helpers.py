@@ -45,7 +45,8 @@ def test_container_gets_command_env_user_limits_mounts_and_labels(tmp_path: Path
     work.mkdir()
     launcher = DockerLauncher(envs_dir=tmp_path, user="1234:99", network="host")
     request = LaunchRequest(key="run1/task/1", argv=("tool", "--x", "1"), log_path=str(tmp_path / "l"),
-                            env={"A": "b"}, cwd=str(work), cpu=1.5, memory_bytes=1 << 26,
+                            env={"A": "b"}, cwd=str(work), cpu=0.5, memory_bytes=1 << 25,
+                            cpu_limit=1.5, memory_limit_bytes=1 << 26,
                             image="img:1", host_paths=(str(work),), mounts={"/data": str(tmp_path / "pvc")})
     args = launcher._create_args(request, "img:1", list(request.argv))
     assert (args["entrypoint"], args["command"]) == (["tool"], ["--x", "1"])
@@ -53,13 +54,27 @@ def test_container_gets_command_env_user_limits_mounts_and_labels(tmp_path: Path
     # The image's WORKDIR stays (KFP semantics), whatever the request's cwd.
     assert "working_dir" not in args
     assert (args["user"], args["network_mode"]) == ("1234:99", "host")
-    assert (args["nano_cpus"], args["mem_limit"]) == (1_500_000_000, 1 << 26)
+    # Limits are the container's limits; the CPU request is its relative share.
+    assert (args["nano_cpus"], args["mem_limit"], args["memswap_limit"]) == (1_500_000_000, 1 << 26, 1 << 26)
+    assert args["cpu_shares"] == 512
+    assert "device_requests" not in args
     assert [(m["Source"], m["Target"]) for m in args["mounts"]] == [
         (str(work), str(work)), (str(tmp_path / "pvc"), "/data")]
     assert (tmp_path / "pvc").is_dir()
     labels = args["labels"]
     assert labels[LABEL_LAUNCHER] == "docker" and labels[LABEL_KEY] == "run1/task/1"
     assert labels[LABEL_PID] == str(os.getpid())
+
+
+def test_gpu_request_becomes_a_device_request_for_the_granted_devices(tmp_path: Path) -> None:
+    launcher = DockerLauncher(envs_dir=tmp_path, gpu_devices=("0", "1", "2"))
+    request = LaunchRequest(key="r/t/1", argv=("nvidia-smi",), log_path=str(tmp_path / "l"), image="cuda:12",
+                            accelerator_type="nvidia.com/gpu", accelerator_count=2)
+    args = launcher._create_args(request, "cuda:12", list(request.argv), ["1", "2"])
+    (device_request,) = args["device_requests"]
+    assert device_request["DeviceIDs"] == ["1", "2"]
+    assert device_request["Capabilities"] == [["gpu"]]
+    assert device_request["Count"] == 0  # the ids, not a count, choose the devices
 
 
 def test_default_user_is_the_callers(tmp_path: Path) -> None:

@@ -19,7 +19,13 @@ from typing import Any
 import pytest
 from kfp import dsl, kubernetes  # noqa: E402
 from kfp.dsl import Dataset, Output, OutputPath  # noqa: E402
-from tests.support.docker_images import PYTHON_IMAGE, TOOLS_IMAGE, build_python_image, build_tools_image  # noqa: E402
+from tests.support.docker_images import (  # noqa: E402
+    IMAGE_CLI_ENV,
+    PYTHON_IMAGE,
+    TOOLS_IMAGE,
+    build_python_image,
+    build_tools_image,
+)
 from tests.support.pipeline_runs import cli_json, compile_pipeline, run_cli  # noqa: E402
 
 from pipeyard.artifacts.uris import local_path  # noqa: E402
@@ -38,17 +44,47 @@ from pipeyard.submission.runs import check_arguments, create_run  # noqa: E402
 pytestmark = pytest.mark.xdist_group("docker")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def engine() -> Iterator[Any]:
+PODMAN_HOST_ENV = "PIPEYARD_TEST_PODMAN_HOST"
+PODMAN_SOCKET = "/run/podman/podman.sock"
+
+
+def _podman_host() -> str | None:
+    """Podman's Docker-compatible socket (scripts/start-podman.sh starts it)."""
+    host = os.environ.get(PODMAN_HOST_ENV)
+    if host:
+        return host
+    return f"unix://{PODMAN_SOCKET}" if Path(PODMAN_SOCKET).is_socket() else None
+
+
+# Podman's variants form their own xdist group: the two engines' tests run side by side.
+@pytest.fixture(scope="module", autouse=True,
+                params=["docker", pytest.param("podman", marks=pytest.mark.xdist_group("podman"))])
+def engine(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Every test runs against Docker and against Podman (through its Docker API, as users
+    reach it with DOCKER_HOST); images are built with that engine's own CLI."""
+    saved = {k: os.environ.get(k) for k in ("DOCKER_HOST", IMAGE_CLI_ENV)}
+    if request.param == "podman":
+        host = _podman_host()
+        if host is None:
+            pytest.skip(f"no Podman service (scripts/start-podman.sh starts one; or set {PODMAN_HOST_ENV})")
+        os.environ["DOCKER_HOST"] = host
+        os.environ[IMAGE_CLI_ENV] = "podman" if shutil.which("podman") else "docker"
     try:
-        connection = Engine()
-    except EngineError as e:
-        pytest.skip(f"no container engine can run here: {e}")
-    build_tools_image()
-    try:
-        yield connection.client
+        try:
+            connection = Engine()
+        except EngineError as e:
+            pytest.skip(f"no container engine can run here: {e}")
+        build_tools_image()
+        try:
+            yield connection.client
+        finally:
+            connection.close()
     finally:
-        connection.close()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _containers(client: Any, key: str) -> list[Any]:
@@ -368,13 +404,37 @@ def test_env_user_and_limits_reach_the_container(engine: Any, tmp_path: Path) ->
               'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; '
               'cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us')
     request = _request(tmp_path, "limits", ("sh", "-c", script), env={"COLOUR": "teal"},
-                       cpu=0.5, memory_bytes=64 * 1024 * 1024)
+                       cpu_limit=0.5, memory_limit_bytes=64 * 1024 * 1024)
     assert _launch(tmp_path, request) == LaunchResult(exit_code=0)
     lines = Path(request.log_path).read_text().splitlines()
     # The image's working directory (none set: "/"), as a KFP cluster would run it.
     assert lines[0] == f"cwd=/ env=teal user={os.getuid()}:{os.getgid()}"
     assert lines[1] == str(64 * 1024 * 1024)
     assert lines[2].split()[0] == "50000"
+
+
+def test_container_past_its_memory_limit_fails_out_of_memory(engine: Any, tmp_path: Path) -> None:
+    # The shell holds 64 MB in a variable; the limit is 16Mi.
+    script = "x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived ${#x}"
+    request = _request(tmp_path, "oom", ("sh", "-c", script), memory_limit_bytes=16 * 1024 * 1024)
+    result = _launch(tmp_path, request)
+    assert result.error is not None and result.error.startswith("out of memory: limit 16Mi"), result
+    assert "pipeyard: out of memory: limit 16Mi" in Path(request.log_path).read_text()
+
+
+def test_files_written_in_the_container_belong_to_the_configured_user(engine: Any, tmp_path: Path) -> None:
+    # These tests run as root, where "owned by the caller" would hold for a root container
+    # too: run the launcher for another uid and check the files are that uid's.
+    out = tmp_path / "shared"
+    out.mkdir()
+    out.chmod(0o777)
+    request = _request(tmp_path, "owner", ("sh", "-c", f'echo "$(id -u):$(id -g)" > {out}/made; mkdir {out}/dir'),
+                       mounts={str(out): str(out)})
+    assert _launch(tmp_path, request, user="4321:4322") == LaunchResult(exit_code=0)
+    made = out / "made"
+    assert made.read_text() == "4321:4322\n"
+    for path in (made, out / "dir"):
+        assert (path.stat().st_uid, path.stat().st_gid) == (4321, 4322)
 
 
 def test_mounts_are_bound_at_their_container_paths(engine: Any, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from pipeyard.launchers import LocalLauncher
 from pipeyard.launchers.base import LaunchRequest
-from pipeyard.launchers.mounts import Mounter, _probe_unshare, rewrite_argv
+from pipeyard.launchers.mounts import rewrite_argv
 
 
 def test_rewrite_argv_replaces_whole_path_prefixes_only() -> None:
@@ -25,46 +25,57 @@ def test_rewrite_argv_replaces_whole_path_prefixes_only() -> None:
     )
 
 
-@pytest.mark.parametrize("namespaces", [True, False], ids=["namespace", "argv-rewrite"])
-def test_task_writes_through_mount_and_leaves_host_clean(namespaces: bool, tmp_path: Path) -> None:
-    container = Path(f"/pipeyard-test-{uuid.uuid4().hex[:8]}") / "data"
+def _write_through(tmp_path: Path, container: Path, namespaces: bool = True) -> Path:
     volume = tmp_path / "volume"
+    (volume).mkdir(exist_ok=True)
+    (volume / "seed").write_text("from the host\n")
     launcher = LocalLauncher(envs_dir=tmp_path / "envs", mount_namespaces=namespaces)
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
     request = LaunchRequest(
         key="k",
-        argv=("sh", "-c", 'echo written > "$0/x"; ls "$0"', str(container)),
+        argv=("sh", "-c", 'echo written > "$0/x"; cat "$0/seed"; pwd; ls /', str(container)),
         log_path=str(tmp_path / "log"),
+        cwd=str(work),
         mounts={str(container): str(volume)},
     )
-    result = asyncio.run(launcher.launch(request))
-    assert result.exit_code == 0, Path(request.log_path).read_text()
+
+    async def main() -> None:
+        try:
+            result = await launcher.launch(request)
+            assert result.exit_code == 0, Path(request.log_path).read_text()
+        finally:
+            await launcher.aclose()
+
+    asyncio.run(main())
     assert (volume / "x").read_text() == "written\n"
-    assert "x" in Path(request.log_path).read_text().split()
-    # The write went to the volume; at most an empty mount point stays on the host.
-    try:
-        assert not container.exists() or list(container.iterdir()) == []
-    finally:
-        if container.exists():
-            container.rmdir()
-        if container.parent.exists():
-            container.parent.rmdir()
+    log = Path(request.log_path).read_text().splitlines()
+    assert log[:2] == ["from the host", str(work)]  # read the volume, ran in its own directory
+    return Path(request.log_path)
 
 
-def test_mount_points_we_did_not_create_are_kept(tmp_path: Path) -> None:
+@pytest.mark.parametrize("namespaces", [True, False], ids=["namespace", "argv-rewrite"])
+def test_mount_at_a_missing_absolute_path_leaves_no_directory_on_the_host(namespaces: bool, tmp_path: Path) -> None:
+    top = Path(f"/pipeyard-test-{uuid.uuid4().hex[:8]}")
+    log = _write_through(tmp_path, top / "data", namespaces)
+    assert not top.exists()
+    if namespaces:
+        # The task saw the whole host root beside its mount point.
+        listed = log.read_text().splitlines()[2:]
+        assert {"etc", "proc", "tmp", top.name} <= set(listed)
+
+
+def test_missing_mount_point_below_an_existing_directory_is_not_created(tmp_path: Path) -> None:
     existing = tmp_path / "existing"
     existing.mkdir()
-    mounter = Mounter()
-    plan = mounter.plan(("true",), {str(existing / "new" / "point"): str(tmp_path / "vol")})
-    if plan.namespaced:
-        assert plan.created == [existing / "new" / "point", existing / "new"]
-    else:
-        # No mount namespaces here: the fallback rewrites argv and creates nothing.
-        assert _probe_unshare() is None
-        assert (plan.argv, plan.created) == (("true",), [])
-    mounter.release(plan.created)
-    # Mount points stay (another process may be mounting on them), empty.
-    assert existing.is_dir()
-    assert not (existing / "new").exists() or [p.name for p in (existing / "new").iterdir()] == ["point"]
-    # The fallback, on every machine: nothing created, argv rewritten.
-    fallback = Mounter(use_namespaces=False).plan(("ls", "/c/point"), {"/c/point": str(tmp_path / "vol")})
-    assert (fallback.argv, fallback.created, fallback.namespaced) == (("ls", str(tmp_path / "vol")), [], False)
+    (existing / "kept.txt").write_text("kept")
+    _write_through(tmp_path, existing / "new" / "point")
+    assert sorted(p.name for p in existing.iterdir()) == ["kept.txt"]
+    assert not list((tmp_path / "tmp" / "mount-roots").iterdir())  # the private root's mount point is gone
+
+
+def test_existing_mount_point_is_bound_in_place(tmp_path: Path) -> None:
+    point = tmp_path / "point"
+    point.mkdir()
+    _write_through(tmp_path, point)
+    assert list(point.iterdir()) == []  # the write went to the volume

@@ -22,6 +22,8 @@ from pathlib import Path
 TOOLS_IMAGE = "pipeyard-test/tools:1"
 PYTHON_IMAGE = "pipeyard-test/python:4"
 LABEL = "pipeyard.test-image=1"
+# The CLI that builds them: "docker" (following DOCKER_HOST), or "podman" for Podman's store.
+IMAGE_CLI_ENV = "PIPEYARD_TEST_IMAGE_CLI"
 
 _BUSYBOX = "/bin/busybox"
 _APPLETS = ("sh", "cat", "echo", "printf", "mkdir", "mktemp", "sleep", "id", "ls", "true", "env", "rm",
@@ -67,7 +69,8 @@ def _import(docker: str, root: Path, tag: str, changes: list[str]) -> None:
         subprocess.run([*args, str(archive), tag], check=True, capture_output=True)
 
 
-def build_tools_image(docker: str = "docker") -> str:
+def build_tools_image(docker: str | None = None) -> str:
+    docker = docker or os.environ.get(IMAGE_CLI_ENV, "docker")
     if _exists(docker, TOOLS_IMAGE):
         return TOOLS_IMAGE
     with tempfile.TemporaryDirectory(prefix="pipeyard-rootfs-") as tmp:
@@ -103,7 +106,8 @@ def _libraries(files: list[Path]) -> set[str]:
     return libs
 
 
-def build_python_image(docker: str = "docker") -> str:
+def build_python_image(docker: str | None = None) -> str:
+    docker = docker or os.environ.get(IMAGE_CLI_ENV, "docker")
     if _exists(docker, PYTHON_IMAGE):
         return PYTHON_IMAGE
     prefix = _host_python()

@@ -37,6 +37,8 @@ def task_json(task: Task) -> dict[str, Any]:
         "outputs": public_outputs(task.outputs or {}),
         "error": task.error,
         "task_id": task.task_id,
+        # E.g. an accelerator request this machine could not satisfy.
+        "warnings": list((task.details or {}).get("warnings") or []),
     }
 
 

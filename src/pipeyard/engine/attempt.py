@@ -15,7 +15,7 @@ from typing import Any
 
 from pipeyard.artifacts.filesystems import RemoteError
 from pipeyard.artifacts.uris import local_path, output_uri, task_dir_name
-from pipeyard.engine import kubernetes_config, staging
+from pipeyard.engine import kubernetes_config, staging, task_resources
 from pipeyard.engine.context import RunContext
 from pipeyard.engine.executor_io import OutputError, executor_input, prepare_output_paths, read_outputs
 from pipeyard.engine.failure_hints import explain_exit
@@ -26,7 +26,7 @@ from pipeyard.entities import Task
 from pipeyard.errors import PipeyardError
 from pipeyard.ir.placeholders import PlaceholderContext, substitute_args, substitute_string
 from pipeyard.ir.python_component import detect_python_program
-from pipeyard.ir.views import ComponentView, parse_cpu, parse_memory
+from pipeyard.ir.views import ComponentView
 from pipeyard.launchers.base import LaunchRequest, LaunchResult
 
 
@@ -139,9 +139,7 @@ async def prepare_attempt(inp: AttemptInput) -> PreparedAttempt | Outcome:
     try:
         command = substitute_args(container.command, pctx, where=where)
         args = substitute_args(container.args, pctx, where=where)
-        cpu = parse_cpu(substitute_string(container.resources.cpu, pctx)) if container.resources.cpu else 0.0
-        memory = (parse_memory(substitute_string(container.resources.memory, pctx))
-                  if container.resources.memory else 0)
+        res = task_resources.resolve(container.resources, pctx, where)
     except PipeyardError as e:
         return Outcome("FAILED", error=str(e))
     argv = tuple(command + args)
@@ -166,8 +164,12 @@ async def prepare_attempt(inp: AttemptInput) -> PreparedAttempt | Outcome:
         python=detect_python_program(command, args),
         mounts=setup.mounts,
         on_output=on_output,
-        cpu=cpu,
-        memory_bytes=memory,
+        cpu=res.cpu,
+        memory_bytes=res.memory_bytes,
+        cpu_limit=res.cpu_limit,
+        memory_limit_bytes=res.memory_limit_bytes,
+        accelerator_type=res.accelerator_type,
+        accelerator_count=res.accelerator_count,
         image=container.image,
         host_paths=_host_paths(inp.work, task_root, staged.inputs, staged.outputs),
     )

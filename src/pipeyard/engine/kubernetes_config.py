@@ -358,9 +358,9 @@ class _Builder:
         except PipeyardError:
             kind, count = container.resources.accelerator_type, container.resources.accelerator_count
         if _gpu_visible():
-            note = "the task sees the machine's GPUs; nothing is reserved for it"
+            note = "the local and docker launchers give the task devices of its own (CUDA_VISIBLE_DEVICES)"
         else:
-            note = "no GPU on this machine: ignored, the task runs without one"
+            note = "not satisfied: no GPU on this machine, the task runs without one"
         self.details.setdefault("warnings", []).append(f"accelerator {kind} x{count or 1} requested: {note}")
 
 

@@ -156,6 +156,8 @@ class Resources:
     memory: str = ""
     accelerator_type: str = ""
     accelerator_count: str = ""
+    cpu_limit: str = ""
+    memory_limit: str = ""
 
 
 @dataclass(frozen=True)
@@ -375,9 +377,11 @@ def _resources(r: Any) -> Resources:
     # Newer SDKs write string quantities (resource_*), older ones numbers (memory in GB).
     cpu = r.resource_cpu_request or (str(r.cpu_request) if r.cpu_request else "")
     memory = r.resource_memory_request or (f"{r.memory_request}G" if r.memory_request else "")
+    cpu_limit = r.resource_cpu_limit or (str(r.cpu_limit) if r.cpu_limit else "")
+    memory_limit = r.resource_memory_limit or (f"{r.memory_limit}G" if r.memory_limit else "")
     acc = r.accelerator
     count = acc.resource_count or (str(acc.count) if acc.count else "")
-    return Resources(cpu, memory, acc.resource_type or acc.type, count)
+    return Resources(cpu, memory, acc.resource_type or acc.type, count, cpu_limit, memory_limit)
 
 
 def _executor_parts(

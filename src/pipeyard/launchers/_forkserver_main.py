@@ -62,6 +62,10 @@ def _run_child(request: dict[str, Any], out_fd: int) -> int:
     sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     code = 0
     try:
+        # Join the task's cgroups (memory/CPU limits) before the task allocates anything.
+        for procs in request.get("cgroup_procs", ()):
+            with open(procs, "w") as f:
+                f.write(str(os.getpid()))
         os.environ.clear()
         os.environ.update(request["env"])
         if request.get("cwd"):

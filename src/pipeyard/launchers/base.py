@@ -28,8 +28,15 @@ class LaunchRequest:
     mounts: Mapping[str, str] = field(default_factory=dict)
     # Called with each line of output (without newline), e.g. for --verbose and SSE.
     on_output: Callable[[str], None] | None = None
+    # Requests (admission: the task waits until this much is free) and limits (enforced
+    # while it runs; see launchers/task_limits.py). 0 means none.
     cpu: float = 0.0
     memory_bytes: int = 0
+    cpu_limit: float = 0.0
+    memory_limit_bytes: int = 0
+    # set_accelerator_type/limit: the type as written ("nvidia.com/gpu") and how many.
+    accelerator_type: str = ""
+    accelerator_count: int = 0
     # The component's container image; launchers that run tasks on the host ignore it.
     image: str = ""
     # Host files and directories the task reads or writes at their own paths (its

@@ -1,8 +1,10 @@
 """A launcher that runs every task attempt as a container of its component's image.
 
 - The attempt's resolved command line is the container's entrypoint and arguments;
-  the request's env comes on top of the image's; CPU (``nano_cpus``) and memory
-  limits are applied. The working directory is the image's own (``WORKDIR``), as on
+  the request's env comes on top of the image's; CPU limits (``nano_cpus``), CPU
+  requests (``cpu_shares``) and memory limits are applied, and a container killed for
+  its memory fails with ``out of memory: limit 650M``. GPU requests take devices from
+  the pool (``gpus.py``) and become a device request for exactly those. The working directory is the image's own (``WORKDIR``), as on
   a KFP cluster: containerized Python components import their code from it. The container runs as the user
   running pipeyard (``uid:gid``), so what it writes is theirs; ``HOME`` is ``/tmp``
   unless the task sets it (that user has no home in the image).
@@ -37,8 +39,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from docker.types import Mount
+from docker.types import DeviceRequest, Mount
 
+from pipeyard.launchers import gpus
 from pipeyard.launchers.base import LaunchRequest, LaunchResult
 from pipeyard.launchers.docker_bootstrap import BootstrapCache, split_lightweight
 from pipeyard.launchers.docker_engine import Engine, EngineError, owner_labels
@@ -46,6 +49,7 @@ from pipeyard.launchers.docker_run import run_container
 from pipeyard.launchers.local import LocalLauncher
 from pipeyard.launchers.process import append_to_log
 from pipeyard.launchers.resources import ResourcePool
+from pipeyard.launchers.task_limits import oom_message
 
 HOST_IMAGES_ENV = "PIPEYARD_DOCKER_HOST_IMAGES"
 NETWORK_ENV = "PIPEYARD_DOCKER_NETWORK"
@@ -79,6 +83,7 @@ class DockerLauncher:
         host_images: str | Sequence[str] | None = None,
         user: str | None = None,
         container_options: Mapping[str, Any] | None = None,
+        gpu_devices: Sequence[str] | None = None,
     ) -> None:
         self.envs_dir = Path(envs_dir)
         self.network = network if network is not None else (os.environ.get(NETWORK_ENV) or None)
@@ -86,7 +91,7 @@ class DockerLauncher:
         self.user = user or f"{os.getuid()}:{os.getgid()}"
         self.container_options = dict(container_options or {})
         self._max_parallel = max_parallel
-        self._pool = ResourcePool(max_parallel)
+        self._pool = ResourcePool(max_parallel, gpus=gpus.list_gpus() if gpu_devices is None else gpu_devices)
         self._threads = ThreadPoolExecutor(_THREADS, thread_name_prefix="pipeyard-docker")
         self._engine: Engine | None = None
         self._connecting = asyncio.Lock()
@@ -103,16 +108,19 @@ class DockerLauncher:
     async def launch(self, request: LaunchRequest) -> LaunchResult:
         if request.image and self.runs_on_host(request.image):
             return await self._local_launcher().launch(request)
-        refusal = self._pool.refusal(request.cpu, request.memory_bytes)
+        gpu = gpus.plan(request.accelerator_type, request.accelerator_count, self._pool.gpus)
+        refusal = self._pool.refusal(request.cpu, request.memory_bytes, gpu.count)
         if refusal is not None:
             return _fail(request, refusal)
         if not request.image:
             return _fail(request, "the task's component names no container image")
         if not request.argv:
             return _fail(request, "task has an empty command")
-        async with self._pool.reserve(request.cpu, request.memory_bytes):
+        if gpu.note:
+            append_to_log(request.log_path, f"pipeyard: {gpu.note}", request.on_output)
+        async with self._pool.reserve(request.cpu, request.memory_bytes, gpu.count) as devices:
             try:
-                return await self._run(request)
+                return await self._run(request, devices)
             except EngineError as e:
                 return _fail(request, str(e))
 
@@ -141,7 +149,7 @@ class DockerLauncher:
                 self._engine = engine
             return self._engine
 
-    async def _run(self, request: LaunchRequest) -> LaunchResult:
+    async def _run(self, request: LaunchRequest, devices: Sequence[str] = ()) -> LaunchResult:
         engine = await self._connect()
         loop = asyncio.get_running_loop()
 
@@ -159,18 +167,25 @@ class DockerLauncher:
             image = await self._bootstrap.image_for(request.image, image_id, bootstrap, request.log_path,
                                                     request.on_output)
             argv = list(argv_after)
-        finished = await run_container(engine, self._threads, self._create_args(request, image, argv),
+        finished = await run_container(engine, self._threads, self._create_args(request, image, argv, devices),
                                        log_path=request.log_path, on_output=request.on_output,
                                        timeout_seconds=request.timeout_seconds)
         if finished.timed_out:
             return LaunchResult(exit_code=None, timed_out=True)
-        if finished.oom_killed:
-            message = f"the container was killed for exceeding its memory limit ({request.memory_bytes} bytes)"
+        # Podman 4.x on cgroup v1 does not report OOMKilled (its conmon writes the "oom" marker
+        # into its own working directory instead); a SIGKILLed container with a memory limit,
+        # that we neither timed out nor cancelled, was the OOM killer's.
+        suspected = bool(request.memory_limit_bytes) and finished.exit_code == 137
+        if finished.oom_killed or suspected:
+            message = oom_message(request.memory_limit_bytes or request.memory_bytes)
+            if not finished.oom_killed:
+                message += " (killed by SIGKILL; the engine does not say it was its OOM killer)"
             append_to_log(request.log_path, f"pipeyard: {message}", request.on_output)
             return LaunchResult(exit_code=finished.exit_code, error=message)
         return LaunchResult(exit_code=finished.exit_code)
 
-    def _create_args(self, request: LaunchRequest, image: str, argv: list[str]) -> dict[str, Any]:
+    def _create_args(self, request: LaunchRequest, image: str, argv: list[str],
+                     devices: Sequence[str] = ()) -> dict[str, Any]:
         binds = [Mount(path, path, type="bind") for path in bind_paths(request.host_paths)]
         for container_path, host in request.mounts.items():
             Path(host).mkdir(parents=True, exist_ok=True)
@@ -187,10 +202,15 @@ class DockerLauncher:
             "network_mode": self.network,
             "detach": True,
         }
+        if request.cpu_limit > 0:
+            args["nano_cpus"] = int(request.cpu_limit * 1e9)
         if request.cpu > 0:
-            args["nano_cpus"] = int(request.cpu * 1e9)
-        if request.memory_bytes > 0:
-            args["mem_limit"] = request.memory_bytes
+            args["cpu_shares"] = max(2, round(request.cpu * 1024))
+        if request.memory_limit_bytes > 0:
+            args["mem_limit"] = request.memory_limit_bytes
+            args["memswap_limit"] = request.memory_limit_bytes  # no escape into swap
+        if devices:
+            args["device_requests"] = [DeviceRequest(device_ids=list(devices), capabilities=[["gpu"]])]
         return {**args, **self.container_options}
 
 

@@ -112,11 +112,13 @@ class ForkServer:
         cwd: str | None,
         sys_path: Sequence[str],
         out_fd: int,
+        cgroup_procs: Sequence[str] = (),
     ) -> ForkedTask:
         """Fork a child running ``executor_main`` with ``args``; returns once it runs.
 
         ``out_fd`` is the write end of the task's output pipe; the caller keeps
-        ownership and closes its own copy.
+        ownership and closes its own copy. The child writes its pid into each of
+        ``cgroup_procs`` (task_limits.py) before running anything.
         """
         if not self.alive or self._sock is None:
             raise ForkServerError(self._dead or "fork server not started")
@@ -124,7 +126,8 @@ class ForkServer:
         self._next_id += 1
         request_id = self._next_id
         message = json.dumps(
-            {"id": request_id, "args": list(args), "env": dict(env), "cwd": cwd, "sys_path": list(sys_path)}
+            {"id": request_id, "args": list(args), "env": dict(env), "cwd": cwd, "sys_path": list(sys_path),
+             "cgroup_procs": list(cgroup_procs)}
         ).encode()
         if len(message) > MAX_REQUEST_BYTES:
             raise ForkServerError(f"request of {len(message)} bytes is too large for the fork server")

@@ -13,10 +13,14 @@
   bootstrap; by default through a fork server (``forkserver.py``) that has
   already imported it. ``packages_to_install`` go into cached venvs
   (``venvs.py``); nothing is installed into the host environment.
-- ``mounts`` use a private mount namespace when possible, else argv rewriting
+- ``mounts`` use a private mount namespace when possible (with a private root when a
+  mount point is missing, so nothing is created on the host), else argv rewriting
   (``mounts.py`` explains both).
-- ``max_parallel`` slots, and CPU / memory requests, are enforced by
-  ``resources.py``; a request larger than the machine fails at once.
+- ``max_parallel`` slots, and CPU / memory / GPU requests, are enforced by
+  ``resources.py``; a request larger than the machine fails at once. Memory and
+  CPU limits hold while the task runs (``task_limits.py``: a cgroup per attempt
+  that the task enters before exec, else an RSS watchdog); GPUs are handed out
+  through ``CUDA_VISIBLE_DEVICES`` (``gpus.py``).
 
 The fork server is on by default; ``LocalLauncher(fork_server=False)`` or the
 environment variable ``PIPEYARD_FORK_SERVER=0`` turns it off.
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import shutil
 import sys
@@ -34,7 +39,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 
 from pipeyard.ir.python_component import PythonProgram
-from pipeyard.launchers import arg_files
+from pipeyard.launchers import arg_files, gpus
 from pipeyard.launchers.base import LaunchRequest, LaunchResult
 from pipeyard.launchers.forkserver import ForkServer, ForkServerError
 from pipeyard.launchers.host_env import task_base_env
@@ -48,6 +53,7 @@ from pipeyard.launchers.process import (
 )
 from pipeyard.launchers.resources import ResourcePool
 from pipeyard.launchers.shims import shim_dir, with_path_prepended
+from pipeyard.launchers.task_limits import Enforcement, TaskLimits, oom_message
 from pipeyard.launchers.venvs import VenvError, VirtualEnvs
 from pipeyard.launchers.watchdog import GroupWatchdog
 
@@ -77,18 +83,20 @@ class LocalLauncher:
         python: str = sys.executable,
         fork_server: bool = True,
         mount_namespaces: bool = True,
+        gpu_devices: Sequence[str] | None = None,
     ) -> None:
         self.envs_dir = Path(envs_dir)
         self.python = python
         self.fork_server = _fork_server_wanted(fork_server)
         self.venvs = VirtualEnvs(self.envs_dir, python)
-        self._pool = ResourcePool(max_parallel)
-        self._mounter = Mounter(mount_namespaces)
+        self._pool = ResourcePool(max_parallel, gpus=gpus.list_gpus() if gpu_devices is None else gpu_devices)
+        self._mounter = Mounter(mount_namespaces, scratch=self.envs_dir.parent / "tmp" / "mount-roots")
         self._servers: dict[str, ForkServer] = {}
         self._server_locks: dict[str, asyncio.Lock] = {}
         self._server_failed: set[str] = set()
         self._warming: asyncio.Future[ForkServer | None] | None = None
         self._watchdog = GroupWatchdog()
+        self.limits = TaskLimits()
 
     def warm_up(self) -> None:
         """Start the fork server now, in the background (call from a running loop).
@@ -104,14 +112,28 @@ class LocalLauncher:
         return self._pool.max_parallel
 
     async def launch(self, request: LaunchRequest) -> LaunchResult:
-        refusal = self._pool.refusal(request.cpu, request.memory_bytes)
+        gpu = gpus.plan(request.accelerator_type, request.accelerator_count, self._pool.gpus)
+        refusal = self._pool.refusal(request.cpu, request.memory_bytes, gpu.count)
         if refusal is not None:
             append_to_log(request.log_path, f"pipeyard: {refusal}", request.on_output)
             return LaunchResult(exit_code=None, error=refusal)
-        async with self._pool.reserve(request.cpu, request.memory_bytes):
-            if request.python is not None:
-                return await self._run_python(request, request.python)
-            return await self._run_command(request, request.argv, self._env(request, self.python))
+        if gpu.note:
+            append_to_log(request.log_path, f"pipeyard: {gpu.note}", request.on_output)
+        async with self._pool.reserve(request.cpu, request.memory_bytes, gpu.count) as devices:
+            cuda = gpus.task_env(devices, bool(self._pool.gpus))
+            if cuda:
+                request = dataclasses.replace(request, env={**request.env, **cuda})
+            limits = self.limits.begin(request)
+            for note in limits.notes:
+                append_to_log(request.log_path, note, request.on_output)
+            try:
+                if request.python is not None:
+                    return await self._run_python(request, request.python, limits)
+                return await self._run_command(request, request.argv, self._env(request, self.python), limits)
+            finally:
+                # A task that never started leaves an empty group; remove it.
+                if limits.group is not None:
+                    await _uncancellable(asyncio.to_thread(limits.group.remove))
 
     async def aclose(self) -> None:
         if self._warming is not None:
@@ -121,6 +143,7 @@ class LocalLauncher:
         servers, self._servers = list(self._servers.values()), {}
         await asyncio.gather(*(server.aclose() for server in servers), return_exceptions=True)
         self._watchdog.close()
+        await asyncio.to_thread(self.limits.close)
 
     # ------------------------------------------------------------------ environment
 
@@ -130,7 +153,7 @@ class LocalLauncher:
 
     # ------------------------------------------------------------------ Python components
 
-    async def _run_python(self, request: LaunchRequest, program: PythonProgram) -> LaunchResult:
+    async def _run_python(self, request: LaunchRequest, program: PythonProgram, limits: Enforcement) -> LaunchResult:
         interpreter = self.python
         if program.packages:
             try:
@@ -159,12 +182,12 @@ class LocalLauncher:
                 server = await self._server_for(interpreter)
                 if server is not None:
                     with contextlib.suppress(ForkServerError):
-                        return await self._run_forked(server, request, args, env, program.module_dirs)
+                        return await self._run_forked(server, request, args, env, program.module_dirs, limits)
             if program.module_dirs:
                 existing = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
                 env["PYTHONPATH"] = os.pathsep.join([*program.module_dirs, *existing])
             argv = (interpreter, "-c", arg_files.BOOTSTRAP, *args)
-            return await self._run_command(request, argv, env)
+            return await self._run_command(request, argv, env, limits)
         finally:
             if module_dir is not None:
                 shutil.rmtree(module_dir, ignore_errors=True)
@@ -197,32 +220,34 @@ class LocalLauncher:
         args: Sequence[str],
         env: Mapping[str, str],
         module_dirs: Sequence[str],
+        limits: Enforcement,
     ) -> LaunchResult:
         """Run through the fork server; ForkServerError means nothing ran, so fall back."""
         read_fd, write_fd = os.pipe()
         pump = OutputPump(read_fd, request.log_path, request.on_output)
         try:
-            forked = await server.spawn(args, env, request.cwd, module_dirs, write_fd)
+            forked = await server.spawn(args, env, request.cwd, module_dirs, write_fd, limits.procs_files)
         except BaseException:
             pump.close_unstarted()
             raise
         finally:
             os.close(write_fd)
         pump.start()
-        return await self._supervise(request, forked.pid, forked.exited, pump)
+        return await self._supervise(request, forked.pid, forked.exited, pump, limits)
 
     # ------------------------------------------------------------------ any command
 
     async def _run_command(
-        self, request: LaunchRequest, argv: Sequence[str], env: dict[str, str]
+        self, request: LaunchRequest, argv: Sequence[str], env: dict[str, str], limits: Enforcement
     ) -> LaunchResult:
         if not argv:
             return LaunchResult(exit_code=None, error="task has an empty command")
         plan = self._mounter.plan(argv, request.mounts)
         try:
-            # Under unshare a missing executable would only show as exit 127; say it clearly.
+            # Under unshare or the cgroup prologue a missing executable would only show as
+            # exit 127; say it clearly.
             if (
-                plan.namespaced
+                (plan.namespaced or limits.procs_files)
                 and not any(argv[0].startswith(c.rstrip("/") + "/") for c in request.mounts)
                 and shutil.which(argv[0], path=env.get("PATH")) is None
             ):
@@ -231,7 +256,7 @@ class LocalLauncher:
             pump = OutputPump(read_fd, request.log_path, request.on_output)
             try:
                 process = await asyncio.create_subprocess_exec(
-                    *plan.argv,
+                    *_enter_groups(limits.procs_files, plan.argv),
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=write_fd,
                     stderr=write_fd,
@@ -246,24 +271,32 @@ class LocalLauncher:
                 os.close(write_fd)
             pump.start()
             exited = asyncio.ensure_future(process.wait())
-            return await self._supervise(request, process.pid, exited, pump)
+            return await self._supervise(request, process.pid, exited, pump, limits)
         finally:
-            self._mounter.release(plan.created)
+            self._mounter.release(plan)
 
     def _not_started(self, request: LaunchRequest, message: str) -> LaunchResult:
         append_to_log(request.log_path, f"pipeyard: cannot start task: {message}", request.on_output)
         return LaunchResult(exit_code=None, error=f"cannot start task: {message}")
 
     async def _supervise(
-        self, request: LaunchRequest, pgid: int, exited: asyncio.Future[int], pump: OutputPump
+        self, request: LaunchRequest, pgid: int, exited: asyncio.Future[int], pump: OutputPump,
+        limits: Enforcement,
     ) -> LaunchResult:
         """Wait for the task's exit, honouring timeout and cancellation; leave no process behind,
         even when this process is killed meanwhile (the watchdog stops the group then)."""
         self._watchdog.watch(pgid)
+        limits.started(pgid)
         try:
-            return await self._wait_task(request, pgid, exited, pump)
+            result = await self._wait_task(request, pgid, exited, pump)
         finally:
             self._watchdog.forget(pgid)
+            out_of_memory = await _uncancellable_result(limits.finished())
+        if out_of_memory and not result.succeeded and not result.timed_out:
+            message = oom_message(limits.limit_bytes)
+            append_to_log(request.log_path, f"pipeyard: {message}", request.on_output)
+            return LaunchResult(exit_code=result.exit_code, error=message)
+        return result
 
     async def _wait_task(
         self, request: LaunchRequest, pgid: int, exited: asyncio.Future[int], pump: OutputPump
@@ -302,6 +335,25 @@ class LocalLauncher:
             pump_note(f"pipeyard: {message}")
             return LaunchResult(exit_code=None, error=message)
         return LaunchResult(exit_code=exited.result())
+
+
+async def _uncancellable_result(awaitable: Awaitable[bool]) -> bool:
+    task = asyncio.ensure_future(awaitable)
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(task)
+    return task.result()
+
+
+# Runs as the task's first process: joins the task's cgroups, then becomes the command,
+# so nothing the task allocates is charged outside them.
+_ENTER_GROUPS = 'while [ "$1" != "--" ]; do echo $$ >"$1" || exit 125; shift; done; shift; exec "$@"'
+
+
+def _enter_groups(procs_files: Sequence[str], argv: Sequence[str]) -> tuple[str, ...]:
+    if not procs_files:
+        return tuple(argv)
+    return ("/bin/sh", "-c", _ENTER_GROUPS, "sh", *procs_files, "--", *argv)
 
 
 async def _cleanup_after_exit(pgid: int, pump: OutputPump) -> None:

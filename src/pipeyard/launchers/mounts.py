@@ -3,40 +3,82 @@
 Preferred: a private mount namespace per task. The command runs under
 ``unshare --mount --propagation private`` (as root) or
 ``unshare --user --map-root-user --mount`` (unprivileged, when user namespaces
-work), and a tiny shell prologue bind-mounts each host directory onto its
-container path before exec'ing the command. The task sees the whole host
-filesystem plus its mounts; nothing outside the task sees the bind mounts.
+work), and a shell prologue bind-mounts each host directory onto its container
+path before exec'ing the command. Nothing outside the task sees the mounts.
 
-A bind mount needs an existing mount point. When the container path does not
-exist, the launcher creates the (empty) directory and leaves it there: another
-process (a second `pipeyard run`, a server's worker) may be binding onto it at
-that moment, and removing a mount point in one mount namespace detaches the
-mounts on it in all others. Writes under it land in the host directory, never in
-the mount point itself, so what stays behind is an empty directory.
+A bind mount needs a mount point, and creating a missing one (``/data``) on the
+host would leave it behind. So when a container path does not exist, the task gets
+a private root instead, all inside its namespace: a tmpfs (mounted on an empty
+directory under ``PIPEYARD_HOME``) holds a bind of every top-level entry of the
+host's ``/``; the deepest existing ancestor of the missing path is replaced in it
+by a tmpfs holding binds of that ancestor's entries; the missing directories are
+made in that tmpfs; the command runs ``chroot``ed into the new root, in its own
+working directory. The task sees the host's whole file system plus its mounts, and
+the host's file system is not changed.
 
-Fallback, when namespaces are unavailable (no ``unshare``, no privileges, or
-the mount point cannot be created): every argv element has the container path
-prefix rewritten to the host directory. This covers commands that receive
-their paths as arguments (KFP passes paths through the command line and the
-executor input) but not paths hard-coded inside a program.
+Fallback, when namespaces are unavailable (no ``unshare``, no privileges): every
+argv element has the container path prefix rewritten to the host directory. This
+covers commands that receive their paths as arguments (KFP passes paths through
+the command line and the executor input) but not paths hard-coded inside a program.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 # Bind-mount each (host, container) pair given as arguments, then run the command.
-# The mkdir repeats the launcher's: an older pipeyard may have removed the point.
-_PROLOGUE = (
-    'while [ "$1" != "--" ]; do mkdir -p "$2" 2>/dev/null; mount --bind "$1" "$2" || exit 125; '
-    'shift 2; done; shift; exec "$@"'
-)
+# All container paths exist: bind in place.
+_PROLOGUE = 'while [ "$1" != "--" ]; do mount --bind "$1" "$2" || exit 125; shift 2; done; shift; exec "$@"'
+
+# Some container path is missing: build a private root in "$1" (see the module docstring).
+_PRIVATE_ROOT = r'''
+set -e
+nr=$1; shift
+cwd=$(pwd -P)
+mount -t tmpfs -o mode=0755 pipeyard-root "$nr"
+for e in /* /.[!.]* /..?*; do
+  [ -e "$e" ] || [ -L "$e" ] || continue
+  n=${e#/}
+  if [ -L "$e" ]; then cp -P "$e" "$nr/$n"
+  elif [ -d "$e" ]; then mkdir "$nr/$n"; mount --rbind "$e" "$nr/$n"
+  else : > "$nr/$n"; mount --bind "$e" "$nr/$n"; fi
+done
+shadowed=" / "
+shadow() {  # replace host dir $1 inside the new root by a tmpfs holding binds of its entries
+  case "$shadowed" in *" $1 "*) return 0;; esac
+  mount -t tmpfs -o mode=0755 pipeyard-dir "$nr$1"
+  for e in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+    [ -e "$e" ] || [ -L "$e" ] || continue
+    n=${e##*/}
+    if [ -L "$e" ]; then cp -P "$e" "$nr$1/$n"
+    elif [ -d "$e" ]; then mkdir "$nr$1/$n"; mount --rbind "$e" "$nr$1/$n"
+    else : > "$nr$1/$n"; mount --bind "$e" "$nr$1/$n"; fi
+  done
+  shadowed="$shadowed$1 "
+}
+while [ "$1" != "--" ]; do
+  host=$1; point=$2; shift 2
+  a=$point; rest=
+  while [ ! -d "$a" ]; do rest=/${a##*/}$rest; a=$(dirname "$a"); done
+  a=$(cd "$a" && pwd -P)
+  if [ -n "$rest" ]; then
+    [ "$a" = / ] || shadow "$a"
+    a=${a%/}
+    mkdir -p "$nr$a$rest"
+  fi
+  mount --bind "$host" "$nr${a%/}$rest"
+done
+shift
+exec chroot "$nr" /bin/sh -c 'cd "$0" && exec "$@"' "$cwd" "$@"
+'''
 
 
 def _probe_unshare() -> list[str] | None:
@@ -70,21 +112,21 @@ def rewrite_argv(argv: Sequence[str], mounts: Mapping[str, str]) -> tuple[str, .
 
 @dataclass
 class MountPlan:
-    """What to run, and which mount points to release when the task ends."""
+    """What to run, and the private-root mount point to remove when the task ends."""
 
     argv: tuple[str, ...]
-    created: list[Path] = field(default_factory=list)
     namespaced: bool = False
+    root_dir: Path | None = None
 
 
 class Mounter:
-    """Owns the namespace probe and the mount points this launcher created."""
+    """Owns the namespace probe; ``scratch`` (under PIPEYARD_HOME) holds private-root mount points."""
 
-    def __init__(self, use_namespaces: bool = True) -> None:
+    def __init__(self, use_namespaces: bool = True, scratch: Path | None = None) -> None:
         self._use_namespaces = use_namespaces
+        self._scratch = scratch
         self._prefix: list[str] | None = None
         self._probed = False
-        self._users: dict[Path, int] = {}  # mount points we created -> running tasks using them
 
     def _namespace_prefix(self) -> list[str] | None:
         if not self._use_namespaces:
@@ -102,45 +144,21 @@ class Mounter:
         prefix = self._namespace_prefix()
         if prefix is None:
             return MountPlan(rewrite_argv(argv, mounts))
-        created: list[Path] = []
-        pairs: list[str] = []
-        for container, host in mounts.items():
-            try:
-                created += self._claim(Path(container))
-            except OSError:
-                self.release(created)
-                return MountPlan(rewrite_argv(argv, mounts))
-            pairs += [host, container]
-        wrapped = (*prefix, "/bin/sh", "-c", _PROLOGUE, "sh", *pairs, "--", *argv)
-        return MountPlan(wrapped, created, namespaced=True)
+        pairs = [item for container, host in mounts.items() for item in (os.path.abspath(host), container)]
+        if all(os.path.isdir(container) for container in mounts):
+            return MountPlan((*prefix, "/bin/sh", "-c", _PROLOGUE, "sh", *pairs, "--", *argv), namespaced=True)
+        root_dir = Path(tempfile.mkdtemp(prefix="root-", dir=self._scratch_dir()))
+        wrapped = (*prefix, "/bin/sh", "-c", _PRIVATE_ROOT, "sh", str(root_dir), *pairs, "--", *argv)
+        return MountPlan(wrapped, namespaced=True, root_dir=root_dir)
 
-    def _claim(self, point: Path) -> list[Path]:
-        """Create the missing directories of ``point`` (or share ones we created); deepest first."""
-        chain = [point, *point.parents]
-        ours = [p for p in chain if p in self._users or not p.exists()]
-        # Only a contiguous run from the mount point upwards can be ours.
-        claimed: list[Path] = []
-        for path in chain:
-            if path not in ours:
-                break
-            claimed.append(path)
-        done: list[Path] = []
-        try:
-            for path in reversed(claimed):
-                if path in self._users:
-                    self._users[path] += 1
-                else:
-                    path.mkdir()
-                    self._users[path] = 1
-                done.insert(0, path)
-        except OSError:
-            self.release(done)
-            raise
-        return claimed
+    def _scratch_dir(self) -> str | None:
+        if self._scratch is None:
+            return None
+        self._scratch.mkdir(parents=True, exist_ok=True)
+        return str(self._scratch)
 
-    def release(self, created: Sequence[Path]) -> None:
-        """Forget a task's use of the mount points; they stay (see the module docstring)."""
-        for path in created:
-            self._users[path] -= 1
-            if self._users[path] == 0:
-                del self._users[path]
+    def release(self, plan: MountPlan) -> None:
+        """Remove the private root's mount point: on the host it was only ever an empty directory."""
+        if plan.root_dir is not None:
+            with contextlib.suppress(OSError):
+                plan.root_dir.rmdir()

@@ -1,7 +1,8 @@
-"""Admission control for local tasks: parallel slots, CPUs and memory.
+"""Admission control for local tasks: parallel slots, CPUs, memory and GPUs.
 
 Every task takes one of ``max_parallel`` slots. A task that requests CPUs or
-memory also needs that much free on this machine. Waiters are served strictly
+memory also needs that much free on this machine; one that requests GPUs gets
+that many of ``gpus`` (device ids) to itself until it ends (``gpus.py``). Waiters are served strictly
 in arrival order, so a large request is not starved by a stream of small ones;
 a request that can never fit is refused up front rather than waiting forever.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ def machine_memory_bytes() -> int:
 class Need:
     cpu: float
     memory_bytes: int
+    gpus: int = 0
 
 
 class ResourcePool:
@@ -35,6 +37,7 @@ class ResourcePool:
         max_parallel: int | None = None,
         total_cpu: float | None = None,
         total_memory_bytes: int | None = None,
+        gpus: Sequence[str] = (),
     ) -> None:
         cpus = os.cpu_count() or 1
         self.max_parallel = max(1, max_parallel if max_parallel is not None else cpus)
@@ -43,10 +46,14 @@ class ResourcePool:
         self._slots = self.max_parallel
         self._cpu = self.total_cpu
         self._memory = self.total_memory
-        self._waiters: deque[tuple[Need, asyncio.Future[None]]] = deque()
+        self.gpus = tuple(gpus)
+        self._free_gpus = list(self.gpus)
+        self._waiters: deque[tuple[Need, asyncio.Future[list[str]]]] = deque()
 
-    def refusal(self, cpu: float, memory_bytes: int) -> str | None:
+    def refusal(self, cpu: float, memory_bytes: int, gpus: int = 0) -> str | None:
         """Why a request can never run here, or None when it can."""
+        if gpus > len(self.gpus):
+            return f"task requests {gpus} GPUs but this machine has {len(self.gpus)}"
         if cpu > self.total_cpu:
             return f"task requests {cpu:g} CPUs but this machine has {self.total_cpu:g}"
         if self.total_memory and memory_bytes > self.total_memory:
@@ -58,15 +65,19 @@ class ResourcePool:
             self._slots >= 1
             and need.cpu <= self._cpu + 1e-9
             and (not self.total_memory or need.memory_bytes <= self._memory)
+            and need.gpus <= len(self._free_gpus)
         )
 
-    def _take(self, need: Need) -> None:
+    def _take(self, need: Need) -> list[str]:
+        devices, self._free_gpus = self._free_gpus[: need.gpus], self._free_gpus[need.gpus :]
         self._slots -= 1
         self._cpu -= need.cpu
         if self.total_memory:
             self._memory -= need.memory_bytes
+        return devices
 
-    def _give_back(self, need: Need) -> None:
+    def _give_back(self, need: Need, devices: Sequence[str]) -> None:
+        self._free_gpus.extend(devices)
         self._slots += 1
         self._cpu += need.cpu
         if self.total_memory:
@@ -82,30 +93,30 @@ class ResourcePool:
             if not self._fits(need):
                 return
             self._waiters.popleft()
-            self._take(need)
-            future.set_result(None)
+            future.set_result(self._take(need))
 
     @asynccontextmanager
-    async def reserve(self, cpu: float, memory_bytes: int) -> AsyncIterator[None]:
-        need = Need(max(cpu, 0.0), max(memory_bytes, 0))
+    async def reserve(self, cpu: float, memory_bytes: int, gpus: int = 0) -> AsyncIterator[list[str]]:
+        """Hold the resources while in the block; yields the GPU device ids taken."""
+        need = Need(max(cpu, 0.0), max(memory_bytes, 0), max(gpus, 0))
         if not self._waiters and self._fits(need):
-            self._take(need)
+            devices = self._take(need)
         else:
-            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
             self._waiters.append((need, future))
             try:
-                await future
+                devices = await future
             except asyncio.CancelledError:
                 if future.done() and not future.cancelled():
-                    self._give_back(need)  # granted just as we were cancelled
+                    self._give_back(need, future.result())  # granted just as we were cancelled
                 else:
                     future.cancel()
                     self._wake()
                 raise
         try:
-            yield
+            yield devices
         finally:
-            self._give_back(need)
+            self._give_back(need, devices)
 
     @property
     def running(self) -> int:
