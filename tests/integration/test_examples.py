@@ -181,9 +181,9 @@ def test_example_compiles_with_kfp(
         command = executor["container"].get("command", [])
         source = "\n".join(command)
         bootstrap = " ".join(part for part in command if "pip install" in part)
-        for module, package in (("sklearn", "scikit-learn"), ("numpy", "numpy")):
+        for module, requirement in (("sklearn", "scikit-learn"), ("numpy", "numpy")):
             if re.search(rf"^\s*(import|from) {module}\b", source, re.MULTILINE):
-                assert package in bootstrap, f"{label} imports {module} but does not install {package}"
+                assert requirement in bootstrap, f"{label} imports {module} but does not install {requirement}"
 
 
 # --- sequential -------------------------------------------------------------------------------
