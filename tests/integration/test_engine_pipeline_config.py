@@ -96,6 +96,21 @@ def test_a_run_past_its_deadline_is_stopped_and_failed(engine: EngineHarness, tm
     assert [t.name for t in r.tasks] == ["hang"]
 
 
+def test_a_retried_run_gets_a_new_deadline(engine: EngineHarness, tmp_path: Path) -> None:
+    spec = compile_pipeline(deadline, tmp_path / "d.yaml")
+    pid_file = tmp_path / "pid"
+    first = engine.run(spec, {"pid_file": str(pid_file)})
+    assert first.state == "FAILED"
+    pid_file.unlink()
+    # What the API's :retry does; the engine then executes the run again.
+    engine.store.update_run(first.run.run_id, state="PENDING", error=None, finished_at=None)
+    again = engine.run_existing(first.run.run_id)
+    assert again.state == "FAILED" and "deadline of 3 s" in (again.run.error or "")
+    # The task started again (it wrote its pid anew) instead of the run failing at once.
+    assert pid_file.exists()
+    assert [a.state for a in again.attempts(again.one("hang"))] == ["FAILED", "FAILED"]
+
+
 def test_ttl_releases_the_work_directory_and_keeps_records_logs_and_artifacts(
         engine: EngineHarness, tmp_path: Path) -> None:
     spec = compile_pipeline(with_ttl, tmp_path / "t.yaml")

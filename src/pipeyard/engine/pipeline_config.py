@@ -5,8 +5,9 @@ The SDK writes them into the kfp-kubernetes platform spec
 Workflow's ``activeDeadlineSeconds`` and ``ttlStrategy``. A value of 0 or less
 means "not set", as in KFP's compiler.
 
-Locally the deadline is measured from the run's first start (a resumed run keeps
-its deadline, as a Workflow keeps its ``startedAt``): when it passes, every task
+Locally the deadline is measured from the run's start (a run resumed after its
+worker died keeps its deadline, as a Workflow keeps its ``startedAt``; a retried run
+gets a new one, or it could never run again): when it passes, every task
 still running is killed and recorded FAILED, and the run ends FAILED naming the
 deadline. The TTLs are handled by ``engine/ttl.py``.
 """

@@ -73,15 +73,18 @@ async def execute_run(
         on_event=on_event, pipeline_root=run.pipeline_root or settings.pipeline_root, existing=existing,
         clock=clock, sleep=sleep,
     )
-    ctx.update_run(state="RUNNING", started_at=run.started_at or ctx.now(), finished_at=None, error=None)
+    begun = ctx.now()
+    ctx.update_run(state="RUNNING", started_at=run.started_at or begun, finished_at=None, error=None)
     params = conform_all(run.parameters, pipeline.root.inputs)
     scope = Scope("", None, params, dict(input_artifacts or {}))
     limits = run_limits(pipeline.platform_pipeline)
     deadline = limits.active_deadline_seconds
     remaining = None
     if deadline is not None:
-        assert ctx.run.started_at is not None
-        remaining = deadline - (ctx.now() - ctx.run.started_at).total_seconds()
+        # A run picked up while RUNNING (its worker died) keeps the deadline of its first
+        # start; a PENDING one (new, or retried after it ended) gets a full deadline.
+        since = run.started_at if run.state == "RUNNING" and run.started_at else begun
+        remaining = deadline - (begun - since).total_seconds()
     try:
         outcomes = await within_deadline(run_dag(ctx, pipeline.root, scope), remaining, deadline or 0)
     except asyncio.CancelledError as e:
