@@ -1,9 +1,11 @@
 """Train and evaluate a classifier on the iris data set, end to end, without network access.
 
 Steps: load_data -> preprocess -> train -> evaluate. The data comes from the copy of iris that
-ships inside scikit-learn, so the pipeline runs offline. scikit-learn and numpy are imported
-inside the components rather than listed in ``packages_to_install``: they are already on the
-host, and a local run must never install anything into the user's environment.
+ships inside scikit-learn, so the pipeline runs offline. The components that need scikit-learn
+and numpy say so in ``packages_to_install``, so the same file runs unchanged on a KFP cluster
+(where the image ``python:3.11`` has neither). Locally pipeyard never installs into your
+environment: when it already has them (``pip install pipeyard[examples]``) the tasks run on
+it as they are, at no cost and without network; otherwise they go into a cached venv.
 
 The Model is a scikit-learn Pipeline (standardisation, then logistic regression) saved with
 joblib and tagged ``framework: sklearn``, so it is servable as it is on raw measurements:
@@ -20,9 +22,11 @@ from kfp.dsl import ClassificationMetrics, Dataset, Input, Markdown, Metrics, Mo
 
 # The local launcher ignores the image; naming it keeps kfp from warning about its default changing.
 BASE_IMAGE = "python:3.11"
+# What the components import beyond the standard library (joblib comes with scikit-learn).
+PACKAGES = ["scikit-learn>=1.3", "numpy"]
 
 
-@dsl.component(base_image=BASE_IMAGE)
+@dsl.component(base_image=BASE_IMAGE, packages_to_install=PACKAGES)
 def load_data(raw_data: Output[Dataset]) -> int:
     """Write the bundled iris data set as CSV (four features, then the integer label)."""
     import numpy as np
@@ -43,7 +47,7 @@ def load_data(raw_data: Output[Dataset]) -> int:
     return int(table.shape[0])
 
 
-@dsl.component(base_image=BASE_IMAGE)
+@dsl.component(base_image=BASE_IMAGE, packages_to_install=PACKAGES)
 def preprocess(
     raw_data: Input[Dataset],
     test_size: float,
@@ -70,7 +74,7 @@ def preprocess(
         artifact.metadata["class_names"] = raw_data.metadata.get("class_names", [])
 
 
-@dsl.component(base_image=BASE_IMAGE)
+@dsl.component(base_image=BASE_IMAGE, packages_to_install=PACKAGES)
 def train(
     train_data: Input[Dataset],
     max_iter: int,
@@ -114,7 +118,7 @@ def train(
     return train_accuracy
 
 
-@dsl.component(base_image=BASE_IMAGE)
+@dsl.component(base_image=BASE_IMAGE, packages_to_install=PACKAGES)
 def evaluate(
     model: Input[Model],
     test_data: Input[Dataset],

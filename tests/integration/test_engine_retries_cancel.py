@@ -45,7 +45,7 @@ def flaky(counter: str, succeed_on: int) -> str:
 @dsl.pipeline(name="retries")
 def retries(counter: str, succeed_on: int) -> str:
     return flaky(counter=counter, succeed_on=succeed_on).set_retry(
-        num_retries=2, backoff_duration="1s", backoff_factor=3, backoff_max_duration="2s"
+        num_retries=2, backoff_duration="1s", backoff_factor=3, backoff_max_duration="3h"
     ).output
 
 
@@ -87,8 +87,8 @@ def test_retries_until_success_with_each_attempt_recorded(engine: EngineHarness,
         assert f"this is attempt {k}" in log
         assert all(f"this is attempt {j}" not in log for j in (1, 2, 3) if j != k)
     assert "failing on attempt 1" in r.log(task, 1)
-    # backoff 1s, factor 3, capped at 2s.
-    assert backoffs.asked == [1.0, 2.0]
+    # backoff 1s, factor 3; the 3 h budget (more than KFP's old 1 h cap) is not reached.
+    assert backoffs.asked == [1.0, 3.0]
     assert r.json()["tasks"][0]["attempts"] == 3
 
 
@@ -108,7 +108,8 @@ def test_retry_policy_is_read_from_the_compiled_spec(retries_yaml: Path) -> None
     assert view.root.dag is not None
     policy = view.root.dag.tasks["flaky"].retry
     assert policy is not None and policy.max_retries == 2
-    assert [policy.delay(k) for k in (1, 2, 3)] == [1.0, 2.0, 2.0]
+    assert [policy.delay(k) for k in (1, 2, 3)] == [1.0, 3.0, 9.0]
+    assert policy.backoff_max_seconds == 3 * 3600.0
     doc = yaml.safe_load(retries_yaml.read_text())
     assert doc["root"]["dag"]["tasks"]["flaky"]["retryPolicy"]["backoffDuration"] == "1s"
 

@@ -175,10 +175,15 @@ def test_example_compiles_with_kfp(
     compiler.Compiler().compile(pipelines[0], str(package))
     spec = yaml.safe_load(package.read_text())
     assert spec["pipelineInfo"]["name"] == pipeline_name
-    # The host already has scikit-learn and numpy; a local run must never need to install them.
-    for executor in spec["deploymentSpec"]["executors"].values():
-        bootstrap = [part for part in executor["container"].get("command", []) if "pip install" in part]
-        assert all("scikit-learn" not in part and "numpy" not in part for part in bootstrap), bootstrap
+    # On a KFP cluster a component gets only what it declares: whatever imports scikit-learn
+    # or numpy lists them in packages_to_install (KFP's pip bootstrap in the command).
+    for label, executor in spec["deploymentSpec"]["executors"].items():
+        command = executor["container"].get("command", [])
+        source = "\n".join(command)
+        bootstrap = " ".join(part for part in command if "pip install" in part)
+        for module, requirement in (("sklearn", "scikit-learn"), ("numpy", "numpy")):
+            if re.search(rf"^\s*(import|from) {module}\b", source, re.MULTILINE):
+                assert requirement in bootstrap, f"{label} imports {module} but does not install {requirement}"
 
 
 # --- sequential -------------------------------------------------------------------------------
@@ -205,9 +210,18 @@ def test_sequential_runs_both_steps_and_keeps_their_logs(pipeyard_env: dict[str,
 
 @pytest.fixture(scope="module")
 def iris_run(pipeyard_env: dict[str, str]) -> RunResult:
-    result = run_pipeline(pipeyard_env, "iris_pipeline.py")
+    # Offline: any attempt to install its packages_to_install would fail the run.
+    offline = {**pipeyard_env, "UV_OFFLINE": "1", "PIP_NO_INDEX": "1"}
+    result = run_pipeline(offline, "iris_pipeline.py")
     assert_succeeded(result)
     return result
+
+
+def test_iris_packages_already_on_the_host_cost_no_environment(pipeyard_env: dict[str, str],
+                                                               iris_run: RunResult) -> None:
+    envs = Path(pipeyard_env["PIPEYARD_HOME"]) / "envs"
+    assert sorted(p.name for p in envs.glob("venv-*")) == []
+    assert "pip install" not in task_logs(pipeyard_env, iris_run.run_id, "train")
 
 
 def test_iris_returns_the_evaluated_accuracy(iris_run: RunResult) -> None:

@@ -13,7 +13,7 @@ import kfp
 import pytest
 import yaml
 from kfp import compiler, dsl
-from tests.unit.engine.pipeline_runs import run_cli
+from tests.support.pipeline_runs import run_cli
 
 RUN_TIMEOUT = 120
 BASE_IMAGE = "python:3.11"

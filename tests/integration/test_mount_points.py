@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 from kfp import dsl, kubernetes
-from tests.unit.engine.pipeline_runs import cli_json, compile_pipeline
+from tests.support.pipeline_runs import cli_json, compile_pipeline
 
 component = dsl.component(base_image="python:3.11")
 # Unique per test session: a top-level directory no other test or run uses.

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from kfp import dsl
-from tests.unit.engine.pipeline_runs import CLI_DEADLINE_SECONDS, PIPEYARD, cli_env, compile_pipeline
+from tests.support.pipeline_runs import CLI_DEADLINE_SECONDS, PIPEYARD, cli_env, compile_pipeline
 
 from pipeyard.launchers.task_limits import TaskLimits
 

@@ -131,6 +131,13 @@ class EngineHarness:
         ))
         return Result(final, self.store.list_tasks(run.run_id), self.store)
 
+    def run_existing(self, run_id: str, *, parallelism: int | None = None) -> Result:
+        """Execute a run already in the store again (a resume or a retry)."""
+        final = self._runner.run(execute_run(
+            run_id, recorder=self.store, launcher=self.launcher(parallelism), settings=self.settings,
+        ))
+        return Result(final, self.store.list_tasks(run_id), self.store)
+
     def close(self) -> None:
         for launcher in self._launchers.values():
             self._runner.run(launcher.aclose())

@@ -10,7 +10,7 @@ import sys
 
 from kfp import compiler, dsl
 from kfp.dsl import Dataset, Output, OutputPath
-from tests.integration.docker_images import build_tools_image
+from tests.support.docker_images import build_tools_image
 
 TOOLS_IMAGE = build_tools_image()
 

@@ -16,6 +16,7 @@ from pipeyard.cli.console import make_console
 from pipeyard.cli.progress import STATE_STYLES, duration
 from pipeyard.cli.report import run_json
 from pipeyard.config import Settings
+from pipeyard.engine.debug_pause import display_state
 from pipeyard.entities import ListQuery, Task
 from pipeyard.errors import NotFound
 from pipeyard.store import Store, open_store
@@ -101,7 +102,8 @@ def show_run(run_id: str, as_json: bool, server: str | None) -> None:
     for col in ("task", "kind", "state", "attempts", "time", "outputs"):
         table.add_column(col)
     for t in tasks:
-        state = Text(t.state + (" (cached)" if t.cached else ""), style=STATE_STYLES.get(t.state, ""))
+        shown = display_state(t)
+        state = Text(shown + (" (cached)" if t.cached else ""), style=STATE_STYLES.get(shown, ""))
         params = (t.outputs or {}).get("parameters") or {}
         table.add_row(t.path, t.kind, state, str(t.attempts), duration(t),
                       ", ".join(f"{k}={v!r}" for k, v in params.items())[:80])

@@ -85,6 +85,7 @@ async def _session(
         # First, so the fork server imports the KFP executor while we import and load.
         launcher.warm_up()
     try:
+        from pipeyard.engine import ttl
         from pipeyard.engine.runner import execute_run
         from pipeyard.store import open_store
         from pipeyard.submission.local_claims import local_worker_id, settle_abandoned_local_runs
@@ -103,6 +104,7 @@ async def _session(
             root = str(Path(root).expanduser().resolve())
         session.store = store = open_store(settings.database_url)
         settle_abandoned_local_runs(store)
+        ttl.sweep(store, settings, datetime.now(timezone.utc))  # PipelineConfig TTLs of earlier runs
         worker_id = local_worker_id()
         run = create_run(store, loaded, parameters, pipeline_root=root,
                          enable_caching=False if no_cache else None, local_worker=worker_id)

@@ -47,9 +47,10 @@ def run(pipeline: str, args: tuple[str, ...], pipeline_name: str | None, as_json
 
 
 def main() -> None:
-    from pipeyard.cli import inspect_cmds, serve_cmds, service_cmds
+    from pipeyard.cli import inspect_cmds, resume_cmd, serve_cmds, service_cmds
 
     inspect_cmds.register(cli)
+    resume_cmd.register(cli)
     service_cmds.register(cli)
     serve_cmds.register(cli)
     cli(prog_name="pipeyard")

@@ -11,12 +11,13 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from pipeyard.engine.debug_pause import display_state
 from pipeyard.engine.run_events import Event, LogLine, RunChanged, TaskChanged
 from pipeyard.entities import Task
 
 STATE_STYLES = {
     "PENDING": "dim", "RUNNING": "bold blue", "SUCCEEDED": "green", "SKIPPED": "yellow",
-    "FAILED": "bold red", "CANCELED": "magenta", "CANCELING": "magenta",
+    "FAILED": "bold red", "CANCELED": "magenta", "CANCELING": "magenta", "PAUSED": "bold yellow",
 }
 LEAF_KINDS = ("CONTAINER", "IMPORTER")
 MAX_ROWS = 25
@@ -80,7 +81,8 @@ class Progress:
             self.console.print(Text("\n").join(lines))
 
     def _line(self, task: Task) -> Text:
-        text = Text(f"{task.state:<10}", style=STATE_STYLES.get(task.state, ""))
+        shown = display_state(task)
+        text = Text(f"{shown:<10}", style=STATE_STYLES.get(shown, ""))
         text.append(f" {task.path}")
         if task.attempts > 1:
             text.append(f" (attempt {task.attempts})")
@@ -108,7 +110,8 @@ class Progress:
         table.add_column("attempt", justify="right")
         table.add_column("time", justify="right")
         for t in sorted(shown, key=lambda t: t.created_at):
-            state = Text(t.state + (" (cached)" if t.cached else ""), style=STATE_STYLES.get(t.state, ""))
+            label = display_state(t)
+            state = Text(label + (" (cached)" if t.cached else ""), style=STATE_STYLES.get(label, ""))
             table.add_row(t.path, state, str(t.attempts or ""), duration(t, now))
         done, total = self.counts()
         elapsed = time.monotonic() - self.started

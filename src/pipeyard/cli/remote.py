@@ -18,6 +18,7 @@ from pipeyard.cli.console import make_console
 from pipeyard.cli.local_run import EXIT_FAILED, EXIT_OK, EXIT_USAGE, parse_args
 from pipeyard.cli.progress import STATE_STYLES
 from pipeyard.cli.report import public_outputs
+from pipeyard.engine.debug_pause import display_state_json
 from pipeyard.errors import PipeyardError
 from pipeyard.ir.loader import spec_to_dict
 from pipeyard.submission.runs import check_arguments
@@ -49,7 +50,7 @@ def _task_json(task: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": task["display_name"] if task["kind"] != "ITERATION" else task["name"],
         "path": task["path"], "kind": task["kind"], "index": task.get("iteration_index"),
-        "state": task["state"], "attempts": task.get("attempts", 0), "cached": task.get("cached", False),
+        "state": display_state_json(task), "attempts": task.get("attempts", 0), "cached": task.get("cached", False),
         "outputs": public_outputs(task.get("outputs") or {}), "error": task.get("error"),
         "task_id": task["task_id"],
     }

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from pipeyard.cli.progress import STATE_STYLES, duration
 from pipeyard.config import Settings
+from pipeyard.engine.debug_pause import display_state
 from pipeyard.engine.runner import public_artifact
 from pipeyard.entities import Run, Task
 from pipeyard.store import Store
@@ -31,7 +32,7 @@ def task_json(task: Task) -> dict[str, Any]:
         "path": task.path,
         "kind": task.kind,
         "index": task.iteration_index,
-        "state": task.state,
+        "state": display_state(task),  # PAUSED while a debug pause holds it
         "attempts": task.attempts,
         "cached": task.cached,
         "outputs": public_outputs(task.outputs or {}),

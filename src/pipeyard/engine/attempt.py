@@ -15,7 +15,7 @@ from typing import Any
 
 from pipeyard.artifacts.filesystems import RemoteError
 from pipeyard.artifacts.uris import local_path, output_uri, task_dir_name
-from pipeyard.engine import kubernetes_config, staging, task_resources
+from pipeyard.engine import debug_pause, kubernetes_config, staging, task_resources
 from pipeyard.engine.context import RunContext
 from pipeyard.engine.executor_io import OutputError, executor_input, prepare_output_paths, read_outputs
 from pipeyard.engine.failure_hints import explain_exit
@@ -75,7 +75,17 @@ async def run_attempt(inp: AttemptInput) -> tuple[Outcome, int | None]:
     prepared = await prepare_attempt(inp)
     if isinstance(prepared, Outcome):
         return prepared, None
+    assert inp.component.container is not None
+    pauses = debug_pause.pause_points(inp.component.container.env)
+    if pauses.before:
+        row = await debug_pause.hold(inp.ctx, prepared.row, "before", prepared.request, inp.attempt)
+        prepared = dataclasses.replace(prepared, row=row)
     result = await inp.ctx.launcher.launch(prepared.request)
+    failed = bool(result.error) or result.timed_out or result.exit_code != 0
+    if pauses.after_attempt(failed):
+        # Before the outputs are read or a failure cleaned up: everything is as the task left it.
+        row = await debug_pause.hold(inp.ctx, prepared.row, "after", prepared.request, inp.attempt)
+        prepared = dataclasses.replace(prepared, row=row)
     return await collect_attempt(inp, prepared, result)
 
 

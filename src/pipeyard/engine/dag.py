@@ -23,6 +23,7 @@ from pipeyard.engine.inputs import (
 )
 from pipeyard.engine.leaf import run_leaf
 from pipeyard.engine.outcome import ArtifactDict, Outcome, Scope, io_record
+from pipeyard.engine.pipeline_config import stopped_state
 from pipeyard.entities import Task, TaskKind
 from pipeyard.errors import PipeyardError, SpecError
 from pipeyard.ir.cel import evaluate_condition
@@ -203,6 +204,11 @@ def _selected(
     return chosen
 
 
+def _finish_stopped(ctx: RunContext, row: Task, e: asyncio.CancelledError) -> None:
+    state, error = stopped_state(e)
+    ctx.finish_task(row, state, error=None if state == "CANCELED" else error)
+
+
 async def _run_inner_dag(ctx: RunContext, component: ComponentView, row: Task, inner: Scope,
                          display_name: str) -> Outcome:
     """Run a sub-DAG or loop iteration whose row is open; close the row with its outcome."""
@@ -211,7 +217,7 @@ async def _run_inner_dag(ctx: RunContext, component: ComponentView, row: Task, i
         outcomes = await run_dag(ctx, component, inner)
     except asyncio.CancelledError as e:
         if not abandoned(e):
-            ctx.finish_task(row, "CANCELED")
+            _finish_stopped(ctx, row, e)
         raise
     state, error = dag_state(outcomes)
     out_params, out_artifacts = dag_outputs(component.dag, outcomes)
@@ -275,7 +281,7 @@ async def run_loop(
         results = await asyncio.gather(*(iteration(i, item) for i, item in enumerate(items)))
     except asyncio.CancelledError as e:
         if not abandoned(e):
-            ctx.finish_task(row, "CANCELED")
+            _finish_stopped(ctx, row, e)
         raise
     state, error = dag_state({str(i): r for i, r in enumerate(results)})
     # dsl.Collected: parameters collect into a list per loop level (nested loops

@@ -17,20 +17,28 @@ from pipeyard.engine.attempt import AttemptInput, attempt_dirs, run_attempt
 from pipeyard.engine.cancel import abandoned
 from pipeyard.engine.context import RunContext
 from pipeyard.engine.outcome import ArtifactDict, Outcome
+from pipeyard.engine.pipeline_config import stopped_state
 from pipeyard.entities import Task, TaskAttempt
 from pipeyard.ir.views import ComponentView, RetryPolicy, TaskView
 
 LOG_TAIL_LINES = 20
 
 
-def retry_delay(policy: RetryPolicy | None, attempt: int) -> float | None:
+def retry_delay(policy: RetryPolicy | None, attempt: int, elapsed: float = 0.0) -> float | None:
     """Seconds to wait before the next attempt once attempt number ``attempt`` (1-based,
-    counting attempts of earlier executions of the run) has failed; None when the
-    policy allows no further attempt."""
+    counting attempts of earlier executions of the run) has failed, ``elapsed`` seconds
+    after the first attempt started; None when the policy allows no further attempt.
+
+    As Argo does with KFP's retry policy: the delay grows by the factor from the
+    backoff duration, and no retry starts once ``backoff_max_duration`` after the first
+    attempt would have passed by then ("Backoff would exceed max duration limit")."""
     max_attempts = 1 + (policy.max_retries if policy else 0)
     if policy is None or attempt >= max_attempts:
         return None
-    return policy.delay(attempt)
+    delay = policy.delay(attempt)
+    if policy.backoff_max_seconds is not None and elapsed + delay > policy.backoff_max_seconds:
+        return None
+    return delay
 
 
 def log_tail(path: str, lines: int = LOG_TAIL_LINES) -> str:
@@ -68,6 +76,7 @@ async def run_container(ctx: RunContext, task: TaskView, component: ComponentVie
         for name in component.outputs.artifacts
     }
     attempt = row.attempts
+    first_started = row.started_at or ctx.now()
     while True:
         attempt += 1
         row = dataclasses.replace(row, attempts=attempt, state="RUNNING", error=None)
@@ -81,9 +90,10 @@ async def run_container(ctx: RunContext, task: TaskView, component: ComponentVie
         except asyncio.CancelledError as e:
             discard_partial_outputs(output_uris)
             if not abandoned(e):
-                ctx.recorder.put_attempt(TaskAttempt(row.task_id, attempt, "CANCELED", started, log_path,
-                                                     ctx.now(), None, "canceled"))
-                ctx.finish_task(row, "CANCELED", error="canceled")
+                state, reason = stopped_state(e)
+                ctx.recorder.put_attempt(TaskAttempt(row.task_id, attempt, state, started, log_path,
+                                                     ctx.now(), None, reason))
+                ctx.finish_task(row, state, error=reason)
             raise
         if not outcome.ok:
             # First, before anything is recorded: a failure that filled the disk must
@@ -96,7 +106,7 @@ async def run_container(ctx: RunContext, task: TaskView, component: ComponentVie
             shutil.rmtree(work, ignore_errors=True)
             return outcome
         error = outcome.error or "failed"
-        delay = retry_delay(task.retry, attempt)
+        delay = retry_delay(task.retry, attempt, (ctx.now() - first_started).total_seconds())
         if delay is None:
             break
         await ctx.sleep(delay)

@@ -12,6 +12,7 @@ from pipeyard.engine.context import Clock, RunContext, Sleep, utcnow
 from pipeyard.engine.dag import dag_outputs, dag_state, run_dag
 from pipeyard.engine.inputs import conform_all
 from pipeyard.engine.outcome import ArtifactDict, Scope
+from pipeyard.engine.pipeline_config import run_limits, within_deadline
 from pipeyard.engine.run_events import EventSink, discard
 from pipeyard.entities import Run
 from pipeyard.errors import PipeyardError
@@ -72,11 +73,20 @@ async def execute_run(
         on_event=on_event, pipeline_root=run.pipeline_root or settings.pipeline_root, existing=existing,
         clock=clock, sleep=sleep,
     )
-    ctx.update_run(state="RUNNING", started_at=run.started_at or ctx.now(), finished_at=None, error=None)
+    begun = ctx.now()
+    ctx.update_run(state="RUNNING", started_at=run.started_at or begun, finished_at=None, error=None)
     params = conform_all(run.parameters, pipeline.root.inputs)
     scope = Scope("", None, params, dict(input_artifacts or {}))
+    limits = run_limits(pipeline.platform_pipeline)
+    deadline = limits.active_deadline_seconds
+    remaining = None
+    if deadline is not None:
+        # A run picked up while RUNNING (its worker died) keeps the deadline of its first
+        # start; a PENDING one (new, or retried after it ended) gets a full deadline.
+        since = run.started_at if run.state == "RUNNING" and run.started_at else begun
+        remaining = deadline - (begun - since).total_seconds()
     try:
-        outcomes = await run_dag(ctx, pipeline.root, scope)
+        outcomes = await within_deadline(run_dag(ctx, pipeline.root, scope), remaining, deadline or 0)
     except asyncio.CancelledError as e:
         if not abandoned(e):
             ctx.update_run(state="CANCELED", finished_at=ctx.now(), error="the run was canceled")

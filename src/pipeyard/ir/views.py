@@ -100,12 +100,14 @@ class RetryPolicy:
     max_retries: int
     backoff_seconds: float = 0.0
     backoff_factor: float = 2.0
-    backoff_max_seconds: float = 3600.0
+    # KFP's backoff_max_duration (Argo's backoff.maxDuration): how long after the
+    # first attempt started retries may still begin. None: no limit (a spec without
+    # it; since KFP 2.15 the SDK no longer caps it at an hour).
+    backoff_max_seconds: float | None = 3600.0
 
     def delay(self, retry_number: int) -> float:
         """Delay before retry ``retry_number`` (1-based)."""
-        delay = self.backoff_seconds * (self.backoff_factor ** (retry_number - 1))
-        return float(min(delay, self.backoff_max_seconds))
+        return float(self.backoff_seconds * (self.backoff_factor ** (retry_number - 1)))
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,7 @@ def _task(name: str, t: pb.PipelineTaskSpec) -> TaskView:
             rp.max_retry_count,
             _seconds(rp.backoff_duration),
             rp.backoff_factor or 2.0,
-            _seconds(rp.backoff_max_duration) if rp.HasField("backoff_max_duration") else 3600.0,
+            (_seconds(rp.backoff_max_duration) or None) if rp.HasField("backoff_max_duration") else None,
         )
     strategy = pb.PipelineTaskSpec.TriggerPolicy.TriggerStrategy.Name(t.trigger_policy.strategy)
     return TaskView(

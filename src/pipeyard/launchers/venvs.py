@@ -12,6 +12,12 @@ importable and are never reinstalled, while packages installed into the venv
 shadow host versions. pip refuses to uninstall anything outside the venv it
 installs into, so a conflicting requirement cannot touch the host either.
 
+When the host already satisfies every requirement (``scikit-learn`` installed, at a
+version inside the specifier), no venv is made at all: the task runs on the host
+interpreter, which costs nothing, needs no network, and keeps the fork server's
+fast path. That is what lets an example list ``packages_to_install`` for a KFP
+cluster and still run offline on a machine that has them (``host_satisfies``).
+
 Creation is safe across tasks and processes: an exclusive ``flock`` per env
 key serialises builders, the env is built in a temporary directory and renamed
 into place only when complete, so a crash never leaves a half-built env that
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
@@ -29,6 +36,8 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
 
 from pipeyard.launchers.host_env import task_base_env
 
@@ -78,13 +87,49 @@ def env_key(packages: Sequence[str], index_urls: Sequence[str], interpreter_iden
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
+def _satisfied(requirement: str) -> bool:
+    """Whether this interpreter has ``requirement`` installed at an allowed version.
+    Anything that cannot be judged exactly (URLs, extras, unparsable) says no, so
+    the venv is made as before."""
+    try:
+        req = Requirement(requirement)
+    except InvalidRequirement:
+        return False
+    if req.url or req.extras:
+        return False
+    if req.marker is not None and not req.marker.evaluate():
+        return True  # not meant for this interpreter
+    try:
+        version = importlib.metadata.version(req.name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return req.specifier.contains(version, prereleases=True)
+
+
+def host_satisfies(packages: Sequence[str], python: str = sys.executable) -> bool:
+    """Whether ``python`` (only the interpreter running pipeyard can be asked
+    cheaply) already has every requirement of ``packages``."""
+    if os.path.realpath(python) != os.path.realpath(sys.executable):
+        return False
+    return all(_satisfied(p.strip()) for p in packages if p.strip())
+
+
 class VirtualEnvs:
-    """``ensure()`` returns the interpreter of a ready venv for a requirement set."""
+    """``ensure()`` returns the interpreter of a ready venv for a requirement set,
+    or the host's own when the host satisfies it already."""
 
     def __init__(self, envs_dir: Path, python: str = sys.executable) -> None:
         self.envs_dir = Path(envs_dir)
         self.python = python
         self._identity: str | None = None
+        # Requirement sets the host satisfies: asked once per launcher, not per task.
+        self._on_host: dict[tuple[str, ...], bool] = {}
+
+    def on_host(self, packages: Sequence[str]) -> bool:
+        key = tuple(sorted(p.strip() for p in packages))
+        if key not in self._on_host:
+            self._on_host[key] = host_satisfies(packages, self.python)
+        return self._on_host[key]
 
     def path_for(self, packages: Sequence[str], index_urls: Sequence[str] = ()) -> Path:
         if self._identity is None:
@@ -92,7 +137,10 @@ class VirtualEnvs:
         return self.envs_dir / f"venv-{env_key(packages, index_urls, self._identity)}"
 
     def ensure(self, packages: Sequence[str], index_urls: Sequence[str] = ()) -> Path:
-        """Create the venv if needed (blocking) and return its ``bin/python``."""
+        """Create the venv if needed (blocking) and return its ``bin/python``; the
+        host's interpreter when the host satisfies ``packages`` already."""
+        if self.on_host(packages):
+            return Path(self.python)
         env_dir = self.path_for(packages, index_urls)
         python = env_dir / "bin" / "python"
         if python.exists():

@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pipeyard.config import Settings
+from pipeyard.engine import ttl
 from pipeyard.engine.cancel import ABANDON
 from pipeyard.engine.run_events import EventSink, RunChanged, TaskChanged, discard
 from pipeyard.entities import FINAL_STATES, Run, Task
@@ -295,6 +296,13 @@ class RunWorkers:
         except Exception:
             log.exception("settling abandoned local runs failed; trying again later")
 
+    def _release_expired(self) -> None:
+        """PipelineConfig TTLs: finished runs' work directories go when theirs pass."""
+        try:
+            ttl.sweep(self.store, self.settings, utcnow())
+        except Exception:
+            log.exception("releasing expired runs' resources failed; trying again later")
+
     async def _renew_loop(self) -> None:
         ticks = 0
         while True:
@@ -302,6 +310,7 @@ class RunWorkers:
             ticks += 1
             if ticks % 10 == 0:
                 self._settle_local_runs()
+                self._release_expired()
             for run_id in list(self._active):
                 try:
                     held = self.store.renew_lease(run_id, self.worker_id, self.config.lease_seconds, utcnow())

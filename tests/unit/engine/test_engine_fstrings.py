@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from kfp import dsl
-from tests.unit.engine.pipeline_runs import EngineHarness, compile_pipeline
+from tests.support.pipeline_runs import EngineHarness, compile_pipeline
 
 
 @dsl.component

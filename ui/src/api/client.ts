@@ -149,6 +149,8 @@ export const api = {
   createRun: (run: Partial<Run>) => request<Run>('POST', `${V2}/runs`, run),
   terminateRun: (id: string) => request<unknown>('POST', `${V2}/runs/${encodeURIComponent(id)}:terminate`),
   retryRun: (id: string) => request<unknown>('POST', `${V2}/runs/${encodeURIComponent(id)}:retry`),
+  resumeTask: (runId: string, taskId: string) =>
+    request<unknown>('POST', `${V2}/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(taskId)}:resume`),
   archiveRun: (id: string) => request<unknown>('POST', `${V2}/runs/${encodeURIComponent(id)}:archive`),
   unarchiveRun: (id: string) => request<unknown>('POST', `${V2}/runs/${encodeURIComponent(id)}:unarchive`),
   deleteRun: (id: string) => request<unknown>('DELETE', `${V2}/runs/${encodeURIComponent(id)}`),

@@ -984,6 +984,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/apis/v2beta1/runs/{run_id}/tasks/{task}:resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume Task
+         * @description ``task`` is the task's id or its path (``for-loop-2[0]/train``, URL-encoded);
+         *     409 when it is not paused.
+         */
+        post: operations["resume_task_apis_v2beta1_runs__run_id__tasks__task__resume_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/apis/v2beta1/runs/{run_id}:archive": {
         parameters: {
             query?: never;
@@ -4398,6 +4419,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReadArtifactResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    resume_task_apis_v2beta1_runs__run_id__tasks__task__resume_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+                task: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
                 };
             };
             /** @description Validation Error */

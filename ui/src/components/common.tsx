@@ -73,7 +73,7 @@ export function StatusBadge({ state, cached }: { state: RuntimeState | undefined
   return (
     <span className={`badge state-${v}`} data-state={state ?? 'NONE'}>
       <StateIcon state={v} />
-      {state === 'CANCELING' ? 'Canceling' : STATE_TEXT[v]}
+      {state === 'CANCELING' ? 'Canceling' : state === 'PAUSED' ? 'Paused' : STATE_TEXT[v]}
     </span>
   );
 }

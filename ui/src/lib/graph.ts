@@ -1,5 +1,6 @@
 // Builds the graph of one DAG scope (the root, a sub-DAG, a loop's iterations
 // or one iteration) from a PipelineSpec and, for a run, its tasks.
+import { debugPause } from './debugPause';
 import type { ArtifactRef, RuntimeState, Task } from '../api/types';
 import { component, taskShape, type DagSpec, type PipelineSpec, type TaskShape } from './spec';
 
@@ -300,6 +301,8 @@ function branchWord(state: RuntimeState): string {
 
 function nodeState(task: Task | undefined, opts: { live?: boolean; ended?: boolean }): RuntimeState | undefined {
   if (opts.ended && (!task || task.state === 'PENDING')) return undefined;
+  // A task held by set_debug_pause is RUNNING in the API and drawn as paused.
+  if (debugPause(task)) return 'PAUSED';
   return task?.state ?? (opts.live ? 'PENDING' : undefined);
 }
 

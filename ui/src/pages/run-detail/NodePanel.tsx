@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { Run, Task } from '../../api/types';
 import { StatusBadge, Tabs } from '../../components/common';
 import { LogViewer } from '../../components/LogViewer';
+import { debugPause } from '../../lib/debugPause';
 import { durationBetween, formatDuration, isFinished } from '../../lib/format';
 import type { GNode } from '../../lib/graph';
 import type { RunLive } from '../../lib/live';
@@ -16,6 +17,7 @@ type PanelTab = 'viz' | 'io' | 'details' | 'logs';
 /** The tab a task's panel opens on: its visualizations when it has any, the logs while it runs or when it failed. */
 export function firstTab(t: Task | undefined): PanelTab {
   if (!t) return 'io';
+  if (debugPause(t)) return 'details'; // where its Resume button is
   if (taskVisualizations(t).length) return 'viz';
   const container = t.kind === 'CONTAINER' || t.kind === 'IMPORTER';
   if (container && (t.state === 'RUNNING' || t.state === 'FAILED')) return 'logs';

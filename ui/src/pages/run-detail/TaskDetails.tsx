@@ -1,6 +1,8 @@
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
+import { api } from '../../api/client';
 import type { Task } from '../../api/types';
 import { KV, StatusBadge } from '../../components/common';
+import { debugPause } from '../../lib/debugPause';
 import { durationBetween, formatDate, formatDuration } from '../../lib/format';
 
 function Attempts({ t }: { t: Task }) {
@@ -36,6 +38,39 @@ function Attempts({ t }: { t: Task }) {
   );
 }
 
+/** A task held by set_debug_pause: where it waits, its kept working directory, and Resume. */
+function PauseBox({ t }: { t: Task }) {
+  const pause = debugPause(t);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  if (!pause) return null;
+  const resume = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api.resumeTask(t.run_id, t.task_id);
+    } catch (e) {
+      setError((e as Error).message);
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="error-box" role="status" data-testid="debug-pause">
+      <strong>Paused {pause.when} running (set_debug_pause)</strong>
+      <span>
+        Working directory kept: <span className="mono break">{pause.work_dir}</span>
+      </span>
+      <span>
+        <button className="btn" disabled={busy} onClick={resume} data-testid="resume-task">
+          Resume
+        </button>{' '}
+        <span className="muted small mono">pipeyard resume {t.run_id} {t.path}</span>
+      </span>
+      {error && <span className="error-text">{error}</span>}
+    </div>
+  );
+}
+
 export function TaskDetails({ t, tasks }: { t: Task; tasks: Task[] }) {
   const cachedFrom = t.cached_from_task_id;
   const cmd = Array.isArray(t.command) ? t.command.join(' ') : t.command;
@@ -44,7 +79,7 @@ export function TaskDetails({ t, tasks }: { t: Task; tasks: Task[] }) {
     ['Task ID', <span className="mono">{t.task_id}</span>],
     ['Path', <span className="mono">{t.path}</span>],
     ['Kind', t.kind],
-    ['State', <StatusBadge state={t.state} cached={t.cached} />],
+    ['State', <StatusBadge state={debugPause(t) ? 'PAUSED' : t.state} cached={t.cached} />],
     ['Created', formatDate(t.created_at)],
     ['Started', formatDate(t.started_at)],
     ['Finished', formatDate(t.finished_at)],
@@ -69,6 +104,7 @@ export function TaskDetails({ t, tasks }: { t: Task; tasks: Task[] }) {
   if (t.fingerprint) rows.push(['Cache key', <span className="mono break">{t.fingerprint}</span>]);
   return (
     <>
+      <PauseBox t={t} />
       <KV rows={rows} />
       {t.error && (
         <>
