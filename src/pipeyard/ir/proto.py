@@ -43,7 +43,7 @@ def _import_kfp_lightly() -> None:
         else:
             os.environ["_KFP_RUNTIME"] = previous
     if isinstance(kfp, types.ModuleType) and not hasattr(kfp, "Client"):
-        kfp.__getattr__ = _lazy_kfp_attribute  # type: ignore[attr-defined]
+        kfp.__getattr__ = _lazy_kfp_attribute  # type: ignore[method-assign]
 
 
 _import_kfp_lightly()
