@@ -41,6 +41,10 @@ _CParser = _libyaml_parser()
 class _AliasBudget(yaml.composer.Composer):
     """A YAML composer counting what aliases expand to before they are used."""
 
+    # Provided by the parser it is mixed with (PyYAML's or libyaml's).
+    check_event: Callable[..., bool]
+    peek_event: Callable[[], Any]
+
     def _init_budget(self) -> None:
         self.expanded = 0
         self.sizes: dict[int, int] = {}
@@ -85,8 +89,8 @@ class _BoundedSafeLoader(_AliasBudget, yaml.SafeLoader):
 
 if _CParser is not None:
 
-    class _BoundedFastLoader(  # type: ignore[misc, valid-type]
-        _AliasBudget, _CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver
+    class _BoundedFastLoader(
+        _AliasBudget, _CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver  # type: ignore[misc, valid-type]
     ):
         """The same loader over libyaml's scanner and parser (the pure-Python scanner was most
         of a run's start for a large spec); composing stays in Python, where the budget is kept."""
