@@ -36,6 +36,7 @@ from pathlib import Path
 from pipeyard.ir.python_component import PythonProgram
 from pipeyard.launchers import arg_files
 from pipeyard.launchers.base import LaunchRequest, LaunchResult
+from pipeyard.launchers.component_files import ComponentFiles
 from pipeyard.launchers.forkserver import ForkServer, ForkServerError
 from pipeyard.launchers.host_env import task_base_env
 from pipeyard.launchers.mounts import Mounter
@@ -89,6 +90,7 @@ class LocalLauncher:
         self._server_failed: set[str] = set()
         self._warming: asyncio.Future[ForkServer | None] | None = None
         self._watchdog = GroupWatchdog()
+        self._component_files = ComponentFiles()
 
     def warm_up(self) -> None:
         """Start the fork server now, in the background (call from a running loop).
@@ -121,6 +123,7 @@ class LocalLauncher:
         servers, self._servers = list(self._servers.values()), {}
         await asyncio.gather(*(server.aclose() for server in servers), return_exceptions=True)
         self._watchdog.close()
+        self._component_files.close()
 
     # ------------------------------------------------------------------ environment
 
@@ -147,9 +150,7 @@ class LocalLauncher:
         args = list(program.executor_args)
         module_dir: str | None = None
         if program.source is not None:
-            module_dir = tempfile.mkdtemp(prefix="pipeyard-component-")
-            module_path = Path(module_dir, "ephemeral_component.py")
-            module_path.write_text(program.source)
+            module_path = self._component_files.path_for(program.source)
             args = ["--component_module_path", str(module_path), *args]
         if arg_files.needs_spill(args):
             module_dir = module_dir or tempfile.mkdtemp(prefix="pipeyard-component-")
