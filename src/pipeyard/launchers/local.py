@@ -50,6 +50,7 @@ from pipeyard.launchers.process import (
 from pipeyard.launchers.resources import ResourcePool
 from pipeyard.launchers.shims import shim_dir, with_path_prepended
 from pipeyard.launchers.venvs import VenvError, VirtualEnvs
+from pipeyard.launchers.warm import Pick, WarmServers, preload_wanted
 from pipeyard.launchers.watchdog import GroupWatchdog
 
 FORK_SERVER_ENV = "PIPEYARD_FORK_SERVER"
@@ -91,6 +92,7 @@ class LocalLauncher:
         self._warming: asyncio.Future[ForkServer | None] | None = None
         self._watchdog = GroupWatchdog()
         self._component_files = ComponentFiles()
+        self._warm_servers = WarmServers(self.envs_dir / ".preload", enabled=self.fork_server and preload_wanted())
 
     def warm_up(self) -> None:
         """Start the fork server now, in the background (call from a running loop).
@@ -100,6 +102,11 @@ class LocalLauncher:
         store, that happens on another core instead of before the first task."""
         if self.fork_server and self._warming is None:
             self._warming = asyncio.ensure_future(self._server_for(self.python))
+
+    def preload_for(self, sources: Sequence[str]) -> None:
+        """Start, in the background, a fork server that has imported what these components
+        imported last time (``warm.py``); call from a running loop before the run."""
+        self._warm_servers.hint(self.python, sources)
 
     @property
     def max_parallel(self) -> int:
@@ -120,6 +127,7 @@ class LocalLauncher:
             # Let a start in progress finish, so the server it made is closed below.
             await asyncio.gather(self._warming, return_exceptions=True)
             self._warming = None
+        await self._warm_servers.aclose()
         servers, self._servers = list(self._servers.values()), {}
         await asyncio.gather(*(server.aclose() for server in servers), return_exceptions=True)
         self._watchdog.close()
@@ -159,8 +167,11 @@ class LocalLauncher:
             if self.fork_server and not request.mounts:
                 server = await self._server_for(interpreter)
                 if server is not None:
+                    pick = await self._warm_servers.pick(interpreter, program.source)
+                    if pick is not None and pick.server is not None:
+                        server = pick.server
                     with contextlib.suppress(ForkServerError):
-                        return await self._run_forked(server, request, args, env, program.module_dirs)
+                        return await self._run_forked(server, request, args, env, program.module_dirs, pick)
             if program.module_dirs:
                 existing = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
                 env["PYTHONPATH"] = os.pathsep.join([*program.module_dirs, *existing])
@@ -198,19 +209,24 @@ class LocalLauncher:
         args: Sequence[str],
         env: Mapping[str, str],
         module_dirs: Sequence[str],
+        pick: Pick | None = None,
     ) -> LaunchResult:
         """Run through the fork server; ForkServerError means nothing ran, so fall back."""
         read_fd, write_fd = os.pipe()
         pump = OutputPump(read_fd, request.log_path, request.on_output)
+        report = pick.report if pick is not None else None
         try:
-            forked = await server.spawn(args, env, request.cwd, module_dirs, write_fd)
+            forked = await server.spawn(args, env, request.cwd, module_dirs, write_fd, report)
         except BaseException:
             pump.close_unstarted()
             raise
         finally:
             os.close(write_fd)
         pump.start()
-        return await self._supervise(request, forked.pid, forked.exited, pump)
+        result = await self._supervise(request, forked.pid, forked.exited, pump)
+        if pick is not None:
+            self._warm_servers.after_task(pick)
+        return result
 
     # ------------------------------------------------------------------ any command
 
