@@ -45,3 +45,15 @@ def test_a_commands_help_imports_only_its_own_module() -> None:
     assert "pipeyard.cli.service_cmds" in modules
     assert "pipeyard.cli.inspect_cmds" not in modules
     assert _heavy(modules) == []
+
+
+def test_reading_specs_skips_kfps_client_yet_kfp_client_still_resolves() -> None:
+    probe = (
+        "import sys, pipeyard.ir.loader, kfp\n"
+        "skipped = 'kfp.client' not in sys.modules and 'kubernetes' not in sys.modules\n"
+        "print(skipped, kfp.Client.__name__, kfp.dsl.component.__name__)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                          cwd=REPO, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "Client", "component"]
