@@ -98,6 +98,8 @@ async def _session(
         except PipeyardError as e:
             make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
             return EXIT_USAGE
+        if isinstance(launcher, LocalLauncher):
+            _preload(launcher, loaded)
         settings.ensure_dirs()
         root = pipeline_root or settings.pipeline_root
         if "://" not in root:
@@ -128,6 +130,16 @@ async def _session(
         return EXIT_OK if final.state == "SUCCEEDED" else EXIT_FAILED
     finally:
         await launcher.aclose()
+
+
+def _preload(launcher: LocalLauncher, loaded: Any) -> None:
+    """Let the launcher import, while the run is being created, what this pipeline's
+    components imported last time (a hint: nothing about the run depends on it)."""
+    from pipeyard.ir.proto import json_format
+    from pipeyard.ir.python_component import component_sources
+
+    with contextlib.suppress(Exception):
+        launcher.preload_for(component_sources(json_format.MessageToDict(loaded.spec.deployment_spec)))
 
 
 def _report_crash(out: Console, session: _Session, settings: Settings, as_json: bool, exc: Exception) -> int:

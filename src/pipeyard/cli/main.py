@@ -7,9 +7,26 @@ import sys
 import click
 
 from pipeyard import __version__
+from pipeyard.cli.lazy import LazyGroup, lazy_table
+
+_INSPECT, _SERVICE, _SERVE = "pipeyard.cli.inspect_cmds", "pipeyard.cli.service_cmds", "pipeyard.cli.serve_cmds"
+# Commands whose modules are imported only when they run (see lazy.py); a unit test
+# checks these rows against what each module's ``register`` adds.
+LAZY_COMMANDS = lazy_table([
+    ("runs", _INSPECT, "Inspect runs."),
+    ("logs", _INSPECT, "Print the logs of a run's tasks (TASK: id, path or name)."),
+    ("server", _SERVICE, "Serve KFP's REST API and the web UI, and execute runs."),
+    ("worker", _SERVICE, "Execute runs from the database without serving the API (PostgreSQL setups)."),
+    ("secrets", _SERVICE, "The local secret store that kfp-kubernetes secrets read from."),
+    ("configmaps", _SERVICE, "The local config maps that kfp-kubernetes config maps read from."),
+    ("serve", _SERVE, "Serve MODEL (an artifact URI or path, or RUN_ID/TASK/OUTPUT) over the Open Inference "
+                      "Protocol (v2) and the V1 :predict protocol."),
+    ("deployments", _SERVE, "Models a pipeyard server keeps serving."),
+    ("resume", "pipeyard.cli.resume_cmd", "Resume TASK (id, path or name) of RUN_ID, paused by set_debug_pause."),
+])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pipeyard")
 def cli() -> None:
     """Run Kubeflow Pipelines on this machine: the kfp SDK and its compiled YAML,
@@ -47,12 +64,6 @@ def run(pipeline: str, args: tuple[str, ...], pipeline_name: str | None, as_json
 
 
 def main() -> None:
-    from pipeyard.cli import inspect_cmds, resume_cmd, serve_cmds, service_cmds
-
-    inspect_cmds.register(cli)
-    resume_cmd.register(cli)
-    service_cmds.register(cli)
-    serve_cmds.register(cli)
     cli(prog_name="pipeyard")
 
 

@@ -11,7 +11,6 @@ from rich.text import Text
 from pipeyard.cli.progress import STATE_STYLES, duration
 from pipeyard.config import Settings
 from pipeyard.engine.debug_pause import display_state
-from pipeyard.engine.runner import public_artifact
 from pipeyard.entities import Run, Task
 from pipeyard.store import Store
 
@@ -19,6 +18,9 @@ from pipeyard.store import Store
 def public_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
     """A task's recorded outputs as --json shows them: parameter values, and each
     artifact as ``{"uri", "metadata"}`` (a list of those when there are several)."""
+    # Imported here: `runs list` and `runs show` need no engine until a run has outputs.
+    from pipeyard.engine.runner import public_artifact
+
     params = dict(outputs.get("parameters") or {})
     for name, arts in (outputs.get("artifacts") or {}).items():
         items = [public_artifact(a) for a in arts]

@@ -19,7 +19,7 @@ from pipeyard.errors import PipeyardError
 from pipeyard.ir.loader import dict_to_spec
 from pipeyard.ir.views import PipelineView, build_view
 from pipeyard.launchers.base import Launcher
-from pipeyard.store.recorder import RunRecorder
+from pipeyard.store.recorder import RunRecorder, WriteBehind
 
 
 def pipeline_of(run: Run) -> PipelineView:
@@ -45,6 +45,26 @@ def public_outputs(params: dict[str, Any], artifacts: dict[str, list[ArtifactDic
 
 
 async def execute_run(
+    run_id: str,
+    *,
+    recorder: RunRecorder,
+    launcher: Launcher,
+    settings: Settings,
+    on_event: EventSink = discard,
+    input_artifacts: dict[str, list[ArtifactDict]] | None = None,
+    clock: Clock = utcnow,
+    sleep: Sleep = asyncio.sleep,
+) -> Run:
+    """``_execute_run`` writing through a ``WriteBehind`` (a task's intermediate rows are batched)."""
+    behind = WriteBehind(recorder)
+    try:
+        return await _execute_run(run_id, recorder=behind, launcher=launcher, settings=settings,
+                                  on_event=on_event, input_artifacts=input_artifacts, clock=clock, sleep=sleep)
+    finally:
+        behind.close()
+
+
+async def _execute_run(
     run_id: str,
     *,
     recorder: RunRecorder,

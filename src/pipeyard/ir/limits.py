@@ -27,11 +27,25 @@ MAX_ARCHIVE_MEMBERS = 1000
 MAX_ALIAS_EXPANSION = 100_000
 
 
-class _BoundedSafeLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, counting what aliases expand to before they are used."""
+def _libyaml_parser() -> Any:
+    try:
+        from yaml._yaml import CParser
+    except ImportError:
+        return None
+    return CParser
 
-    def __init__(self, stream: Any) -> None:
-        super().__init__(stream)
+
+_CParser = _libyaml_parser()
+
+
+class _AliasBudget(yaml.composer.Composer):
+    """A YAML composer counting what aliases expand to before they are used."""
+
+    # Provided by the parser it is mixed with (PyYAML's or libyaml's).
+    check_event: Callable[..., bool]
+    peek_event: Callable[[], Any]
+
+    def _init_budget(self) -> None:
         self.expanded = 0
         self.sizes: dict[int, int] = {}
 
@@ -65,9 +79,37 @@ class _BoundedSafeLoader(yaml.SafeLoader):
         return size
 
 
+class _BoundedSafeLoader(_AliasBudget, yaml.SafeLoader):
+    """PyYAML's (pure Python) safe loader with the alias budget."""
+
+    def __init__(self, stream: Any) -> None:
+        yaml.SafeLoader.__init__(self, stream)
+        self._init_budget()
+
+
+if _CParser is not None:
+
+    class _BoundedFastLoader(
+        _AliasBudget, _CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver  # type: ignore[misc, valid-type]
+    ):
+        """The same loader over libyaml's scanner and parser (the pure-Python scanner was most
+        of a run's start for a large spec); composing stays in Python, where the budget is kept."""
+
+        def __init__(self, stream: Any) -> None:
+            _CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+            self._init_budget()
+
+
+def _loader(text: str) -> Any:
+    return _BoundedSafeLoader(text) if _CParser is None else _BoundedFastLoader(text)
+
+
 def load_yaml_documents(text: str) -> list[Any]:
     """``yaml.safe_load_all`` with the alias budget; raises ``yaml.YAMLError`` or ``SpecError``."""
-    loader = _BoundedSafeLoader(text)
+    loader = _loader(text)
     try:
         docs = []
         while loader.check_data():
@@ -75,6 +117,10 @@ def load_yaml_documents(text: str) -> list[Any]:
         return docs
     except RecursionError as e:
         raise SpecError("the YAML document is nested too deeply") from e
+    except yaml.YAMLError as e:
+        if "maximum nesting depth" in str(e):  # libyaml's own bound, same meaning
+            raise SpecError("the YAML document is nested too deeply") from e
+        raise
     finally:
         loader.dispose()
 

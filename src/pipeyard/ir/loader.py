@@ -27,12 +27,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
-from google.protobuf import json_format
-from kfp.pipeline_spec import pipeline_spec_pb2
 
 from pipeyard.errors import SpecError
 from pipeyard.ir import argo, limits
 from pipeyard.ir.argo import source as argo_source
+from pipeyard.ir.proto import json_format, pipeline_spec_pb2
 from pipeyard.ir.structure import check_structure
 
 PipelineSpec = pipeline_spec_pb2.PipelineSpec

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 _EXECUTOR_MODULES = ("kfp.dsl.executor_main", "kfp.components.executor_main")
 _PIP_INSTALL = re.compile(r"\bpip\s+install\b")
@@ -151,3 +152,18 @@ def _split_pip_args(tokens: Sequence[str]) -> tuple[list[str], list[str]]:
 
 def _is_kfp_pin(tokens: Sequence[str], reqs: Sequence[str]) -> bool:
     return "--no-deps" in tokens and any(re.match(r"kfp(\[[^\]]*\])?\s*==", r) for r in reqs)
+
+
+def component_sources(deployment: Mapping[str, Any]) -> list[str]:
+    """The sources of the lightweight Python components among a ``deploymentSpec``'s
+    executors that run on the host interpreter (no ``packages_to_install``), so that a
+    launcher can prepare their imports before the run's first task."""
+    sources: list[str] = []
+    for executor in (deployment.get("executors") or {}).values():
+        container = executor.get("container") if isinstance(executor, Mapping) else None
+        if not isinstance(container, Mapping):
+            continue
+        program = detect_python_program(list(container.get("command") or []), list(container.get("args") or []))
+        if program is not None and program.source is not None and not program.packages:
+            sources.append(program.source)
+    return sources

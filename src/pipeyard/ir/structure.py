@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from kfp.pipeline_spec import pipeline_spec_pb2 as pb
-
 from pipeyard.errors import SpecError
+from pipeyard.ir.proto import pipeline_spec_pb2 as pb
 
 # Sub-DAGs inside sub-DAGs; KFP pipelines rarely go past a handful.
 MAX_NESTING_DEPTH = 32

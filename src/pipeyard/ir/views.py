@@ -11,10 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from google.protobuf import json_format
-from kfp.pipeline_spec import pipeline_spec_pb2 as pb
-
 from pipeyard.errors import SpecError
+from pipeyard.ir.proto import json_format
+from pipeyard.ir.proto import pipeline_spec_pb2 as pb
 
 ParameterType = Literal[
     "STRING",

@@ -44,8 +44,49 @@ def _read_back(args: list[str]) -> list[str]:
     return out
 
 
+_SOURCES: dict[str, list[str]] = {}
+
+
+def _installed_dirs() -> dict[str, list[str]]:
+    """Where the interpreter's own modules live: the standard library, then site-packages."""
+    import site
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    stdlib = {paths["stdlib"], paths["platstdlib"]}
+    installed = {paths["purelib"], paths["platlib"], *site.getsitepackages()}
+    with contextlib.suppress(AttributeError):
+        installed.add(site.getusersitepackages())
+    return {
+        "stdlib": sorted(os.path.realpath(p) + os.sep for p in stdlib),
+        "site": sorted(os.path.realpath(p) + os.sep for p in installed),
+    }
+
+
+def _kind(name: str, module: Any) -> str:
+    file = getattr(module, "__file__", None)
+    if not isinstance(file, str):
+        return "stdlib" if name in sys.builtin_module_names else "other"
+    real = os.path.realpath(file)
+    # site-packages usually sits inside the stdlib folder: test it first.
+    for kind in ("site", "stdlib"):
+        if any(real.startswith(d) for d in _SOURCES.get(kind, [])):
+            return kind
+    return "other"
+
+
+def _report_modules(path: str, baseline: set[str]) -> None:
+    """Write the modules the task imported beyond the server's (see preload.py)."""
+    found = [[name, _kind(name, module)] for name, module in list(sys.modules.items()) if name not in baseline]
+    partial = f"{path}.{os.getpid()}"
+    with open(partial, "w", encoding="utf-8") as f:
+        json.dump(found, f)
+    os.replace(partial, path)
+
+
 def _run_child(request: dict[str, Any], out_fd: int) -> int:
     """Everything after fork in the child; returns the exit code."""
+    baseline = set(sys.modules)
     os.setsid()
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -82,6 +123,10 @@ def _run_child(request: dict[str, Any], out_fd: int) -> int:
     except BaseException:
         traceback.print_exc()
         code = 1
+    if request.get("report"):
+        # Never the task's concern: a failure here only loses the record.
+        with contextlib.suppress(Exception):
+            _report_modules(request["report"], baseline)
     try:
         import atexit
 
@@ -107,7 +152,6 @@ class Server:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         self.selector.register(self.sock, selectors.EVENT_READ, "request")
         self.selector.register(self.wake_r, selectors.EVENT_READ, "signal")
-        _send(self.sock, {"ready": True, "pid": os.getpid()})
         while True:
             for key, _ in self.selector.select():
                 if key.data == "signal":
@@ -188,6 +232,12 @@ def main() -> None:
     fd = int(sys.argv[1])
     sock = socket.socket(fileno=fd)
     sock.setblocking(True)
+    preload: dict[str, Any] = {}
+    if len(sys.argv) > 2:
+        with open(sys.argv[2], encoding="utf-8") as f:
+            preload = json.load(f)
+    # Thread pools (OpenBLAS, OpenMP) size themselves when imported; one thread keeps us forkable.
+    os.environ.update(preload.get("env", {}))
     # The reason this process exists: pay for these imports once, not per task.
     import kfp.dsl.executor_main  # noqa: F401
 
@@ -195,7 +245,19 @@ def main() -> None:
     for name in ("shutil", "locale", "zlib", "bz2", "lzma", "kfp.dsl.executor"):
         with contextlib.suppress(ImportError):
             __import__(name)
-
+    _SOURCES.update(_installed_dirs())
+    failed = []
+    for name in preload.get("modules", []):
+        try:
+            __import__(name)
+        except BaseException:  # noqa: BLE001 - any failure only means "not preloaded"
+            failed.append(name)
+    # Forking is safe only while this process runs one thread (threads do not survive fork).
+    threads = len(os.listdir("/proc/self/task"))
+    _send(sock, {"ready": True, "pid": os.getpid(), "threads": threads, "failed": failed[:20]})
+    if threads > 1:
+        sock.close()
+        os._exit(3)
     Server(sock).serve()
     # Its children are reaped; tearing down an interpreter full of modules would
     # only make the launcher (and so every `pipeyard run`) wait longer to exit.

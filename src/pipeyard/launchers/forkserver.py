@@ -24,6 +24,7 @@ import json
 import os
 import signal
 import socket
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,8 +60,13 @@ class _Pending:
 class ForkServer:
     """One helper process for one interpreter; started by ``start()``, stopped by ``aclose()``."""
 
-    def __init__(self, python: str) -> None:
+    def __init__(self, python: str, preload: Sequence[str] = (), preload_env: Mapping[str, str] | None = None) -> None:
         self.python = python
+        # Modules imported before the first fork (a "warm" server, see preload.py).
+        self.preload = tuple(preload)
+        self._preload_env = dict(preload_env or {})
+        # Set when the server refused to serve because importing ``preload`` started threads.
+        self.unsafe: str | None = None
         self._sock: socket.socket | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._ready: asyncio.Future[None] | None = None
@@ -80,11 +86,18 @@ class ForkServer:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 2 * MAX_REQUEST_BYTES)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2 * MAX_REQUEST_BYTES)
         env = {**task_base_env(), "_KFP_RUNTIME": "true"}
+        extra: list[str] = []
+        if self.preload:
+            plan = tempfile.NamedTemporaryFile("w", suffix=".json", prefix="pipeyard-preload-", delete=False)  # noqa: SIM115
+            with plan:
+                json.dump({"modules": list(self.preload), "env": self._preload_env}, plan)
+            extra = [plan.name]
         try:
             self._process = await asyncio.create_subprocess_exec(
                 self.python,
                 _SERVER_SCRIPT,
                 str(theirs.fileno()),
+                *extra,
                 pass_fds=(theirs.fileno(),),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
@@ -104,6 +117,10 @@ class ForkServer:
         except ForkServerError:
             await self.aclose()
             raise
+        finally:
+            for path in extra:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
 
     async def spawn(
         self,
@@ -113,12 +130,14 @@ class ForkServer:
         sys_path: Sequence[str],
         out_fd: int,
         cgroup_procs: Sequence[str] = (),
+        report: str | None = None,
     ) -> ForkedTask:
         """Fork a child running ``executor_main`` with ``args``; returns once it runs.
 
         ``out_fd`` is the write end of the task's output pipe; the caller keeps
         ownership and closes its own copy. The child writes its pid into each of
-        ``cgroup_procs`` (task_limits.py) before running anything.
+        ``cgroup_procs`` (task_limits.py) before running anything. With ``report``, the
+        child writes there the modules it imported beyond the server's (see preload.py).
         """
         if not self.alive or self._sock is None:
             raise ForkServerError(self._dead or "fork server not started")
@@ -127,7 +146,7 @@ class ForkServer:
         request_id = self._next_id
         message = json.dumps(
             {"id": request_id, "args": list(args), "env": dict(env), "cwd": cwd, "sys_path": list(sys_path),
-             "cgroup_procs": list(cgroup_procs)}
+             "cgroup_procs": list(cgroup_procs), "report": report}
         ).encode()
         if len(message) > MAX_REQUEST_BYTES:
             raise ForkServerError(f"request of {len(message)} bytes is too large for the fork server")
@@ -163,7 +182,11 @@ class ForkServer:
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         if message.get("ready"):
-            if self._ready is not None and not self._ready.done():
+            threads = int(message.get("threads", 1))
+            if threads > 1:
+                self.unsafe = f"importing {len(self.preload)} modules left {threads} threads running"
+                self._fail(f"fork server is not fork-safe: {self.unsafe}")
+            elif self._ready is not None and not self._ready.done():
                 self._ready.set_result(None)
             return
         pending = self._pending.get(message["id"])

@@ -41,6 +41,7 @@ from pathlib import Path
 from pipeyard.ir.python_component import PythonProgram
 from pipeyard.launchers import arg_files, gpus
 from pipeyard.launchers.base import LaunchRequest, LaunchResult
+from pipeyard.launchers.component_files import ComponentFiles
 from pipeyard.launchers.forkserver import ForkServer, ForkServerError
 from pipeyard.launchers.host_env import task_base_env
 from pipeyard.launchers.mounts import Mounter
@@ -55,6 +56,7 @@ from pipeyard.launchers.resources import ResourcePool
 from pipeyard.launchers.shims import shim_dir, with_path_prepended
 from pipeyard.launchers.task_limits import Enforcement, TaskLimits, oom_message
 from pipeyard.launchers.venvs import VenvError, VirtualEnvs
+from pipeyard.launchers.warm import Pick, WarmServers, preload_wanted
 from pipeyard.launchers.watchdog import GroupWatchdog
 
 FORK_SERVER_ENV = "PIPEYARD_FORK_SERVER"
@@ -97,6 +99,8 @@ class LocalLauncher:
         self._warming: asyncio.Future[ForkServer | None] | None = None
         self._watchdog = GroupWatchdog()
         self.limits = TaskLimits()
+        self._component_files = ComponentFiles()
+        self._warm_servers = WarmServers(self.envs_dir / ".preload", enabled=self.fork_server and preload_wanted())
 
     def warm_up(self) -> None:
         """Start the fork server now, in the background (call from a running loop).
@@ -106,6 +110,11 @@ class LocalLauncher:
         store, that happens on another core instead of before the first task."""
         if self.fork_server and self._warming is None:
             self._warming = asyncio.ensure_future(self._server_for(self.python))
+
+    def preload_for(self, sources: Sequence[str]) -> None:
+        """Start, in the background, a fork server that has imported what these components
+        imported last time (``warm.py``); call from a running loop before the run."""
+        self._warm_servers.hint(self.python, sources)
 
     @property
     def max_parallel(self) -> int:
@@ -140,10 +149,12 @@ class LocalLauncher:
             # Let a start in progress finish, so the server it made is closed below.
             await asyncio.gather(self._warming, return_exceptions=True)
             self._warming = None
+        await self._warm_servers.aclose()
         servers, self._servers = list(self._servers.values()), {}
         await asyncio.gather(*(server.aclose() for server in servers), return_exceptions=True)
         self._watchdog.close()
         await asyncio.to_thread(self.limits.close)
+        self._component_files.close()
 
     # ------------------------------------------------------------------ environment
 
@@ -170,9 +181,7 @@ class LocalLauncher:
         args = list(program.executor_args)
         module_dir: str | None = None
         if program.source is not None:
-            module_dir = tempfile.mkdtemp(prefix="pipeyard-component-")
-            module_path = Path(module_dir, "ephemeral_component.py")
-            module_path.write_text(program.source)
+            module_path = self._component_files.path_for(program.source)
             args = ["--component_module_path", str(module_path), *args]
         if arg_files.needs_spill(args):
             module_dir = module_dir or tempfile.mkdtemp(prefix="pipeyard-component-")
@@ -181,8 +190,12 @@ class LocalLauncher:
             if self.fork_server and not request.mounts:
                 server = await self._server_for(interpreter)
                 if server is not None:
+                    pick = await self._warm_servers.pick(interpreter, program.source)
+                    if pick is not None and pick.server is not None:
+                        server = pick.server
                     with contextlib.suppress(ForkServerError):
-                        return await self._run_forked(server, request, args, env, program.module_dirs, limits)
+                        return await self._run_forked(server, request, args, env, program.module_dirs, limits,
+                                                      pick)
             if program.module_dirs:
                 existing = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
                 env["PYTHONPATH"] = os.pathsep.join([*program.module_dirs, *existing])
@@ -221,19 +234,24 @@ class LocalLauncher:
         env: Mapping[str, str],
         module_dirs: Sequence[str],
         limits: Enforcement,
+        pick: Pick | None = None,
     ) -> LaunchResult:
         """Run through the fork server; ForkServerError means nothing ran, so fall back."""
         read_fd, write_fd = os.pipe()
         pump = OutputPump(read_fd, request.log_path, request.on_output)
+        report = pick.report if pick is not None else None
         try:
-            forked = await server.spawn(args, env, request.cwd, module_dirs, write_fd, limits.procs_files)
+            forked = await server.spawn(args, env, request.cwd, module_dirs, write_fd, limits.procs_files, report)
         except BaseException:
             pump.close_unstarted()
             raise
         finally:
             os.close(write_fd)
         pump.start()
-        return await self._supervise(request, forked.pid, forked.exited, pump, limits)
+        result = await self._supervise(request, forked.pid, forked.exited, pump, limits)
+        if pick is not None:
+            self._warm_servers.after_task(pick)
+        return result
 
     # ------------------------------------------------------------------ any command
 

@@ -114,6 +114,7 @@ class StoreBase:
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
         self._dialect = engine.dialect.name
+        self._upserts: dict[tuple[str, tuple[str, ...]], Any] = {}
 
     @property
     def engine(self) -> sa.Engine:
@@ -152,12 +153,20 @@ class StoreBase:
         """Insert rows, replacing every non-key column of rows whose key exists."""
         if not rows:
             return
-        stmt = self._insert()(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(key),
-            set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key},
-        )
-        conn.execute(stmt, [dict(r) for r in rows])
+        conn.execute(self._upsert_statement(table, tuple(key)), [dict(r) for r in rows])
+
+    def _upsert_statement(self, table: sa.Table, key: tuple[str, ...]) -> Any:
+        # Built once per table: building it (``excluded`` proxies every column) cost more
+        # than executing it, several times per task state change.
+        cached = self._upserts.get((table.name, key))
+        if cached is None:
+            stmt = self._insert()(table)
+            cached = stmt.on_conflict_do_update(
+                index_elements=list(key),
+                set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key},
+            )
+            self._upserts[(table.name, key)] = cached
+        return cached
 
     def _insert_ignore(self, conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:

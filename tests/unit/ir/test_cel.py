@@ -8,8 +8,9 @@ import pytest
 from tests.conftest import CONFORMANCE_PIPELINES
 
 from pipeyard.errors import SpecError
-from pipeyard.ir.cel import evaluate_condition, evaluate_selector, value_text
+from pipeyard.ir.cel import evaluate_condition, evaluate_selector
 from pipeyard.ir.loader import load_pipeline_file
+from pipeyard.ir.params import value_text
 
 CONFORMANCE = CONFORMANCE_PIPELINES
 needs_conformance = pytest.mark.usefixtures("conformance_pipelines")

@@ -177,3 +177,16 @@ def test_tar_with_too_many_members_is_refused() -> None:
 def test_a_normal_archive_still_loads() -> None:
     d = _spec({}, {"a": _task("comp-echo")})
     assert load_pipeline_bytes(_zip({"p.yaml": yaml.safe_dump(d).encode()}), "p.zip").spec.pipeline_info.name == "p"
+
+
+@pytest.mark.parametrize("loader", ["_BoundedSafeLoader", "_BoundedFastLoader"])
+def test_both_yaml_loaders_keep_the_alias_budget_and_agree(loader: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not hasattr(limits, loader):
+        pytest.fail(f"{loader} is missing: PyYAML was installed without libyaml")
+    monkeypatch.setattr(limits, "_loader", getattr(limits, loader))
+    with pytest.raises(SpecError, match=r"aliases expand to more than \d+ nodes"):
+        limits.load_yaml_documents(ALIAS_BOMB)
+    text = "x: &x [1, 2.5, {k: true}]\ny: *x\n---\n- null\n- '007'\n"
+    assert limits.load_yaml_documents(text) == list(yaml.safe_load_all(text))
+    with pytest.raises(SpecError, match="nested too deeply"):
+        limits.load_yaml_documents("[" * 100_000 + "]" * 100_000)
