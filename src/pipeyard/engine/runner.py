@@ -25,6 +25,17 @@ def pipeline_of(run: Run) -> PipelineView:
     return build_view(dict_to_spec(run.pipeline_spec), run.platform_spec)
 
 
+def root_artifacts(run: Run, pipeline: PipelineView) -> dict[str, list[ArtifactDict]]:
+    """The run's root input artifacts (``Run.input_artifacts``, checked when it was
+    created) as the root DAG's inputs, typed as the pipeline declares them."""
+    out: dict[str, list[ArtifactDict]] = {}
+    for name, uri in (run.input_artifacts or {}).items():
+        adef = pipeline.root.inputs.artifacts.get(name)
+        schema = adef.schema_title if adef is not None else "system.Artifact"
+        out[name] = [{"name": name, "uri": uri, "type": schema, "metadata": {}}]
+    return out
+
+
 def public_artifact(a: ArtifactDict) -> dict[str, Any]:
     return {"uri": a["uri"], "metadata": a.get("metadata") or {}}
 
@@ -74,7 +85,8 @@ async def execute_run(
     )
     ctx.update_run(state="RUNNING", started_at=run.started_at or ctx.now(), finished_at=None, error=None)
     params = conform_all(run.parameters, pipeline.root.inputs)
-    scope = Scope("", None, params, dict(input_artifacts or {}))
+    given = input_artifacts if input_artifacts is not None else root_artifacts(run, pipeline)
+    scope = Scope("", None, params, dict(given))
     try:
         outcomes = await run_dag(ctx, pipeline.root, scope)
     except asyncio.CancelledError as e:

@@ -70,6 +70,7 @@ def create_run(
         description=body.description or "",
         service_account=body.service_account or "",
         namespace=namespaces.stored(body.namespace),
+        input_artifacts=cfg.pipeyard_input_artifacts if cfg else None,
     )
     _changed(ctx, run)
     ctx.wake_workers()
