@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from kfp import compiler, dsl
 from kfp.kubeflow_client import KubernetesBackendConfig, PipelinesClient, constants
-
 from tests.integration.conftest import ServerProcess
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeyard.entities import Run
 from pipeyard.errors import InvalidArgument, SpecError
+from pipeyard.ir import k8s_manifest
 from pipeyard.ir.loader import LoadedPipeline, load_pipeline_bytes, spec_to_dict
 from pipeyard.ir.params import coerce_parameters
 from pipeyard.submission.local_claims import local_lease_expiry
@@ -52,7 +53,9 @@ def check_inline_spec(raw: Any, where: str = "pipeline_spec") -> tuple[dict[str,
         raise InvalidArgument("must be a KFP pipeline spec (a JSON object)", field=where)
     loaded = load_pipeline_bytes(json.dumps(raw).encode(), f"{where}.json")
     spec = raw
-    if "root" not in raw:
+    if k8s_manifest.is_manifest(raw):
+        spec = raw["spec"]["pipelineSpec"]  # the loader checked it is there
+    elif "root" not in raw:
         inner = raw.get("pipeline_spec", raw.get("pipelineSpec"))
         spec = inner if isinstance(inner, dict) else raw
     return spec, loaded.platform_spec
