@@ -116,7 +116,7 @@ export function NewRunPage({ query }: { query: URLSearchParams }) {
       display_name: name.trim(),
       description,
       ...(ref ? { pipeline_version_reference: ref } : { pipeline_spec: spec as unknown as Record<string, unknown> }),
-      runtime_config: { parameters: params, ...(Object.keys(givenArtifacts).length ? { pipeyard_input_artifacts: givenArtifacts } : {}) },
+      runtime_config: { parameters: params, ...(kind === 'once' && Object.keys(givenArtifacts).length ? { pipeyard_input_artifacts: givenArtifacts } : {}) },
       ...(experimentId ? { experiment_id: experimentId } : {}),
     };
     try {
@@ -223,7 +223,7 @@ export function NewRunPage({ query }: { query: URLSearchParams }) {
           </div>
         )}
 
-        {artifactDefs.length > 0 && (
+        {artifactDefs.length > 0 && kind === 'once' && (
           <>
             <h2>Input artifacts</h2>
             <div className="form-grid">

@@ -71,6 +71,9 @@ def create_recurring_run(body: RecurringRunBody, ctx: ServerContext = Depends(ge
     spec = resolve_spec(ctx.store, pipeline_spec=body.pipeline_spec, reference=reference_of(body))
     cfg = body.runtime_config
     params = check_parameters(spec, cfg.parameters if cfg else None)
+    if cfg is not None and cfg.pipeyard_input_artifacts:
+        raise InvalidArgument("root input artifacts are taken by one-off runs only, not recurring runs",
+                              field="runtime_config.pipeyard_input_artifacts")
     max_conc = _max_concurrency(body.max_concurrency)
     display_name = body.display_name or spec.pipeline_name
     if not display_name:
