@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pipeyard.entities import ListQuery, Page, Pipeline, PipelineVersion
-from pipeyard.errors import AlreadyExists, FailedPrecondition, NotFound
+from pipeyard.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from pipeyard.store.convert import to_entity, to_row, with_id
 from pipeyard.store.db import StoreBase
 from pipeyard.store.listing import Listing, fetch_page
@@ -17,6 +17,14 @@ from pipeyard.store.tags import check_tags, delete_tags, read_tags, split_tag_fi
 
 PIPELINES = Listing.of(pipelines, "pipeline_id")
 VERSIONS = Listing.of(pipeline_versions, "version_id", {"pipeline_version_id": "version_id"})
+
+
+MAX_DISPLAY_NAME = 255  # the NAME columns' length
+
+
+def _check_display_name(display_name: str | None, field: str) -> None:
+    if display_name is not None and len(display_name) > MAX_DISPLAY_NAME:
+        raise InvalidArgument(f"at most {MAX_DISPLAY_NAME} characters", field=field)
 
 
 class PipelineStore(StoreBase):
@@ -93,6 +101,7 @@ class PipelineStore(StoreBase):
     ) -> Pipeline:
         """KFP's UpdatePipeline: a non-empty ``display_name`` renames, ``tags`` (when not
         None) replaces all tags; ``{}`` clears them."""
+        _check_display_name(display_name, "pipeline.display_name")
         with self._write() as conn:
             if not self._exists(conn, pipelines, "pipeline_id", pipeline_id):
                 raise NotFound("pipeline", pipeline_id)
@@ -109,6 +118,7 @@ class PipelineStore(StoreBase):
         self, version_id: str, *, display_name: str | None = None, tags: dict[str, str] | None = None
     ) -> PipelineVersion:
         """UpdatePipelineVersion, with the same rules as ``update_pipeline``."""
+        _check_display_name(display_name, "pipeline_version.display_name")
         with self._write() as conn:
             if not self._exists(conn, pipeline_versions, "version_id", version_id):
                 raise NotFound("pipeline version", version_id)
