@@ -80,7 +80,7 @@ export function PipelineDetailPage({ pipelineId, versionId }: { pipelineId: stri
         </div>
         <div className="stat">
           <span className="k">Parameters</span>
-          <span className="v">{params.length ? params.map((x) => `${x.name}: ${typeLabel(x.type)}`).join(', ') : 'none'}</span>
+          <span className="v">{params.length ? params.map((x) => `${x.name}: ${x.literals ? x.literals.map((l) => JSON.stringify(l)).join(' | ') : typeLabel(x.type)}`).join(', ') : 'none'}</span>
         </div>
         <div className="stat">
           <span className="k">Pipeline tags</span>
