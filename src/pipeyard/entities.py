@@ -28,6 +28,8 @@ class Pipeline:
     description: str
     created_at: datetime
     namespace: str = ""
+    # KFP 2.15+ tags; stored in their own table (store/tags.py).
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class PipelineVersion:
     pipeline_spec: dict[str, Any]
     platform_spec: dict[str, Any] | None = None
     code_source_url: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class Run:
     pipeline_name: str = ""
     platform_spec: dict[str, Any] | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    # Root input artifacts given at creation: {input name: artifact URI}.
+    input_artifacts: dict[str, str] = field(default_factory=dict)
     pipeline_root: str = ""
     # None: follow each task's cachingOptions; False: disable caching for the run.
     enable_caching: bool | None = None

@@ -48,6 +48,7 @@ class _Session:
 def run_pipeline(
     path: str, *, args: tuple[str, ...], pipeline_name: str | None, as_json: bool, verbose: bool,
     parallelism: int | None, no_cache: bool, pipeline_root: str | None, launcher: str | None = None,
+    artifacts: tuple[str, ...] = (),
 ) -> int:
     out = make_console(stderr=as_json)  # with --json, stdout carries only the JSON object
     session = _Session()
@@ -56,7 +57,7 @@ def run_pipeline(
         return asyncio.run(_session(session, settings, out, path, args=args, pipeline_name=pipeline_name,
                                     as_json=as_json, verbose=verbose, parallelism=parallelism,
                                     no_cache=no_cache, pipeline_root=pipeline_root,
-                                    launcher_choice=launcher))
+                                    launcher_choice=launcher, artifacts=artifacts))
     except KeyboardInterrupt:
         # asyncio.run cancelled the run: its processes are gone and it is marked CANCELED.
         if session.run_id is None:
@@ -73,7 +74,7 @@ def run_pipeline(
 async def _session(
     session: _Session, settings: Settings, out: Console, path: str, *, args: tuple[str, ...],
     pipeline_name: str | None, as_json: bool, verbose: bool, parallelism: int | None, no_cache: bool,
-    pipeline_root: str | None, launcher_choice: str | None = None,
+    pipeline_root: str | None, launcher_choice: str | None = None, artifacts: tuple[str, ...] = (),
 ) -> int:
     try:
         launcher = make_launcher(launcher_name(launcher_choice), envs_dir=settings.envs_dir,
@@ -87,8 +88,14 @@ async def _session(
     try:
         from pipeyard.engine import ttl
         from pipeyard.engine.runner import execute_run
+        from pipeyard.ir.loader import spec_to_dict
         from pipeyard.store import open_store
         from pipeyard.submission.local_claims import local_worker_id, settle_abandoned_local_runs
+        from pipeyard.submission.root_artifacts import (
+            check_input_artifacts,
+            import_local,
+            parse_artifact_args,
+        )
         from pipeyard.submission.runs import check_arguments, create_run
         from pipeyard.v1.compile import load_any_pipeline_file
 
@@ -104,12 +111,21 @@ async def _session(
         root = pipeline_root or settings.pipeline_root
         if "://" not in root:
             root = str(Path(root).expanduser().resolve())
+        try:
+            given = parse_artifact_args(artifacts)
+            # Names first (a placeholder URI skips the path checks), so nothing is copied for a typo.
+            check_input_artifacts(spec_to_dict(loaded.spec), {n: "unchecked://" for n in given}, "--artifact")
+            input_artifacts = import_local(given, root, Path.cwd())
+        except PipeyardError as e:
+            make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+            return EXIT_USAGE
         session.store = store = open_store(settings.database_url)
         settle_abandoned_local_runs(store)
         ttl.sweep(store, settings, datetime.now(timezone.utc))  # PipelineConfig TTLs of earlier runs
         worker_id = local_worker_id()
         run = create_run(store, loaded, parameters, pipeline_root=root,
-                         enable_caching=False if no_cache else None, local_worker=worker_id)
+                         enable_caching=False if no_cache else None, local_worker=worker_id,
+                         input_artifacts=input_artifacts)
         renewal = asyncio.ensure_future(_renew_lease(store, run.run_id, worker_id))
         session.run_id = run.run_id
         out.print(f"run [bold]{run.run_id}[/] of [bold]{escape(run.pipeline_name)}[/]", highlight=False)

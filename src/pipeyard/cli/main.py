@@ -37,6 +37,9 @@ def cli() -> None:
 @click.argument("pipeline", type=click.Path(dir_okay=False))
 @click.option("--arg", "args", multiple=True, metavar="NAME=VALUE",
               help="A pipeline parameter; VALUE is JSON when it parses, else a string. Repeatable.")
+@click.option("--artifact", "artifacts", multiple=True, metavar="NAME=PATH_OR_URI",
+              help="A root input artifact; a local file or directory is copied into the pipeline root. "
+                   "Repeatable.")
 @click.option("--pipeline", "pipeline_name", help="Which @dsl.pipeline of a .py file to run.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document describing the run.")
 @click.option("-v", "--verbose", is_flag=True, help="Stream task logs.")
@@ -47,20 +50,20 @@ def cli() -> None:
 @click.option("--launcher", envvar="PIPEYARD_LAUNCHER", type=click.Choice(["local", "ray", "docker"]),
               help="Where tasks run: local processes (default), a Ray cluster (PIPEYARD_RAY_ADDRESS) "
                    "or containers of the tasks' images (docker).")
-def run(pipeline: str, args: tuple[str, ...], pipeline_name: str | None, as_json: bool, verbose: bool,
-        parallelism: int | None, no_cache: bool, pipeline_root: str | None, server: str | None,
-        launcher: str | None) -> None:
+def run(pipeline: str, args: tuple[str, ...], artifacts: tuple[str, ...], pipeline_name: str | None,
+        as_json: bool, verbose: bool, parallelism: int | None, no_cache: bool, pipeline_root: str | None,
+        server: str | None, launcher: str | None) -> None:
     """Run PIPELINE (.py, compiled .yaml/.json, or .zip/.tar.gz) and report it."""
     if server:
         from pipeyard.cli.remote import run_remote
 
         sys.exit(run_remote(server, pipeline, args=args, pipeline_name=pipeline_name, as_json=as_json,
-                            no_cache=no_cache, pipeline_root=pipeline_root))
+                            no_cache=no_cache, pipeline_root=pipeline_root, artifacts=artifacts))
     from pipeyard.cli.local_run import run_pipeline
 
     sys.exit(run_pipeline(pipeline, args=args, pipeline_name=pipeline_name, as_json=as_json,
                           verbose=verbose, parallelism=parallelism, no_cache=no_cache,
-                          pipeline_root=pipeline_root, launcher=launcher))
+                          pipeline_root=pipeline_root, launcher=launcher, artifacts=artifacts))
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from pipeyard.artifacts.uris import is_remote, local_path
 from pipeyard.cli.console import make_console
 from pipeyard.cli.local_run import EXIT_FAILED, EXIT_OK, EXIT_USAGE, parse_args
 from pipeyard.cli.progress import STATE_STYLES
@@ -21,6 +23,7 @@ from pipeyard.cli.report import public_outputs
 from pipeyard.engine.debug_pause import display_state_json
 from pipeyard.errors import PipeyardError
 from pipeyard.ir.loader import spec_to_dict
+from pipeyard.submission.root_artifacts import parse_artifact_args
 from pipeyard.submission.runs import check_arguments
 from pipeyard.v1.compile import load_any_pipeline_file
 
@@ -65,12 +68,16 @@ def _run_document(http: httpx.Client, run_id: str) -> dict[str, Any]:
 
 
 def run_remote(server: str, path: str, *, args: tuple[str, ...], pipeline_name: str | None,
-               as_json: bool, no_cache: bool, pipeline_root: str | None) -> int:
+               as_json: bool, no_cache: bool, pipeline_root: str | None,
+               artifacts: tuple[str, ...] = ()) -> int:
     err = make_console(stderr=True)
     out = make_console(stderr=as_json)
     try:
         loaded = load_any_pipeline_file(path, pipeline_name)
         parameters = check_arguments(loaded, parse_args(args))
+        # The server (on this machine) reads local paths; they are sent absolute.
+        input_artifacts = {n: v if is_remote(v) else str(Path(local_path(v)).resolve())
+                           for n, v in parse_artifact_args(artifacts).items()}
     except PipeyardError as e:
         err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
         return EXIT_USAGE
@@ -82,7 +89,8 @@ def run_remote(server: str, path: str, *, args: tuple[str, ...], pipeline_name: 
         "display_name": loaded.spec.pipeline_info.name,
         "pipeline_spec": {"pipeline_spec": spec, "platform_spec": loaded.platform_spec}
         if loaded.platform_spec else spec,
-        "runtime_config": {"parameters": parameters, **({"pipeline_root": pipeline_root} if pipeline_root else {})},
+        "runtime_config": {"parameters": parameters, **({"pipeline_root": pipeline_root} if pipeline_root else {}),
+                           **({"pipeyard_input_artifacts": input_artifacts} if input_artifacts else {})},
     }
     try:
         with client(server) as http:

@@ -26,6 +26,17 @@ def pipeline_of(run: Run) -> PipelineView:
     return build_view(dict_to_spec(run.pipeline_spec), run.platform_spec)
 
 
+def root_artifacts(run: Run, pipeline: PipelineView) -> dict[str, list[ArtifactDict]]:
+    """The run's root input artifacts (``Run.input_artifacts``, checked when it was
+    created) as the root DAG's inputs, typed as the pipeline declares them."""
+    out: dict[str, list[ArtifactDict]] = {}
+    for name, uri in (run.input_artifacts or {}).items():
+        adef = pipeline.root.inputs.artifacts.get(name)
+        schema = adef.schema_title if adef is not None else "system.Artifact"
+        out[name] = [{"name": name, "uri": uri, "type": schema, "metadata": {}}]
+    return out
+
+
 def public_artifact(a: ArtifactDict) -> dict[str, Any]:
     return {"uri": a["uri"], "metadata": a.get("metadata") or {}}
 
@@ -96,7 +107,8 @@ async def _execute_run(
     begun = ctx.now()
     ctx.update_run(state="RUNNING", started_at=run.started_at or begun, finished_at=None, error=None)
     params = conform_all(run.parameters, pipeline.root.inputs)
-    scope = Scope("", None, params, dict(input_artifacts or {}))
+    given = input_artifacts if input_artifacts is not None else root_artifacts(run, pipeline)
+    scope = Scope("", None, params, dict(given))
     limits = run_limits(pipeline.platform_pipeline)
     deadline = limits.active_deadline_seconds
     remaining = None

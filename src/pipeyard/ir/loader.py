@@ -1,7 +1,8 @@
 """Read a pipeline file into KFP's ``PipelineSpec`` proto and check its references.
 
 Accepted inputs are those KFP itself accepts: compiled YAML or JSON (optionally with a
-second YAML document holding the kfp-kubernetes platform spec), the KFP client's wrapped
+second YAML document holding the kfp-kubernetes platform spec), KFP's Kubernetes-native
+``kind: Pipeline``/``PipelineVersion`` documents (``k8s_manifest.py``), the KFP client's wrapped
 ``{"pipeline_spec": ..., "platform_spec": ...}`` form, archives holding exactly one such
 file, and - as a convenience KFP does not offer - a ``.py`` file on disk defining a
 pipeline, compiled here with ``kfp.compiler`` (the user's own file; uploaded bytes named
@@ -29,7 +30,7 @@ from typing import Any
 import yaml
 
 from pipeyard.errors import SpecError
-from pipeyard.ir import argo, limits
+from pipeyard.ir import argo, k8s_manifest, limits
 from pipeyard.ir.argo import source as argo_source
 from pipeyard.ir.proto import json_format, pipeline_spec_pb2
 from pipeyard.ir.structure import check_structure
@@ -115,6 +116,9 @@ def _from_text(text: str, source: str, *, hint: str) -> LoadedPipeline:
         raise SpecError("empty file: not a KFP pipeline spec (missing root)", where=source)
     first = docs[0]
     platform: Any = docs[1] if len(docs) > 1 else None
+    manifest = k8s_manifest.unwrap(docs, source)
+    if manifest is not None:
+        first, platform = manifest
     if isinstance(first, dict) and "root" not in first:
         wrapped = first.get("pipeline_spec", first.get("pipelineSpec"))
         if isinstance(wrapped, dict):

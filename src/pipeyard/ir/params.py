@@ -73,6 +73,7 @@ def coerce_parameters(
         ptype = _type_of(definition)
         if name in given and given[name] is not None:
             result[name] = coerce_value(given[name], ptype, name)
+            check_literal(name, result[name], definition)
         elif "defaultValue" in definition and definition["defaultValue"] is not None:
             if with_defaults:
                 result[name] = coerce_value(definition["defaultValue"], ptype, name)
@@ -86,6 +87,24 @@ def coerce_parameters(
             f"missing required {noun} {', '.join(map(repr, missing))} for {where}", field=missing[0]
         )
     return result
+
+
+def allowed_literals(definition: Mapping[str, Any]) -> list[Any]:
+    """The values a ``Literal[...]`` parameter allows (``literals`` in its spec, in the
+    parameter's type), or [] when any value of the type goes."""
+    raw = definition.get("literals") or []
+    if not isinstance(raw, list):
+        return []
+    ptype = _type_of(definition)
+    return [coerce_value(v, ptype, "literals") for v in raw]
+
+
+def check_literal(name: str, value: Any, definition: Mapping[str, Any]) -> None:
+    """KFP's ValidateLiteralParameter: a value outside the allowed literals is refused."""
+    allowed = allowed_literals(definition)
+    if allowed and not any(value == v and type(value) is type(v) for v in allowed):
+        shown = ", ".join(json.dumps(v) for v in allowed)
+        raise InvalidArgument(f"{_shown(value)} is not one of the allowed values: {shown}", field=name)
 
 
 def coerce_value(value: Any, parameter_type: str, name: str) -> Any:

@@ -59,6 +59,7 @@ def pipeline_json(p: Pipeline) -> dict[str, Any]:
         "description": p.description,
         "created_at": fmt(p.created_at),
         "namespace": p.namespace,
+        "tags": dict(p.tags),
     }
 
 
@@ -73,6 +74,7 @@ def version_json(v: PipelineVersion) -> dict[str, Any]:
             "created_at": fmt(v.created_at),
             "code_source_url": v.code_source_url,
             "pipeline_spec": wrap_spec(v.pipeline_spec, v.platform_spec),
+            "tags": dict(v.tags),
         }
     )
 
@@ -170,7 +172,11 @@ def run_json(r: Run, tasks: Iterable[Task] | None = None) -> dict[str, Any]:
         "pipeline_version_reference": ref,
         # KFP returns the inline spec only for runs not created from a stored version.
         "pipeline_spec": None if ref else wrap_spec(r.pipeline_spec, r.platform_spec),
-        "runtime_config": {"parameters": r.parameters or {}, "pipeline_root": r.pipeline_root or ""},
+        "runtime_config": _compact({
+            "parameters": r.parameters or {},
+            "pipeline_root": r.pipeline_root or "",
+            "pipeyard_input_artifacts": dict(r.input_artifacts) if r.input_artifacts else None,
+        }),
         "service_account": r.service_account,
         "created_at": fmt(r.created_at),
         "scheduled_at": fmt(r.scheduled_at or r.created_at),

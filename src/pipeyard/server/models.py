@@ -19,6 +19,8 @@ class _Body(BaseModel):
 class RuntimeConfig(_Body):
     parameters: dict[str, Any] | None = None
     pipeline_root: str | None = None
+    # pipeyard's extension: root input artifacts, {input name: artifact URI} (docs/api.md).
+    pipeyard_input_artifacts: dict[str, Any] | None = None
 
 
 class VersionReference(_Body):
@@ -37,6 +39,8 @@ class PipelineBody(_Body):
     display_name: str | None = None
     description: str | None = None
     namespace: str | None = None
+    # KFP 2.15+: None leaves tags as they are (PATCH), {} clears them.
+    tags: dict[str, Any] | None = None
 
 
 class PackageUrl(_Body):
@@ -51,6 +55,7 @@ class PipelineVersionBody(_Body):
     code_source_url: str | None = None
     package_url: PackageUrl | None = None
     pipeline_spec: dict[str, Any] | None = None
+    tags: dict[str, Any] | None = None
 
 
 class CreatePipelineAndVersion(_Body):

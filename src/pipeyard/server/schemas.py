@@ -50,6 +50,7 @@ class Pipeline(_Resource):
     description: str | SkipJsonSchema[None] = None
     created_at: str | SkipJsonSchema[None] = None
     namespace: str | SkipJsonSchema[None] = None
+    tags: dict[str, str] | SkipJsonSchema[None] = None
 
 
 class PipelineVersion(_Resource):
@@ -61,6 +62,7 @@ class PipelineVersion(_Resource):
     created_at: str | SkipJsonSchema[None] = None
     code_source_url: str | SkipJsonSchema[None] = None
     pipeline_spec: dict[str, Any] | SkipJsonSchema[None] = None
+    tags: dict[str, str] | SkipJsonSchema[None] = None
 
 
 class Experiment(_Resource):
@@ -76,6 +78,8 @@ class Experiment(_Resource):
 class RuntimeConfig(_Resource):
     parameters: dict[str, Any] | SkipJsonSchema[None] = None
     pipeline_root: str | SkipJsonSchema[None] = None
+    # pipeyard's extension: the run's root input artifacts, {input name: URI}.
+    pipeyard_input_artifacts: dict[str, str] | SkipJsonSchema[None] = None
 
 
 class PipelineVersionReference(_Resource):

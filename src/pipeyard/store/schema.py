@@ -90,6 +90,28 @@ pipeline_versions = sa.Table(
     sa.Index(None, "pipeline_id", "created_at"),
 )
 
+# KFP 2.15+ tags (``map<string, string>``), one row per key; a table rather than a JSON
+# column so ``tags.<key>`` filters are plain comparisons on both backends.
+pipeline_tags = sa.Table(
+    "pipeline_tags",
+    metadata,
+    sa.Column("pipeline_id", ID, sa.ForeignKey("pipelines.pipeline_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(63), primary_key=True),
+    sa.Column("value", sa.String(63), nullable=False),
+    sa.Index(None, "key", "value"),
+)
+
+pipeline_version_tags = sa.Table(
+    "pipeline_version_tags",
+    metadata,
+    sa.Column(
+        "version_id", ID, sa.ForeignKey("pipeline_versions.version_id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("key", sa.String(63), primary_key=True),
+    sa.Column("value", sa.String(63), nullable=False),
+    sa.Index(None, "key", "value"),
+)
+
 experiments = sa.Table(
     "experiments",
     metadata,
@@ -122,6 +144,8 @@ runs = sa.Table(
     sa.Column("pipeline_version_id", ID, nullable=True),
     sa.Column("pipeline_name", NAME, nullable=False),
     sa.Column("parameters", Json, nullable=False),
+    # Root input artifacts given at creation ({name: uri}), kept for retries and resumes.
+    sa.Column("input_artifacts", Json, nullable=False, server_default=sa.text("'{}'")),
     sa.Column("pipeline_root", sa.Text, nullable=False),
     sa.Column("enable_caching", sa.Boolean, nullable=True),
     sa.Column("storage_state", STATE, nullable=False),

@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from pipeyard.entities import Run
 from pipeyard.errors import InvalidArgument, SpecError
+from pipeyard.ir import k8s_manifest
 from pipeyard.ir.bindings import check_bindings
 from pipeyard.ir.loader import LoadedPipeline, load_pipeline_bytes, spec_to_dict
 from pipeyard.ir.params import coerce_parameters
 from pipeyard.submission.local_claims import local_lease_expiry
 from pipeyard.submission.naming import default_run_name, new_run_id
 from pipeyard.submission.registry import DEFAULT_EXPERIMENT, ensure_experiment, ensure_pipeline_version
+from pipeyard.submission.root_artifacts import check_input_artifacts
 
 if TYPE_CHECKING:
     from pipeyard.store import Store
@@ -52,7 +54,9 @@ def check_inline_spec(raw: Any, where: str = "pipeline_spec") -> tuple[dict[str,
         raise InvalidArgument("must be a KFP pipeline spec (a JSON object)", field=where)
     loaded = load_pipeline_bytes(json.dumps(raw).encode(), f"{where}.json")
     spec = raw
-    if "root" not in raw:
+    if k8s_manifest.is_manifest(raw):
+        spec = raw["spec"]["pipelineSpec"]  # the loader checked it is there
+    elif "root" not in raw:
         inner = raw.get("pipeline_spec", raw.get("pipelineSpec"))
         spec = inner if isinstance(inner, dict) else raw
     return spec, loaded.platform_spec
@@ -136,10 +140,12 @@ def new_run(
     scheduled_at: datetime | None = None,
     enable_caching: bool | None = None,
     local_worker: str | None = None,
+    input_artifacts: Any = None,
 ) -> Run:
     """Validate, then insert the run: PENDING for the workers to claim (the caller
     wakes them), or RUNNING and claimed by ``local_worker`` that executes it itself."""
     values = check_parameters(spec, parameters)
+    artifacts = check_input_artifacts(spec.pipeline_spec, input_artifacts)
     if pipeline_root and not isinstance(pipeline_root, str):
         raise InvalidArgument("must be a string", field="runtime_config.pipeline_root")
     exp_id = resolve_experiment(store, experiment_id, namespace)
@@ -160,6 +166,7 @@ def new_run(
         pipeline_version_id=spec.pipeline_version_id,
         pipeline_name=spec.pipeline_name,
         parameters=values,
+        input_artifacts=artifacts,
         pipeline_root=pipeline_root or "",
         recurring_run_id=recurring_run_id,
         scheduled_at=scheduled_at or now,
@@ -179,7 +186,8 @@ def check_arguments(loaded: LoadedPipeline, given: dict[str, Any]) -> dict[str, 
 
 def create_run(store: Store, loaded: LoadedPipeline, parameters: dict[str, Any], *,
                pipeline_root: str, enable_caching: bool | None, display_name: str | None = None,
-               experiment_name: str = DEFAULT_EXPERIMENT, local_worker: str | None = None) -> Run:
+               experiment_name: str = DEFAULT_EXPERIMENT, local_worker: str | None = None,
+               input_artifacts: dict[str, str] | None = None) -> Run:
     """A run of a pipeline file (``pipeyard run``): filed under the pipeline of the same
     name (a new version when the spec changed) and the experiment ``experiment_name``."""
     spec = spec_to_dict(loaded.spec)
@@ -189,4 +197,5 @@ def create_run(store: Store, loaded: LoadedPipeline, parameters: dict[str, Any],
     resolved = ResolvedSpec(spec, loaded.platform_spec, pipeline.pipeline_id, version.version_id)
     return new_run(store, display_name=display_name or "", spec=resolved, parameters=parameters,
                    pipeline_root=pipeline_root, experiment_id=experiment.experiment_id,
-                   enable_caching=enable_caching, local_worker=local_worker)
+                   enable_caching=enable_caching, local_worker=local_worker,
+                   input_artifacts=input_artifacts)

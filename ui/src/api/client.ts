@@ -111,6 +111,15 @@ export const api = {
       'GET',
       `${V2}/pipelines/${encodeURIComponent(pipelineId)}/versions/${encodeURIComponent(versionId)}`,
     ),
+  /** KFP 2.15+ UpdatePipeline: tags given replace all tags ({} clears them). */
+  updatePipeline: (id: string, changes: { display_name?: string; tags?: Record<string, string> }) =>
+    request<Pipeline>('PATCH', `${V2}/pipelines/${encodeURIComponent(id)}`, { pipeline_id: id, ...changes }),
+  updateVersion: (pipelineId: string, versionId: string, changes: { display_name?: string; tags?: Record<string, string> }) =>
+    request<PipelineVersion>(
+      'PATCH',
+      `${V2}/pipelines/${encodeURIComponent(pipelineId)}/versions/${encodeURIComponent(versionId)}`,
+      { pipeline_id: pipelineId, pipeline_version_id: versionId, ...changes },
+    ),
   uploadPipeline(file: File, name: string, description: string): Promise<Pipeline> {
     const fd = new FormData();
     fd.append('uploadfile', file, file.name);

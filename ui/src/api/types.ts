@@ -822,7 +822,12 @@ export interface paths {
         delete: operations["delete_pipeline_apis_v2beta1_pipelines__pipeline_id__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update Pipeline
+         * @description KFP's UpdatePipeline: ``display_name`` and ``tags`` are mutable; tags given
+         *     replace all of them (``{}`` clears), tags left out are kept.
+         */
+        patch: operations["update_pipeline_apis_v2beta1_pipelines__pipeline_id__patch"];
         trace?: never;
     };
     "/apis/v2beta1/pipelines/{pipeline_id}/versions": {
@@ -858,7 +863,11 @@ export interface paths {
         delete: operations["delete_version_apis_v2beta1_pipelines__pipeline_id__versions__pipeline_version_id__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update Version
+         * @description UpdatePipelineVersion: ``display_name`` and ``tags``, as for pipelines.
+         */
+        patch: operations["update_version_apis_v2beta1_pipelines__pipeline_id__versions__pipeline_version_id__patch"];
         trace?: never;
     };
     "/apis/v2beta1/recurringruns": {
@@ -1436,6 +1445,10 @@ export interface components {
             namespace?: string;
             /** Pipeline Id */
             pipeline_id: string;
+            /** Tags */
+            tags?: {
+                [key: string]: string;
+            };
         } & {
             [key: string]: unknown;
         };
@@ -1449,6 +1462,10 @@ export interface components {
             name?: string | null;
             /** Namespace */
             namespace?: string | null;
+            /** Tags */
+            tags?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** PipelineSpecV1 */
         PipelineSpecV1: {
@@ -1483,6 +1500,10 @@ export interface components {
             };
             /** Pipeline Version Id */
             pipeline_version_id: string;
+            /** Tags */
+            tags?: {
+                [key: string]: string;
+            };
         } & {
             [key: string]: unknown;
         };
@@ -1501,6 +1522,10 @@ export interface components {
             pipeline_id?: string | null;
             /** Pipeline Spec */
             pipeline_spec?: {
+                [key: string]: unknown;
+            } | null;
+            /** Tags */
+            tags?: {
                 [key: string]: unknown;
             } | null;
         };
@@ -1709,6 +1734,10 @@ export interface components {
             } | null;
             /** Pipeline Root */
             pipeline_root?: string | null;
+            /** Pipeyard Input Artifacts */
+            pipeyard_input_artifacts?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** RuntimeConfig */
         "RuntimeConfig-Output": {
@@ -1718,6 +1747,10 @@ export interface components {
             };
             /** Pipeline Root */
             pipeline_root?: string;
+            /** Pipeyard Input Artifacts */
+            pipeyard_input_artifacts?: {
+                [key: string]: string;
+            };
         } & {
             [key: string]: unknown;
         };
@@ -3804,6 +3837,8 @@ export interface operations {
                 description?: string | null;
                 namespace?: string | null;
                 code_source_url?: string | null;
+                /** @description JSON-encoded map of the pipeline's tags */
+                tags?: string | null;
             };
             header?: never;
             path?: never;
@@ -3843,6 +3878,8 @@ export interface operations {
                 pipelineid?: string | null;
                 description?: string | null;
                 code_source_url?: string | null;
+                /** @description JSON-encoded map of the version's tags */
+                tags?: string | null;
             };
             header?: never;
             path?: never;
@@ -3925,6 +3962,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_pipeline_apis_v2beta1_pipelines__pipeline_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pipeline_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PipelineBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
                 };
             };
             /** @description Validation Error */
@@ -4060,6 +4132,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_version_apis_v2beta1_pipelines__pipeline_id__versions__pipeline_version_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pipeline_id: string;
+                pipeline_version_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PipelineVersionBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineVersion"];
                 };
             };
             /** @description Validation Error */

@@ -41,3 +41,12 @@ export function buildNameFilter(name: string | undefined, extra: Predicate[] = [
   if (n) predicates.unshift({ key: 'display_name', operation: 'IS_SUBSTRING', string_value: n });
   return predicates.length ? JSON.stringify({ predicates }) : undefined;
 }
+
+/** `tags.<key>` EQUALS predicates (KFP 2.15+) from "team=ml, tier=gold"; incomplete pairs are skipped. */
+export function tagPredicates(text: string): Predicate[] {
+  return text
+    .split(',')
+    .map((part) => part.split('='))
+    .filter((kv) => kv.length === 2 && kv[0].trim() && kv[1].trim())
+    .map(([k, v]) => ({ key: `tags.${k.trim()}`, operation: 'EQUALS' as const, string_value: v.trim() }));
+}

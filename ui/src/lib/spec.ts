@@ -17,6 +17,16 @@ export interface ParamDef {
   hasDefault: boolean;
   optional: boolean;
   description?: string;
+  /** The allowed values of a Literal[...] parameter (KFP 2.14+ `literals`). */
+  literals?: unknown[];
+}
+
+/** A root input artifact (an Input[Dataset] of the pipeline itself). */
+export interface RootArtifactDef {
+  name: string;
+  type: string;
+  optional: boolean;
+  isList: boolean;
 }
 
 export interface InputSpec {
@@ -50,8 +60,8 @@ export interface ComponentSpec {
   dag?: DagSpec;
   executorLabel?: string;
   inputDefinitions?: {
-    parameters?: Record<string, { parameterType?: ParameterType; defaultValue?: unknown; isOptional?: boolean; description?: string }>;
-    artifacts?: Record<string, { artifactType?: { schemaTitle?: string }; isArtifactList?: boolean }>;
+    parameters?: Record<string, { parameterType?: ParameterType; defaultValue?: unknown; isOptional?: boolean; description?: string; literals?: unknown[] }>;
+    artifacts?: Record<string, { artifactType?: { schemaTitle?: string }; isArtifactList?: boolean; isOptional?: boolean }>;
   };
   outputDefinitions?: {
     parameters?: Record<string, { parameterType?: ParameterType }>;
@@ -90,6 +100,17 @@ export function rootParameters(spec: PipelineSpec | null): ParamDef[] {
     hasDefault: p.defaultValue !== undefined,
     optional: !!p.isOptional,
     description: p.description,
+    literals: Array.isArray(p.literals) && p.literals.length ? p.literals : undefined,
+  }));
+}
+
+export function rootArtifacts(spec: PipelineSpec | null): RootArtifactDef[] {
+  const arts = spec?.root?.inputDefinitions?.artifacts ?? {};
+  return Object.entries(arts).map(([name, a]) => ({
+    name,
+    type: a.artifactType?.schemaTitle ?? 'system.Artifact',
+    optional: !!a.isOptional,
+    isList: !!a.isArtifactList,
   }));
 }
 

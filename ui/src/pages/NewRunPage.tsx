@@ -3,8 +3,8 @@ import { api } from '../api/client';
 import type { Run } from '../api/types';
 import { ErrorBox, Loading, PageHeader } from '../components/common';
 import { useAsync } from '../lib/hooks';
-import { collectParams, initialValues, typeLabel } from '../lib/params';
-import { normalizeSpec, rootParameters, type ParamDef } from '../lib/spec';
+import { collectParams, initialValues, toFieldText, typeLabel } from '../lib/params';
+import { normalizeSpec, rootArtifacts, rootParameters, type ParamDef } from '../lib/spec';
 import { Link, navigate } from '../router';
 
 function defaultRunName(pipelineName: string | undefined): string {
@@ -21,6 +21,8 @@ export function NewRunPage({ query }: { query: URLSearchParams }) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [values, setValues] = useState<Record<string, string>>({});
+  // Root input artifacts: {input name: URI or absolute path on the server's machine}.
+  const [artifactUris, setArtifactUris] = useState<Record<string, string>>({});
   const [touched, setTouched] = useState(false);
   const [kind, setKind] = useState<'once' | 'recurring'>(query.get('recurring') ? 'recurring' : 'once');
   const [triggerType, setTriggerType] = useState<'cron' | 'periodic'>('periodic');
@@ -74,12 +76,14 @@ export function NewRunPage({ query }: { query: URLSearchParams }) {
     [version.data, cloneSpec.data, clone.data],
   );
   const defs = useMemo(() => rootParameters(spec), [spec]);
+  const artifactDefs = useMemo(() => rootArtifacts(spec).filter((a) => !a.isList), [spec]);
   const pipelineName = pipelines.data?.items.find((p) => p.pipeline_id === pipelineId)?.display_name;
 
   // fill the form when the parameter set changes
   const defsKey = defs.map((d) => `${d.name}:${d.type}`).join(',');
   useEffect(() => {
     setValues(initialValues(defs, cloneOf?.runtime_config?.parameters));
+    setArtifactUris({ ...(cloneOf?.runtime_config?.pipeyard_input_artifacts ?? {}) });
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [defsKey, cloneOf]);
   useEffect(() => {
@@ -87,6 +91,9 @@ export function NewRunPage({ query }: { query: URLSearchParams }) {
   }, [pipelineName, cloneId]);
 
   const { params, errors } = collectParams(defs, values);
+  const givenArtifacts = Object.fromEntries(
+    artifactDefs.map((a) => [a.name, (artifactUris[a.name] ?? '').trim()] as const).filter(([, uri]) => uri),
+  );
   const scheduleError =
     kind === 'recurring'
       ? triggerType === 'cron'
@@ -109,7 +116,7 @@ export function NewRunPage({ query }: { query: URLSearchParams }) {
       display_name: name.trim(),
       description,
       ...(ref ? { pipeline_version_reference: ref } : { pipeline_spec: spec as unknown as Record<string, unknown> }),
-      runtime_config: { parameters: params },
+      runtime_config: { parameters: params, ...(kind === 'once' && Object.keys(givenArtifacts).length ? { pipeyard_input_artifacts: givenArtifacts } : {}) },
       ...(experimentId ? { experiment_id: experimentId } : {}),
     };
     try {
@@ -216,6 +223,31 @@ export function NewRunPage({ query }: { query: URLSearchParams }) {
           </div>
         )}
 
+        {artifactDefs.length > 0 && kind === 'once' && (
+          <>
+            <h2>Input artifacts</h2>
+            <div className="form-grid">
+              {artifactDefs.map((a) => (
+                <div className="form-row" data-artifact={a.name} key={a.name}>
+                  <label htmlFor={`artifact-${a.name}`}>
+                    {a.name}
+                    <span className="param-type">{a.type}</span>
+                  </label>
+                  <input
+                    id={`artifact-${a.name}`}
+                    type="text"
+                    className="mono"
+                    placeholder="s3://bucket/data.csv or /absolute/path"
+                    value={artifactUris[a.name] ?? ''}
+                    onChange={(e) => setArtifactUris((u) => ({ ...u, [a.name]: e.target.value }))}
+                  />
+                  <span className="hint">An artifact URI, or a file or directory on the server's machine (absolute path).</span>
+                </div>
+              ))}
+            </div>
+          </>
+        )}
+
         <h2>Run type</h2>
         <div className="radio-row spaced-below">
           <label>
@@ -285,7 +317,22 @@ function ParamField({ def, value, error, onChange }: { def: ParamDef; value: str
     </label>
   );
   let input;
-  if (def.type === 'BOOLEAN') {
+  if (def.literals) {
+    // Literal[...]: only these values are accepted (the server refuses others).
+    input = (
+      <select id={id} value={value} onChange={(e) => onChange(e.target.value)} className={error ? 'input-invalid' : ''} name={def.name}>
+        {!def.literals.some((l) => toFieldText(def, l) === value) && <option value={value}>{value === '' ? 'Choose a value' : value}</option>}
+        {def.literals.map((l) => {
+          const text = toFieldText(def, l);
+          return (
+            <option key={text} value={text}>
+              {text}
+            </option>
+          );
+        })}
+      </select>
+    );
+  } else if (def.type === 'BOOLEAN') {
     input = (
       <label className="check-label">
         <input id={id} type="checkbox" checked={value === 'true'} onChange={(e) => onChange(e.target.checked ? 'true' : 'false')} /> {value === 'true' ? 'true' : 'false'}

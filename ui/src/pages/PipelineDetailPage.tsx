@@ -3,6 +3,7 @@ import { dump } from 'js-yaml';
 import { api } from '../api/client';
 import { EmptyState, ErrorBox, KV, Loading, PageHeader, Tabs } from '../components/common';
 import { PipelineGraph } from '../components/Graph';
+import { TagChips, TagEditor } from '../components/TagEditor';
 import { buildScopeGraph, type GNode } from '../lib/graph';
 import { formatDate } from '../lib/format';
 import { useAsync } from '../lib/hooks';
@@ -79,7 +80,38 @@ export function PipelineDetailPage({ pipelineId, versionId }: { pipelineId: stri
         </div>
         <div className="stat">
           <span className="k">Parameters</span>
-          <span className="v">{params.length ? params.map((x) => `${x.name}: ${typeLabel(x.type)}`).join(', ') : 'none'}</span>
+          <span className="v">{params.length ? params.map((x) => `${x.name}: ${x.literals ? x.literals.map((l) => JSON.stringify(l)).join(' | ') : typeLabel(x.type)}`).join(', ') : 'none'}</span>
+        </div>
+        <div className="stat">
+          <span className="k">Pipeline tags</span>
+          <span className="v">
+            {p && (
+              <TagEditor
+                testId="pipeline-tags"
+                tags={p.tags}
+                onSave={async (tags) => {
+                  await api.updatePipeline(pipelineId, { tags });
+                  pipeline.reload();
+                }}
+              />
+            )}
+          </span>
+        </div>
+        <div className="stat">
+          <span className="k">Version tags</span>
+          <span className="v">
+            {version.data && vid && (
+              <TagEditor
+                testId="version-tags"
+                tags={version.data.tags}
+                onSave={async (tags) => {
+                  await api.updateVersion(pipelineId, vid, { tags });
+                  version.reload();
+                  versions.reload();
+                }}
+              />
+            )}
+          </span>
         </div>
         {spec?.sdkVersion && (
           <div className="stat">
@@ -135,6 +167,7 @@ export function PipelineDetailPage({ pipelineId, versionId }: { pipelineId: stri
               <tr>
                 <th>Version</th>
                 <th>Description</th>
+                <th>Tags</th>
                 <th>Created</th>
                 <th />
               </tr>
@@ -148,6 +181,9 @@ export function PipelineDetailPage({ pipelineId, versionId }: { pipelineId: stri
                     </Link>
                   </td>
                   <td className="muted">{v.description || '—'}</td>
+                  <td>
+                    <TagChips tags={v.tags} />
+                  </td>
                   <td>{formatDate(v.created_at)}</td>
                   <td className="right">
                     <Link className="btn small" to={`/runs/new?pipeline=${pipelineId}&version=${v.pipeline_version_id}`}>

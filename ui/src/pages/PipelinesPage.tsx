@@ -3,7 +3,8 @@ import { api } from '../api/client';
 import type { Pipeline } from '../api/types';
 import { EmptyState, ErrorBox, Modal, PageHeader } from '../components/common';
 import { ListTable, type Column } from '../components/ListTable';
-import { buildNameFilter } from '../lib/filter';
+import { TagChips } from '../components/TagEditor';
+import { buildNameFilter, tagPredicates } from '../lib/filter';
 import { formatDate } from '../lib/format';
 import { useAsync } from '../lib/hooks';
 import { usePagedList } from '../lib/paging';
@@ -88,9 +89,14 @@ export function UploadDialog({ onClose, onDone, pipeline }: { onClose: () => voi
 
 export function PipelinesPage() {
   const [search, setSearch] = useState('');
+  const [tagFilter, setTagFilter] = useState('');
   const [sortDesc, setSortDesc] = useState(true);
   const [upload, setUpload] = useState(false);
-  const paged = usePagedList((p) => api.listPipelines({ ...p, sort_by: `created_at${sortDesc ? ' desc' : ''}`, filter: buildNameFilter(search) }), [search, sortDesc]);
+  const paged = usePagedList(
+    (p) => api.listPipelines({ ...p, sort_by: `created_at${sortDesc ? ' desc' : ''}`, filter: buildNameFilter(search, tagPredicates(tagFilter)) }),
+    [search, tagFilter, sortDesc],
+  );
+  const filtering = !!search || tagPredicates(tagFilter).length > 0;
   const columns: Column<Pipeline>[] = [
     {
       id: 'name',
@@ -102,6 +108,7 @@ export function PipelinesPage() {
       ),
     },
     { id: 'description', label: 'Description', className: 'muted', cell: (p) => <div className="cell-sub">{p.description || '—'}</div> },
+    { id: 'tags', label: 'Tags', cell: (p) => <TagChips tags={p.tags} /> },
     { id: 'versions', label: 'Versions', cell: (p) => <VersionCount pipelineId={p.pipeline_id} /> },
     { id: 'created', label: 'Created', className: 'nowrap', sort: { active: true, desc: sortDesc, onClick: () => setSortDesc((s) => !s) }, cell: (p) => formatDate(p.created_at) },
     {
@@ -130,6 +137,7 @@ export function PipelinesPage() {
       <div className="card flush">
         <div className="toolbar">
           <input type="search" className="filter-input wide" placeholder="Filter by name" value={search} onChange={(e) => setSearch(e.target.value)} />
+          <input type="search" className="filter-input" placeholder="Filter by tag: team=ml" aria-label="Filter by tag" value={tagFilter} onChange={(e) => setTagFilter(e.target.value)} />
         </div>
         <ListTable
           paged={paged}
@@ -139,16 +147,16 @@ export function PipelinesPage() {
           testId="pipelines-table"
           empty={
             <EmptyState
-              title={search ? 'No pipeline matches this filter' : 'No pipelines yet'}
+              title={filtering ? 'No pipeline matches this filter' : 'No pipelines yet'}
               action={
-                !search && (
+                !filtering && (
                   <button className="btn primary" onClick={() => setUpload(true)}>
                     Upload a pipeline
                   </button>
                 )
               }
             >
-              {!search && (
+              {!filtering && (
                 <>
                   Compile one with <code>kfp.compiler.Compiler().compile(my_pipeline, "pipeline.yaml")</code> and upload the YAML.
                 </>

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 
 from pipeyard.entities import Experiment
 from pipeyard.errors import InvalidArgument
-from pipeyard.server import schemas
+from pipeyard.server import namespaces, schemas
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import experiment_json
 from pipeyard.server.listing import EXPERIMENT_KEYS, list_query, page_body
@@ -31,7 +31,7 @@ def list_experiments(
     q = list_query(
         page_token=page_token, page_size=page_size, sort_by=sort_by, filter=filter, key_map=EXPERIMENT_KEYS
     )
-    page = ctx.store.list_experiments(q, namespace=namespace)
+    page = ctx.store.list_experiments(q, namespace=namespaces.scope(namespace))
     return page_body("experiments", page, experiment_json)
 
 
@@ -44,7 +44,7 @@ def create_experiment(body: ExperimentBody, ctx: ServerContext = Depends(get_ctx
         display_name=body.display_name,
         description=body.description or "",
         created_at=utcnow(),
-        namespace=body.namespace or "",
+        namespace=namespaces.stored(body.namespace),
     )
     return experiment_json(ctx.store.create_experiment(exp))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from pathlib import PurePath
@@ -12,12 +13,13 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from pipeyard.entities import Pipeline, PipelineVersion
 from pipeyard.errors import AlreadyExists, InvalidArgument, PayloadTooLarge
 from pipeyard.ir.loader import load_pipeline_bytes, spec_to_dict
-from pipeyard.server import schemas
+from pipeyard.server import namespaces, schemas
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import pipeline_json, version_json
 from pipeyard.server.listing import PIPELINE_KEYS, VERSION_KEYS, list_query, page_body
 from pipeyard.server.models import CreatePipelineAndVersion, PipelineBody, PipelineVersionBody
 from pipeyard.server.timefmt import utcnow
+from pipeyard.store.tags import check_tags
 from pipeyard.submission.runs import check_inline_spec
 
 router = APIRouter(prefix="/apis/v2beta1", tags=["pipelines"])
@@ -68,7 +70,7 @@ def list_pipelines(
     q = list_query(
         page_token=page_token, page_size=page_size, sort_by=sort_by, filter=filter, key_map=PIPELINE_KEYS
     )
-    return page_body("pipelines", ctx.store.list_pipelines(q, namespace=namespace), pipeline_json)
+    return page_body("pipelines", ctx.store.list_pipelines(q, namespace=namespaces.scope(namespace)), pipeline_json)
 
 
 def _new_pipeline(body: PipelineBody) -> Pipeline:
@@ -81,8 +83,20 @@ def _new_pipeline(body: PipelineBody) -> Pipeline:
         display_name=body.display_name or name,
         description=body.description or "",
         created_at=utcnow(),
-        namespace=body.namespace or "",
+        namespace=namespaces.stored(body.namespace),
+        tags=check_tags(body.tags, "pipeline.tags"),
     )
+
+
+def _query_tags(raw: str | None, field: str) -> dict[str, str]:
+    """Uploads take tags as a JSON-encoded query parameter, as KFP's upload server does."""
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise InvalidArgument(f"not valid JSON ({e.msg})", field=field) from None
+    return check_tags(value, field)
 
 
 @router.post("/pipelines", **schemas.returns(schemas.Pipeline))
@@ -110,6 +124,7 @@ def _version_from_body(body: PipelineVersionBody, pipeline_id: str, fallback_nam
         pipeline_spec=spec,
         platform_spec=platform,
         code_source_url=body.code_source_url or "",
+        tags=check_tags(body.tags, "pipeline_version.tags"),
     )
 
 
@@ -127,12 +142,20 @@ def create_pipeline_and_version(
 def get_pipeline_by_name(
     name: str, namespace: str | None = None, ctx: ServerContext = Depends(get_ctx)
 ) -> dict[str, Any]:
-    return pipeline_json(ctx.store.get_pipeline_by_name(name, namespace or ""))
+    return pipeline_json(ctx.store.get_pipeline_by_name(name, namespaces.stored(namespace)))
 
 
 @router.get("/pipelines/{pipeline_id}", **schemas.returns(schemas.Pipeline))
 def get_pipeline(pipeline_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     return pipeline_json(ctx.store.get_pipeline(pipeline_id))
+
+
+@router.patch("/pipelines/{pipeline_id}", **schemas.returns(schemas.Pipeline))
+def update_pipeline(pipeline_id: str, body: PipelineBody, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    """KFP's UpdatePipeline: ``display_name`` and ``tags`` are mutable; tags given
+    replace all of them (``{}`` clears), tags left out are kept."""
+    tags = None if body.tags is None else check_tags(body.tags, "pipeline.tags")
+    return pipeline_json(ctx.store.update_pipeline(pipeline_id, display_name=body.display_name, tags=tags))
 
 
 @router.delete("/pipelines/{pipeline_id}", **schemas.returns(schemas.Empty))
@@ -185,6 +208,17 @@ def get_version(
     return version_json(version)
 
 
+@router.patch("/pipelines/{pipeline_id}/versions/{pipeline_version_id}", **schemas.returns(schemas.PipelineVersion))
+def update_version(
+    pipeline_id: str, pipeline_version_id: str, body: PipelineVersionBody, ctx: ServerContext = Depends(get_ctx)
+) -> dict[str, Any]:
+    """UpdatePipelineVersion: ``display_name`` and ``tags``, as for pipelines."""
+    get_version(pipeline_id, pipeline_version_id, ctx)
+    tags = None if body.tags is None else check_tags(body.tags, "pipeline_version.tags")
+    updated = ctx.store.update_pipeline_version(pipeline_version_id, display_name=body.display_name, tags=tags)
+    return version_json(updated)
+
+
 @router.delete("/pipelines/{pipeline_id}/versions/{pipeline_version_id}", **schemas.returns(schemas.Empty))
 def delete_version(
     pipeline_id: str, pipeline_version_id: str, ctx: ServerContext = Depends(get_ctx)
@@ -200,7 +234,7 @@ def delete_version(
 def _uploaded_version(
     pipeline_id: str, name: str, display_name: str | None, description: str,
     spec: dict[str, Any], platform: dict[str, Any] | None, code_source_url: str | None,
-    created_at: datetime | None = None,
+    created_at: datetime | None = None, tags: dict[str, str] | None = None,
 ) -> PipelineVersion:
     return PipelineVersion(
         version_id=str(uuid.uuid4()),
@@ -212,6 +246,7 @@ def _uploaded_version(
         pipeline_spec=spec,
         platform_spec=platform,
         code_source_url=code_source_url or "",
+        tags=tags or {},
     )
 
 
@@ -224,8 +259,10 @@ def upload_pipeline(
     description: str | None = Query(None),
     namespace: str | None = Query(None),
     code_source_url: str | None = Query(None),
+    tags: str | None = Query(None, description="JSON-encoded map of the pipeline's tags"),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
+    tag_map = _query_tags(tags, "tags")
     data = _read_upload(request, uploadfile)
     spec, platform, spec_name, spec_desc = _loaded(data, uploadfile.filename)
     pname = name or display_name or spec_name or _file_stem(uploadfile.filename)
@@ -238,7 +275,8 @@ def upload_pipeline(
         display_name=display_name or pname,
         description=description if description is not None else spec_desc,
         created_at=now,
-        namespace=namespace or "",
+        namespace=namespaces.stored(namespace),
+        tags=tag_map,
     )
     version = _uploaded_version(pipeline.pipeline_id, pname, display_name,
                                 description if description is not None else spec_desc,
@@ -256,8 +294,10 @@ def upload_pipeline_version(
     pipelineid: str | None = Query(None),
     description: str | None = Query(None),
     code_source_url: str | None = Query(None),
+    tags: str | None = Query(None, description="JSON-encoded map of the version's tags"),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
+    tag_map = _query_tags(tags, "tags")
     if not pipelineid:
         raise InvalidArgument("the pipeline to add a version to is required", field="pipelineid")
     pipeline = ctx.store.get_pipeline(pipelineid)
@@ -269,7 +309,7 @@ def upload_pipeline_version(
     def version(vn: str) -> PipelineVersion:
         return _uploaded_version(pipeline.pipeline_id, vn, display_name,
                                  description if description is not None else spec_desc,
-                                 spec, platform, code_source_url)
+                                 spec, platform, code_source_url, tags=tag_map)
 
     try:
         created = ctx.store.create_pipeline_version(version(vname))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 
 from pipeyard.entities import RecurringRun
 from pipeyard.errors import InvalidArgument
-from pipeyard.server import schemas
+from pipeyard.server import namespaces, schemas
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import recurring_run_json
 from pipeyard.server.listing import RECURRING_KEYS, list_query, page_body
@@ -58,7 +58,7 @@ def list_recurring_runs(
     q = list_query(
         page_token=page_token, page_size=page_size, sort_by=sort_by, filter=filter, key_map=RECURRING_KEYS
     )
-    page = ctx.store.list_recurring_runs(q, experiment_id=experiment_id or None, namespace=namespace)
+    page = ctx.store.list_recurring_runs(q, experiment_id=experiment_id or None, namespace=namespaces.scope(namespace))
     # KFP's response really uses camelCase for this one field.
     return page_body("recurringRuns", page, recurring_run_json)
 
@@ -71,11 +71,14 @@ def create_recurring_run(body: RecurringRunBody, ctx: ServerContext = Depends(ge
     spec = resolve_spec(ctx.store, pipeline_spec=body.pipeline_spec, reference=reference_of(body))
     cfg = body.runtime_config
     params = check_parameters(spec, cfg.parameters if cfg else None)
+    if cfg is not None and cfg.pipeyard_input_artifacts:
+        raise InvalidArgument("root input artifacts are taken by one-off runs only, not recurring runs",
+                              field="runtime_config.pipeyard_input_artifacts")
     max_conc = _max_concurrency(body.max_concurrency)
     display_name = body.display_name or spec.pipeline_name
     if not display_name:
         raise InvalidArgument("is required", field="display_name")
-    experiment_id = resolve_experiment(ctx.store, body.experiment_id, body.namespace or "")
+    experiment_id = resolve_experiment(ctx.store, body.experiment_id, namespaces.stored(body.namespace))
     now = utcnow()
     rr = RecurringRun(
         recurring_run_id=str(uuid.uuid4()),
@@ -94,7 +97,7 @@ def create_recurring_run(body: RecurringRunBody, ctx: ServerContext = Depends(ge
         pipeline_root=(cfg.pipeline_root or "") if cfg else "",
         max_concurrency=max_conc,
         no_catchup=bool(body.no_catchup),
-        namespace=body.namespace or "",
+        namespace=namespaces.stored(body.namespace),
         service_account=body.service_account or "",
     )
     created = ctx.store.create_recurring_run(rr)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from pipeyard.engine.run_events import RunChanged
 from pipeyard.entities import FINAL_STATES, Run
 from pipeyard.errors import FailedPrecondition
-from pipeyard.server import schemas
+from pipeyard.server import namespaces, schemas
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import run_json
 from pipeyard.server.listing import RUN_KEYS, list_query, page_body
@@ -49,7 +49,7 @@ def list_runs(
     )
     # Specs are large and a list never shows them: the page stays two SQL statements.
     page = ctx.store.list_runs(
-        q, experiment_id=experiment_id or None, namespace=namespace, include_pipeline_spec=False
+        q, experiment_id=experiment_id or None, namespace=namespaces.scope(namespace), include_pipeline_spec=False
     )
     return page_body("runs", page, run_json)
 
@@ -69,7 +69,8 @@ def create_run(
         experiment_id=body.experiment_id or experiment_id,
         description=body.description or "",
         service_account=body.service_account or "",
-        namespace=body.namespace or "",
+        namespace=namespaces.stored(body.namespace),
+        input_artifacts=cfg.pipeyard_input_artifacts if cfg else None,
     )
     _changed(ctx, run)
     ctx.wake_workers()

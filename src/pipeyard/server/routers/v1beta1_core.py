@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 import pipeyard
 from pipeyard.entities import Experiment
 from pipeyard.errors import InvalidArgument, NotFound
+from pipeyard.server import namespaces
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.listing import EXPERIMENT_KEYS, PIPELINE_KEYS, VERSION_KEYS, list_query
 from pipeyard.server.routers import pipelines as v2_pipelines
@@ -59,7 +60,7 @@ def healthz() -> dict[str, Any]:
 def create_experiment(body: ExperimentV1, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     if not body.name.strip():
         raise InvalidArgument("must not be empty", field="experiment.name")
-    namespace = references(body.resource_references).get("NAMESPACE", "")
+    namespace = namespaces.stored(references(body.resource_references).get("NAMESPACE"))
     exp = Experiment(experiment_id=str(uuid.uuid4()), display_name=body.name,
                      description=body.description or "", created_at=utcnow(), namespace=namespace)
     return experiment_v1(ctx.store.create_experiment(exp))
@@ -74,7 +75,7 @@ def list_experiments(
 ) -> dict[str, Any]:
     q = list_query(page_token=page_token, page_size=page_size, sort_by=v1_sort(sort_by),
                    filter=v1_filter(filter), key_map=EXPERIMENT_KEYS)
-    page = ctx.store.list_experiments(q, namespace=resource_reference_key_id or None)
+    page = ctx.store.list_experiments(q, namespace=namespaces.scope(resource_reference_key_id))
     return _page("experiments", page, [experiment_v1(e) for e in page.items])
 
 
@@ -152,7 +153,7 @@ def upload_pipeline(
     request: Request, uploadfile: UploadFile = File(...), name: str | None = Query(None),
     description: str | None = Query(None), ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
-    created = v2_pipelines.upload_pipeline(request, uploadfile, name, None, description, None, None, ctx)
+    created = v2_pipelines.upload_pipeline(request, uploadfile, name, None, description, None, None, None, ctx)
     return _pipeline(ctx, created["pipeline_id"])
 
 
@@ -163,7 +164,7 @@ def upload_pipeline_version(
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
     created = v2_pipelines.upload_pipeline_version(request, uploadfile, name, None, pipelineid,
-                                                   description, None, ctx)
+                                                   description, None, None, ctx)
     return version_v1(ctx.store.get_pipeline_version(created["pipeline_version_id"]))
 
 

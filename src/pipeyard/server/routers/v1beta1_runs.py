@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pipeyard.errors import InvalidArgument
 from pipeyard.ir.loader import load_pipeline_bytes, spec_to_dict
+from pipeyard.server import namespaces
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.listing import RECURRING_KEYS, RUN_KEYS, list_query
 from pipeyard.server.models import RecurringRunBody, RuntimeConfig, VersionReference
@@ -105,7 +106,7 @@ def create_run(body: RunV1, ctx: ServerContext = Depends(get_ctx)) -> dict[str, 
     spec, params, refs = _spec(ctx, body)
     run = new_run(ctx.store, display_name=body.name or "", spec=spec, parameters=params,
                   experiment_id=refs.get("EXPERIMENT"), description=body.description or "",
-                  service_account=body.service_account or "", namespace=refs.get("NAMESPACE", ""))
+                  service_account=body.service_account or "", namespace=namespaces.stored(refs.get("NAMESPACE")))
     v2_runs._changed(ctx, run)
     ctx.wake_workers()
     return _detail(ctx, run.run_id)
@@ -125,7 +126,7 @@ def list_runs(
     q = list_query(page_token=page_token, page_size=page_size, sort_by=v1_sort(sort_by),
                    filter=v1_filter(filter), key_map=RUN_KEYS)
     page = ctx.store.list_runs(q, experiment_id=key_id if kind == "EXPERIMENT" else None,
-                               namespace=key_id if kind == "NAMESPACE" else None, include_pipeline_spec=False)
+                               namespace=namespaces.scope(key_id), include_pipeline_spec=False)
     body: dict[str, Any] = {"runs": [run_v1(r, ctx.store.list_tasks(r.run_id)) for r in page.items],
                             "total_size": page.total_size}
     if page.next_page_token:
