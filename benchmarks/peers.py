@@ -140,6 +140,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--server-loop", action="store_true", help="also run the big loop through the server (its peak RSS)"
     )
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed for one workload run")
+    parser.add_argument("--render", type=Path, default=None, help="only print the tables of a saved report")
     parser.add_argument("--output", type=Path, default=BENCH_DIR / "results" / "peers.json")
     args = parser.parse_args(argv)
     args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -158,8 +159,30 @@ def find_pipeyard() -> Path:
     return beside
 
 
+def print_tables(rows: list[Row], goals: list[Goal], engines: list[str], repeat: int) -> None:
+    out = Console(width=None if sys.stdout.isatty() else 160)
+    out.print(render(rows, engines, repeat))
+    if goals:
+        out.print(render_goals(goals))
+
+
+def render_saved(path: Path) -> int:
+    """Print the tables of a report saved by an earlier (possibly interrupted) run."""
+    report = json.loads(path.read_text())
+    fields = set(Measurement.__dataclass_fields__)
+    rows = [
+        Row(r["workload"], r["tasks"], {e: Measurement(**{k: v for k, v in m.items() if k in fields}) for e, m in r["results"].items()})
+        for r in report["rows"]
+    ]
+    goals = [Goal(**g) for g in report["goals"]]
+    print_tables(rows, goals, report["args"]["engines"], report["args"]["repeat"])
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render is not None:
+        return render_saved(args.render)
     cli = find_pipeyard()
     chosen = workloads(args.quick)
     if args.workloads:
@@ -181,8 +204,16 @@ def main(argv: list[str] | None = None) -> int:
             if name in args.engines
         }
         # One untimed pipeyard run creates the database and warms the file cache.
+        goals: list[Goal] = []
+
+        def checkpoint(message: str) -> None:
+            # Saved as it goes: a long run stopped half-way still leaves what it measured.
+            save(rows, goals, args)
+            console.print(message)
+
+        rows: list[Row] = []
         record(Measurement(), "pipeyard warm-up", lambda: pipeyard.run_file(compiled["single"], 1, args.timeout))
-        rows = [Row(w.name, w.tasks, {e: Measurement() for e in args.engines}) for w in chosen]
+        rows[:] = [Row(w.name, w.tasks, {e: Measurement() for e in args.engines}) for w in chosen]
         def run_one(engine: str, workload: Workload) -> Completed:
             if engine == "pipeyard":
                 # The iris row is its first run in this home: the goal compares the second.
@@ -193,13 +224,12 @@ def main(argv: list[str] | None = None) -> int:
             return natives[engine].run_workload(workload.kind, workload.size, args.timeout)
 
         for workload, row in zip(chosen, rows, strict=True):
-            console.print(f"[bold]{workload.name}[/]")
+            checkpoint(f"[bold]{workload.name}[/]")
             for attempt in range(1, args.repeat + 1):
                 for engine in args.engines:
                     record(row.results[engine], f"{engine:9} #{attempt}", partial(run_one, engine, workload))
-        goals: list[Goal] = []
         if not args.no_goals:
-            goals = measure_goals(
+            measure_goals(
                 rows={r.workload: r.results for r in rows},
                 pipeyard=pipeyard,
                 kfp_local=kfp_local,
@@ -210,12 +240,10 @@ def main(argv: list[str] | None = None) -> int:
                 big_loop=args.big_loop,
                 server_loop=args.server_loop,
                 timeout=args.timeout,
-                log=console.print,
+                log=checkpoint,
+                goals=goals,
             )
-    out = Console(width=None if sys.stdout.isatty() else 160)
-    out.print(render(rows, args.engines, args.repeat))
-    if goals:
-        out.print(render_goals(goals))
+    print_tables(rows, goals, args.engines, args.repeat)
     save(rows, goals, args)
     console.print(f"Saved {args.output}")
     return 1 if any(m.error and not m.unsupported and not m.error.startswith("timeout") for r in rows for m in r.results.values()) else 0
