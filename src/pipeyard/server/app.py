@@ -30,6 +30,7 @@ from pipeyard.server.routers import (
     runs,
     system,
 )
+from pipeyard.server.routers import run_links
 from pipeyard.server.routers import v1beta1 as v1beta1_routes
 from pipeyard.server.scheduler import RecurringScheduler
 from pipeyard.server.static import STATIC_DIR, mount_static
@@ -92,6 +93,7 @@ def create_app(
     install_error_handlers(app)
     for module in (system, pipelines, experiments, runs, recurring_runs, artifacts, event_stream, v1beta1_routes):
         app.include_router(module.router)
+    app.include_router(run_links.router)
     app.include_router(deployment_routes.create_router(auth_token=auth_token, start_manager=start_workers))
     # Last: its catch-all route must not shadow the API.
     mount_static(app, static_dir or STATIC_DIR)
