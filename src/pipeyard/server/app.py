@@ -27,10 +27,10 @@ from pipeyard.server.routers import (
     experiments,
     pipelines,
     recurring_runs,
+    run_links,
     runs,
     system,
 )
-from pipeyard.server.routers import run_links
 from pipeyard.server.routers import v1beta1 as v1beta1_routes
 from pipeyard.server.scheduler import RecurringScheduler
 from pipeyard.server.static import STATIC_DIR, mount_static
