@@ -38,11 +38,11 @@ describe('a large loop', () => {
 
 describe('node sizes', () => {
   const node = (type: GNode['type'], label: string): GNode => ({ id: label, type, label }) as GNode;
-  it('reserve room for a wrapped long label, up to three lines', () => {
+  it('reserve room for a wrapped long label, up to four lines', () => {
     expect(nodeSize(node('task', 'train')).height).toBe(58);
     const long = 'a-very-long-component-name-that-does-not-fit-on-one-line';
     expect(nodeSize(node('task', long)).height).toBeGreaterThan(58);
     expect(nodeSize(node('artifact', long)).height).toBeGreaterThan(44);
-    expect(nodeSize(node('task', long.repeat(10))).height).toBe(58 + 2 * 17);
+    expect(nodeSize(node('task', long.repeat(10))).height).toBe(58 + 3 * 17);
   });
 });

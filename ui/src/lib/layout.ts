@@ -2,7 +2,7 @@ import dagre from '@dagrejs/dagre';
 import type { GEdge, GNode } from './graph';
 
 // Labels wrap (up to LABEL_LINES lines, see .gn-label): the layout reserves their height.
-const LABEL_LINES = 3;
+const LABEL_LINES = 4;
 const LINE_PX = 17;
 const CHAR_PX = 7.4;
 
