@@ -170,7 +170,7 @@ main(async () => {
     const versions = await (await fetch(`${base}/apis/v2beta1/pipelines/${s.pipeline_id}/versions`)).json();
     const names = versions.pipeline_versions.map((v) => v.display_name);
     assert(names.includes('saved from package run') && names.length === 3, `the pipeline got the new version (${names.join(', ')})`);
-    await saved.getByRole('link', { name: 'saved from package run' }).click();
+    await linked.getByRole('link', { name: 'saved from package run' }).click();
     await page.getByRole('heading', { name: 'e2e-kfp-metrics' }).waitFor();
     await page.waitForFunction(() => document.querySelector('.stat select option:checked')?.textContent === 'saved from package run');
     await graphNode(page, 'score');
