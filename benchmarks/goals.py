@@ -85,7 +85,7 @@ def measure_goals(
 
     # -- per task: the marginal cost of one more task in a chain
     def marginal(engine: str) -> float | None:
-        if engine not in rows or rows[chain_name][engine].median is None or single[engine].median is None:
+        if engine not in single or rows[chain_name][engine].median is None or single[engine].median is None:
             return None
         return 1000 * (rows[chain_name][engine].median - single[engine].median) / (chain_tasks - 1)  # type: ignore[operator]
 
