@@ -70,3 +70,19 @@ def suite(quick: bool) -> list[BenchPipeline]:
     if quick:
         return [single, chain(5)]
     return [single, chain(20), fan_out(20), loop(100)]
+
+
+def iris() -> BenchPipeline:
+    """The repository's iris example (examples/iris_pipeline.py), four ML steps."""
+
+    def build() -> Callable[..., object]:
+        import importlib.util
+
+        source = Path(__file__).resolve().parent.parent / "examples" / "iris_pipeline.py"
+        spec = importlib.util.spec_from_file_location("bench_iris_example", source)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.iris_pipeline  # type: ignore[no-any-return]
+
+    return BenchPipeline("iris", 4, "the iris example: load, split, train, evaluate", build)

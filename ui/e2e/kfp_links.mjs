@@ -131,6 +131,14 @@ main(async () => {
     assert((await page.locator('.side-head .badge').innerText()).trim() === 'Not run', 'its badge says Not run');
     await graphSettled(page);
     await shot(page, 'failed-run-not-run');
+    // long task and artifact names wrap inside their nodes instead of being cut
+    for (const name of ['summarise-the-quarterly-evaluation-for-the-release-review', 'evaluation_summary_for_the_quarterly_release_review_board']) {
+      const label = page.getByTestId(`node-${name}`).locator('.gn-label');
+      const box = await label.evaluate((el) => ({ text: el.textContent, client: el.clientHeight, scroll: el.scrollHeight }));
+      assert(box.text === name, `the node shows the whole name ${name} (got ${box.text})`);
+      assert(box.client > 20 && box.scroll <= box.client + 1, `the label of ${name} wraps onto more lines and is not cut (${JSON.stringify(box)})`);
+    }
+    await shot(page, 'graph-long-labels-wrap');
 
     // 7. a run from a package: the name from its spec, its Spec, save as a version of the pipeline of that name
     await page.goto(link(`/#/runs/details/${s.runs.package}`));
@@ -152,10 +160,17 @@ main(async () => {
     await saved.waitFor();
     await saved.getByRole('link', { name: 'saved from package run' }).waitFor();
     await shot(page, 'saved-as-pipeline');
+    // after a reload the run shows the version it was saved as, and no longer offers to save it
+    await page.reload();
+    const linked = page.getByTestId('run-pipeline');
+    await linked.getByRole('link', { name: 'saved from package run' }).waitFor();
+    assert((await linked.locator('.tag', { hasText: 'package' }).count()) === 0, `the run is no longer shown as from a package (${await linked.innerText()})`);
+    assert((await page.getByTestId('save-as-pipeline').count()) === 0, 'a linked run does not offer to save it again');
+    await shot(page, 'saved-run-linked-after-reload');
     const versions = await (await fetch(`${base}/apis/v2beta1/pipelines/${s.pipeline_id}/versions`)).json();
     const names = versions.pipeline_versions.map((v) => v.display_name);
     assert(names.includes('saved from package run') && names.length === 3, `the pipeline got the new version (${names.join(', ')})`);
-    await saved.getByRole('link', { name: 'saved from package run' }).click();
+    await linked.getByRole('link', { name: 'saved from package run' }).click();
     await page.getByRole('heading', { name: 'e2e-kfp-metrics' }).waitFor();
     await page.waitForFunction(() => document.querySelector('.stat select option:checked')?.textContent === 'saved from package run');
     await graphNode(page, 'score');

@@ -27,6 +27,7 @@ from pipeyard.server.routers import (
     experiments,
     pipelines,
     recurring_runs,
+    run_links,
     runs,
     system,
 )
@@ -94,6 +95,7 @@ def create_app(
     for module in (system, pipelines, experiments, runs, recurring_runs, artifacts, event_stream, v1beta1_routes):
         app.include_router(module.router)
     app.include_router(debug_pause_routes.router)
+    app.include_router(run_links.router)
     app.include_router(deployment_routes.create_router(auth_token=auth_token, start_manager=start_workers))
     # Last: its catch-all route must not shadow the API.
     mount_static(app, static_dir or STATIC_DIR)

@@ -117,6 +117,9 @@ class TaskDetail(_Resource):
 
 class RunDetails(_Resource):
     task_details: list[TaskDetail] = Field(default_factory=list)
+    # pipeyard extension, only in paged answers (server/task_pages.py)
+    next_task_page_token: str | SkipJsonSchema[None] = None
+    total_task_count: int | SkipJsonSchema[None] = None
 
 
 class Run(_Resource):

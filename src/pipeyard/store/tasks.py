@@ -32,6 +32,13 @@ class TaskStore(StoreBase):
         with self._write() as conn:
             self._upsert(conn, tasks, [to_row(task)], ["task_id"])
 
+    def put_tasks(self, batch: Sequence[Task]) -> None:
+        """Insert or replace many tasks in one transaction."""
+        if any(not t.task_id for t in batch):
+            raise InvalidArgument("a task needs a task_id", field="task_id")
+        with self._write() as conn:
+            self._upsert(conn, tasks, [to_row(t) for t in batch], ["task_id"])
+
     def get_task(self, task_id: str) -> Task:
         with self._read() as conn:
             stmt = sa.select(tasks).where(tasks.c.task_id == task_id)
@@ -44,6 +51,43 @@ class TaskStore(StoreBase):
                 sa.select(tasks).where(tasks.c.run_id == run_id).order_by(tasks.c.created_at, tasks.c.task_id)
             ).mappings()
             return [to_entity(Task, r) for r in rows]
+
+    def count_tasks(self, run_id: str) -> int:
+        with self._read() as conn:
+            stmt = sa.select(sa.func.count()).select_from(tasks).where(tasks.c.run_id == run_id)
+            return int(conn.execute(stmt).scalar_one())
+
+    def list_tasks_slice(self, run_id: str, offset: int, limit: int) -> list[Task]:
+        """``limit`` of the run's tasks from ``offset`` on, in ``list_tasks``'s order: one page of
+        a run too large to send whole (a 10,000-item loop has 20,000 tasks)."""
+        if offset < 0 or limit < 1:
+            raise InvalidArgument("a task page needs offset >= 0 and a size >= 1", field="task_page_size")
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(tasks)
+                .where(tasks.c.run_id == run_id)
+                .order_by(tasks.c.created_at, tasks.c.task_id)
+                .offset(offset)
+                .limit(limit)
+            ).mappings()
+            return [to_entity(Task, r) for r in rows]
+
+    def child_task_ids(self, run_id: str, parent_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The ids of the children of each of ``parent_ids``, in creation order, without
+        loading the children (a page's parents may have children on other pages)."""
+        out: dict[str, list[str]] = {}
+        ids = list(parent_ids)
+        with self._read() as conn:
+            # Chunked: SQLite caps the parameters of one statement.
+            for start in range(0, len(ids), 500):
+                stmt = (
+                    sa.select(tasks.c.parent_task_id, tasks.c.task_id)
+                    .where(tasks.c.run_id == run_id, tasks.c.parent_task_id.in_(ids[start : start + 500]))
+                    .order_by(tasks.c.created_at, tasks.c.task_id)
+                )
+                for parent, child in conn.execute(stmt):
+                    out.setdefault(parent, []).append(child)
+        return out
 
     def record_task_result(
         self, task: Task, artifacts: Sequence[Artifact], events: Sequence[ArtifactEvent]

@@ -182,6 +182,9 @@ export const api = {
     const r = await request<{ tasks?: Task[] }>('GET', `${PY}/runs/${encodeURIComponent(runId)}/tasks`);
     return r.tasks ?? [];
   },
+  /** link a run from a package to the version its spec was saved as (server/routers/run_links.py) */
+  linkRunVersion: (runId: string, versionId: string) =>
+    request<Run>('POST', `${PY}/runs/${encodeURIComponent(runId)}:link-version`, { pipeline_version_id: versionId }),
   runSpec: (runId: string) =>
     request<{ pipeline_spec: Record<string, unknown>; platform_spec?: Record<string, unknown> | null }>(
       'GET',

@@ -218,6 +218,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/apis/pipeyard/v1/runs/{run_id}:link-version": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Link Version */
+        post: operations["link_version_apis_pipeyard_v1_runs__run_id__link_version_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/apis/v1alpha1/runs/{run_id}/nodes/{node_id}/log": {
         parameters: {
             query?: never;
@@ -1342,6 +1359,11 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** LinkVersionBody */
+        LinkVersionBody: {
+            /** Pipeline Version Id */
+            pipeline_version_id: string;
+        };
         /** ListArtifactsResponse */
         ListArtifactsResponse: {
             /** Artifacts */
@@ -1707,8 +1729,12 @@ export interface components {
         };
         /** RunDetails */
         RunDetails: {
+            /** Next Task Page Token */
+            next_task_page_token?: string;
             /** Task Details */
             task_details?: components["schemas"]["TaskDetail"][];
+            /** Total Task Count */
+            total_task_count?: number;
         } & {
             [key: string]: unknown;
         };
@@ -2385,6 +2411,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    link_version_apis_pipeyard_v1_runs__run_id__link_version_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkVersionBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
                 };
             };
             /** @description Validation Error */
@@ -4447,7 +4508,10 @@ export interface operations {
     };
     get_run_apis_v2beta1_runs__run_id__get: {
         parameters: {
-            query?: never;
+            query?: {
+                task_page_size?: number | null;
+                task_page_token?: string | null;
+            };
             header?: never;
             path: {
                 run_id: string;

@@ -48,7 +48,12 @@ export interface ScopeGraph {
   /** the scope actually drawn (a loop with no iterations yet opens its body) */
   path: string;
   error?: string;
+  /** a loop's iterations are drawn a page at a time (a 10,000-item loop would be 10,000 nodes) */
+  iterationPage?: { page: number; pages: number; total: number; first: number; last: number };
 }
+
+/** Iterations drawn per page of a loop scope. */
+export const ITERATIONS_PER_PAGE = 100;
 
 interface Segment {
   name: string;
@@ -159,7 +164,7 @@ export function buildScopeGraph(
   byPath: Map<string, Task> = new Map(),
   // live: a run's graph (a task without a record is pending); ended: the run has
   // finished, so a task without a record (or still pending) never ran
-  opts: { live?: boolean; ended?: boolean } = {},
+  opts: { live?: boolean; ended?: boolean; iterationPage?: number } = {},
 ): ScopeGraph {
   const r = resolveScope(spec, path);
   if ('error' in r) return { nodes: [], edges: [], crumbs: r.crumbs, path, error: r.error };
@@ -169,7 +174,10 @@ export function buildScopeGraph(
       // nothing ran yet (or a static view): show the loop body
       return buildScopeGraph(spec, `${r.loopPath}[*]`, byPath, opts);
     }
-    const nodes: GNode[] = its.map((it) => ({
+    const pages = Math.ceil(its.length / ITERATIONS_PER_PAGE);
+    const page = Math.min(Math.max(opts.iterationPage ?? 0, 0), pages - 1);
+    const shown = its.slice(page * ITERATIONS_PER_PAGE, (page + 1) * ITERATIONS_PER_PAGE);
+    const nodes: GNode[] = shown.map((it) => ({
       id: `iter:${it.path}`,
       type: 'iteration',
       label: `Iteration ${it.index}`,
@@ -179,7 +187,8 @@ export function buildScopeGraph(
       task: it.task,
       openPath: it.path,
     }));
-    return { nodes, edges: [], crumbs: r.crumbs, path };
+    const iterationPage = { page, pages, total: its.length, first: shown[0].index, last: shown[shown.length - 1].index };
+    return { nodes, edges: [], crumbs: r.crumbs, path, iterationPage };
   }
 
   const { dag, prefix, crumbs } = r;

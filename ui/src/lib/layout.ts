@@ -1,14 +1,24 @@
 import dagre from '@dagrejs/dagre';
 import type { GEdge, GNode } from './graph';
 
+// Labels wrap (up to LABEL_LINES lines, see .gn-label): the layout reserves their height.
+const LABEL_LINES = 4;
+const LINE_PX = 17;
+const CHAR_PX = 7.4;
+
+function extraLabelHeight(label: string, textWidth: number): number {
+  const lines = Math.min(LABEL_LINES, Math.max(1, Math.ceil((label.length * CHAR_PX) / textWidth)));
+  return (lines - 1) * LINE_PX;
+}
+
 export function nodeSize(n: GNode): { width: number; height: number } {
   switch (n.type) {
     case 'artifact':
-      return { width: 180, height: 44 };
+      return { width: 180, height: 44 + extraLabelHeight(n.label, 140) };
     case 'iteration':
       return { width: 180, height: 58 };
     default:
-      return { width: 220, height: 58 };
+      return { width: 220, height: 58 + extraLabelHeight(n.label, 170) };
   }
 }
 

@@ -14,6 +14,7 @@ from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import run_json
 from pipeyard.server.listing import RUN_KEYS, list_query, page_body
 from pipeyard.server.models import RunBody
+from pipeyard.server.task_pages import run_with_tasks
 from pipeyard.server.timefmt import utcnow
 from pipeyard.submission.runs import new_run, resolve_spec
 
@@ -78,9 +79,14 @@ def create_run(
 
 
 @router.get("/runs/{run_id}", **schemas.returns(schemas.Run))
-def get_run(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
-    run = ctx.store.get_run(run_id)
-    return run_json(run, ctx.store.list_tasks(run_id))
+def get_run(
+    run_id: str,
+    task_page_size: int | None = None,
+    task_page_token: str | None = None,
+    ctx: ServerContext = Depends(get_ctx),
+) -> dict[str, Any]:
+    # Large runs' task details come in pages (a pipeyard extension): see server/task_pages.py.
+    return run_with_tasks(ctx.store, ctx.store.get_run(run_id), task_page_size, task_page_token)
 
 
 @router.delete("/runs/{run_id}", **schemas.returns(schemas.Empty))

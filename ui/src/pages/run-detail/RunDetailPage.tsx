@@ -29,7 +29,12 @@ export function RunDetailPage({ runId, query }: { runId: string; query: URLSearc
   const specR = useAsync(() => api.runSpec(runId), [runId]);
   const spec = useMemo(() => normalizeSpec(specR.data?.pipeline_spec ?? run?.pipeline_spec), [specR.data, run?.pipeline_spec]);
   const [tab, setTab] = useState<Tab>(() => (query.get('tab') as Tab | null) ?? 'graph');
-  const [scope, setScope] = useState('');
+  const [scope, setScopeOnly] = useState('');
+  const [iterationPage, setIterationPage] = useState(0);
+  const setScope = (p: string) => {
+    setScopeOnly(p);
+    setIterationPage(0);
+  };
   const [selectedId, setSelectedId] = useState<string>();
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState<Saved>();
@@ -37,7 +42,7 @@ export function RunDetailPage({ runId, query }: { runId: string; query: URLSearc
   const finished = isFinished(run?.state);
   const now = useNow(!finished);
   const byPath = useMemo(() => indexTasks(tasks), [tasks]);
-  const graph = useMemo(() => (spec ? buildScopeGraph(spec, scope, byPath, { live: true, ended: finished }) : undefined), [spec, scope, byPath, finished]);
+  const graph = useMemo(() => (spec ? buildScopeGraph(spec, scope, byPath, { live: true, ended: finished, iterationPage }) : undefined), [spec, scope, byPath, finished, iterationPage]);
   const selected = graph?.nodes.find((n) => n.id === selectedId);
   const failedTasks = tasks.filter((t) => t.state === 'FAILED' && (t.kind === 'CONTAINER' || t.kind === 'IMPORTER'));
 
@@ -137,6 +142,19 @@ export function RunDetailPage({ runId, query }: { runId: string; query: URLSearc
         ) : (
           <div className="run-layout">
             <div className="run-graph">
+              {graph.iterationPage && graph.iterationPage.pages > 1 && (
+                <div className="iteration-pager" data-testid="iteration-pager">
+                  <button className="btn small" disabled={graph.iterationPage.page === 0} onClick={() => setIterationPage(graph.iterationPage!.page - 1)}>
+                    ‹ previous
+                  </button>
+                  <span>
+                    iterations {graph.iterationPage.first}–{graph.iterationPage.last} of {graph.iterationPage.total} · page {graph.iterationPage.page + 1} of {graph.iterationPage.pages}
+                  </span>
+                  <button className="btn small" disabled={graph.iterationPage.page + 1 >= graph.iterationPage.pages} onClick={() => setIterationPage(graph.iterationPage!.page + 1)}>
+                    next ›
+                  </button>
+                </div>
+              )}
               <PipelineGraph
                 graph={graph}
                 now={now}
@@ -185,6 +203,13 @@ export function RunDetailPage({ runId, query }: { runId: string; query: URLSearc
           onSaved={(s) => {
             setSaving(false);
             setSaved(s);
+            // the run now shows the version it ran, after a reload too
+            if (s.versionId) {
+              api.linkRunVersion(runId, s.versionId).then(
+                () => live.reload(),
+                (e: unknown) => setActionError(`Saved, but the run could not be linked to the version: ${(e as Error).message}`),
+              );
+            }
           }}
         />
       )}

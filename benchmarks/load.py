@@ -1,0 +1,182 @@
+"""Many runs at once through ``kfp.Client`` against a real ``pipeyard server``.
+
+Submits N one-task runs from a pool of threads (as N users or a notebook loop would), while
+another thread lists ``GET /apis/v2beta1/runs?page_size=50`` as the UI's runs page does, and
+reports how long until every run finished, how many succeeded, the list's latency percentiles
+during the load and the server's peak resident memory.
+"""
+
+from __future__ import annotations
+
+import socket
+import statistics
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from engines import scrubbed_env
+
+FINAL = {"SUCCEEDED", "FAILED", "CANCELED", "SKIPPED"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM: the process's resident high-water mark so far."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@contextmanager
+def server(cli: Path, home: Path, workers: int | None = None, timeout: float = 120) -> Iterator[tuple[str, int]]:
+    """A pipeyard server on a free port of 127.0.0.1; stopped (by its pid) on exit."""
+    port = free_port()
+    command = [str(cli), "server", "--port", str(port)]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    home.mkdir(parents=True, exist_ok=True)
+    log = (home / "server.log").open("wb")
+    process = subprocess.Popen(command, env=scrubbed_env(PIPEYARD_HOME=str(home)), stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited with {process.returncode}; see {home / 'server.log'}")
+            try:
+                if httpx.get(f"{url}/apis/v2beta1/healthz", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server did not answer within {timeout:.0f} s")
+            time.sleep(0.2)
+        yield url, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@dataclass
+class LoadResult:
+    runs: int
+    succeeded: int
+    seconds: float
+    list_p50_ms: float
+    list_p95_ms: float
+    list_samples: int
+    server_peak_rss_mb: float
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def submit_many(cli: Path, home: Path, package: Path, runs: int, timeout: float) -> LoadResult:
+    import kfp
+
+    with server(cli, home) as (url, pid):
+        client = kfp.Client(host=url)
+        # Up front: concurrent first submissions would each try to create the default experiment.
+        experiment_id = client.create_experiment("load").experiment_id
+        latencies: list[float] = []
+        done = threading.Event()
+
+        def poll() -> None:
+            with httpx.Client(base_url=url, timeout=30) as http:
+                while not done.is_set():
+                    started = time.perf_counter()
+                    http.get("/apis/v2beta1/runs", params={"page_size": 50}).raise_for_status()
+                    latencies.append(1000 * (time.perf_counter() - started))
+                    time.sleep(0.05)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        started = time.perf_counter()
+        poller.start()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            ids = list(
+                pool.map(
+                    lambda i: client.create_run_from_pipeline_package(
+                        str(package), run_name=f"load-{i}", enable_caching=False, experiment_id=experiment_id
+                    ).run_id,
+                    range(runs),
+                )
+            )
+        states: dict[str, str] = {}
+        deadline = time.monotonic() + timeout
+        with httpx.Client(base_url=url, timeout=30) as http:
+            while len(states) < len(ids) and time.monotonic() < deadline:
+                for run_id in [i for i in ids if i not in states]:
+                    state = http.get(f"/apis/v2beta1/runs/{run_id}").json().get("state", "")
+                    if state in FINAL:
+                        states[run_id] = state
+                time.sleep(0.5)
+        elapsed = time.perf_counter() - started
+        done.set()
+        poller.join(timeout=60)
+        return LoadResult(
+            runs=runs,
+            succeeded=sum(1 for s in states.values() if s == "SUCCEEDED"),
+            seconds=elapsed,
+            list_p50_ms=_percentile(latencies, 50),
+            list_p95_ms=_percentile(latencies, 95),
+            list_samples=len(latencies),
+            server_peak_rss_mb=peak_rss_mb(pid),
+        )
+
+
+def server_loop(cli: Path, home: Path, package: Path, timeout: float) -> tuple[str, float, float]:
+    """One big run through the server: its final state, wall seconds and the server's peak RSS."""
+    import kfp
+
+    with server(cli, home) as (url, pid):
+        client = kfp.Client(host=url)
+        started = time.perf_counter()
+        run_id = client.create_run_from_pipeline_package(str(package), enable_caching=False).run_id
+        run = client.wait_for_run_completion(run_id, timeout=timeout, sleep_duration=2)
+        return str(run.state), time.perf_counter() - started, peak_rss_mb(pid)
+
+
+def main() -> int:
+    """``python benchmarks/load.py --runs N``: the load alone, its result as one JSON line."""
+    import argparse
+    import json
+    import sys
+    import tempfile
+    from dataclasses import asdict
+
+    from pipelines import chain
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--timeout", type=float, default=1800)
+    args = parser.parse_args()
+    cli = Path(sys.executable).parent / "pipeyard"
+    with tempfile.TemporaryDirectory(prefix="pipeyard-load-") as scratch:
+        package = chain(1).compile(Path(scratch))
+        result = submit_many(cli, Path(scratch) / "home", package, args.runs, args.timeout)
+    print(json.dumps(asdict(result)))
+    return 0 if result.succeeded == result.runs else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
