@@ -41,10 +41,11 @@ RAY_ENV = {
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_agent_register_timeout_ms": "180000",
     "RAY_raylet_start_wait_time_s": "180",
-    # Notice a dead node in seconds rather than half a minute.
+    # Notice a dead node in seconds rather than half a minute: a killed node refuses
+    # its health checks at once, a live one on a loaded machine may answer slowly.
     "RAY_health_check_period_ms": "1000",
-    "RAY_health_check_failure_threshold": "3",
-    "RAY_health_check_timeout_ms": "1000",
+    "RAY_health_check_failure_threshold": "5",
+    "RAY_health_check_timeout_ms": "10000",
 }
 
 
@@ -177,7 +178,7 @@ class Cluster:
 
     def popen(self, ns: str, argv: list[str], log: Path, env: Mapping[str, str] | None = None,
               *, hide_home: bool = False) -> subprocess.Popen[bytes]:
-        full_env = {**os.environ, **self.env, **(env or {})}
+        full_env = {**os.environ, **RAY_ENV, **self.env, **(env or {})}
         command = shlex.join(argv)
         if hide_home:
             # ip netns exec gives the command a mount namespace of its own (a slave
