@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import threading
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RAY_PORT = 6379
+START_TRIES = 3
 S3_PORT = 5000
 # Fixed agent ports (the namespaces are private): without them a raylet on a loaded
 # machine gives up waiting for its agent's port file.
@@ -199,10 +201,17 @@ class Cluster:
             argv += ["--head", f"--port={RAY_PORT}", "--include-dashboard=false"]
         else:
             argv += [f"--address={self.ray_address}"]
-        proc = self.popen(ns, argv, self.base / f"ray-{ns}.log", hide_home=hide_home)
-        # `ray start` returns once its node is up (its daemons stay in the netns).
-        if proc.wait(timeout=300) != 0:
-            raise RuntimeError(f"ray start in {ns} failed:\n{(self.base / f'ray-{ns}.log').read_text()[-3000:]}")
+        log = self.base / f"ray-{ns}.log"
+        # On a heavily loaded machine a raylet may give up waiting for its agents
+        # (Ray's own start-up timeouts): start that node again from nothing.
+        for _ in range(START_TRIES):
+            proc = self.popen(ns, argv, log, hide_home=hide_home)
+            # `ray start` returns once its node is up (its daemons stay in the netns).
+            if proc.wait(timeout=600) == 0:
+                return
+            self.kill_namespace(ns)
+            shutil.rmtree(self.base / ns, ignore_errors=True)
+        raise RuntimeError(f"ray start in {ns} failed {START_TRIES} times:\n{log.read_text()[-3000:]}")
 
     def kill_namespace(self, ns: str) -> None:
         """SIGKILL every process in ``ns`` (a machine losing power), until none is left."""
