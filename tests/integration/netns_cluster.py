@@ -43,11 +43,6 @@ RAY_ENV = {
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_agent_register_timeout_ms": "180000",
     "RAY_raylet_start_wait_time_s": "180",
-    # Notice a dead node in seconds rather than half a minute: a killed node refuses
-    # its health checks at once, a live one on a loaded machine may answer slowly.
-    "RAY_health_check_period_ms": "1000",
-    "RAY_health_check_failure_threshold": "5",
-    "RAY_health_check_timeout_ms": "10000",
 }
 
 
