@@ -201,9 +201,14 @@ class Cluster:
         # (Ray's own start-up timeouts): start that node again from nothing.
         for _ in range(START_TRIES):
             proc = self.popen(ns, argv, log, hide_home=hide_home)
-            # `ray start` returns once its node is up (its daemons stay in the netns).
-            if proc.wait(timeout=600) == 0:
-                return
+            try:
+                # `ray start` returns once its node is up (its daemons stay in the netns).
+                if proc.wait(timeout=600) == 0:
+                    return
+            finally:
+                if proc.poll() is None:  # interrupted: no unwaited child left behind
+                    proc.kill()
+                    proc.wait()
             self.kill_namespace(ns)
             shutil.rmtree(self.base / ns, ignore_errors=True)
         raise RuntimeError(f"ray start in {ns} failed {START_TRIES} times:\n{log.read_text()[-3000:]}")

@@ -27,7 +27,9 @@ from kfp.dsl import Dataset, Input, Output
 from tests.integration.conftest import POSTGRES_ENV, postgres_schema_url
 from tests.integration.netns_cluster import S3_PORT, Cluster, netns_available, two_node_cluster
 
-pytestmark = pytest.mark.xdist_group("ray")
+# Starting two Ray nodes takes half a minute on a quiet machine, many minutes on a
+# loaded one (Ray's start-up is mostly Python imports): above pytest-timeout's default.
+pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.timeout(1500)]
 BUCKET = "cluster"
 ROOT = f"s3://{BUCKET}/root"
 SERVER_PORT = 8888
