@@ -36,6 +36,9 @@ SERVER_PORT = 8888
 # Guards against a hung cluster on a loaded machine, not performance assertions.
 DEADLINE_SECONDS = 300.0
 _SRC = str(Path(__file__).resolve().parents[2] / "src")
+# A server bound beyond loopback requires a token.
+TOKEN = uuid.uuid4().hex
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @dataclass
@@ -46,11 +49,17 @@ class Deployment:
     log: Path
 
     def http(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30)
+        return httpx.Client(base_url=self.url, timeout=30, headers=AUTH)
 
     def fs(self) -> Any:
         return s3fs.S3FileSystem(skip_instance_cache=True, key="test", secret="test",
                                  client_kwargs={"endpoint_url": self.cluster.s3_endpoint})
+
+
+def _healthy(dep: Deployment, server: subprocess.Popen[bytes]) -> bool:
+    if server.poll() is not None:
+        pytest.fail(f"the server exited with {server.returncode}:\n{dep.log.read_text(errors='replace')[-3000:]}")
+    return httpx.get(f"{dep.url}/apis/v2beta1/healthz", headers=AUTH, timeout=2).status_code == 200
 
 
 def _wait(what: str, check: Any, log: Path | None = None) -> Any:
@@ -95,7 +104,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         db = url.set(host=cluster.root_ip, port=port).render_as_string(hide_password=False)
         server_env = {"PIPEYARD_HOME": str(home), "PIPEYARD_DATABASE_URL": db, "PIPEYARD_LAUNCHER": "ray",
                       "PIPEYARD_RAY_ADDRESS": cluster.ray_address, "PIPEYARD_PIPELINE_ROOT": ROOT,
-                      "PYTHONUNBUFFERED": "1"}
+                      "PYTHONUNBUFFERED": "1", "PIPEYARD_AUTH_TOKEN": TOKEN}
         log = base / "server.log"
         server = cluster.popen(cluster.head_ns, [sys.executable, "-m", "pipeyard.server.main", "--host",
                                                  cluster.head_outer_ip, "--port", str(SERVER_PORT)],
@@ -104,7 +113,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         dep = Deployment(cluster, f"http://{cluster.head_outer_ip}:{SERVER_PORT}", env_s3, log)
         _wait("the S3 endpoint", lambda: httpx.get(cluster.s3_endpoint, timeout=2).status_code < 500)
         dep.fs().mkdir(BUCKET)
-        _wait("the server", lambda: httpx.get(f"{dep.url}/apis/v2beta1/healthz", timeout=2).status_code == 200,
+        _wait("the server", lambda: _healthy(dep, server),
               log)
         yield dep
 
@@ -175,7 +184,7 @@ def _submit(dep: Deployment, pipeline: Any, tmp_path: Path, args: dict[str, Any]
 
     package = tmp_path / f"{uuid.uuid4().hex}.yaml"
     compiler.Compiler().compile(pipeline, str(package))
-    run = kfp.Client(host=dep.url).create_run_from_pipeline_package(str(package), arguments=args or {})
+    run = kfp.Client(host=dep.url, existing_token=TOKEN).create_run_from_pipeline_package(str(package), arguments=args or {})
     return str(run.run_id)
 
 
