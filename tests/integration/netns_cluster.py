@@ -243,8 +243,10 @@ class Cluster:
 
 @contextlib.contextmanager
 def two_node_cluster(base: Path, home: Path, env: Mapping[str, str], *, cpus: int = 2) -> Iterator[Cluster]:
-    """Network, Ray head (resource ``head_node``) and worker (``worker_node``)."""
+    """Network, Ray head (resource ``head_node``) and worker (``worker_node``); their
+    processes get ``env`` and the S3 endpoint the head will serve (``s3_endpoint``)."""
     cluster = Cluster(base, home, dict(env))
+    cluster.env["AWS_ENDPOINT_URL"] = cluster.s3_endpoint
     try:
         cluster.create_network()
         cluster.ray_start(cluster.head_ns, cluster.head_ip, head=True, cpus=cpus, resources='{"head_node": 100}')

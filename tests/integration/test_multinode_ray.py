@@ -216,8 +216,8 @@ def test_fan_out_on_both_nodes_through_the_bucket_then_cached(deployment: Deploy
     dep, cluster = deployment, deployment.cluster
     run_id = _submit(dep, fan_out, tmp_path, {"text": "xy"})
     run = _final(dep, run_id)
-    assert run["state"] == "SUCCEEDED", run
     tasks = {t["path"]: t for t in _tasks(dep, run_id)}
+    assert run["state"] == "SUCCEEDED", [(p, t["state"], t.get("error")) for p, t in tasks.items()]
     assert _ips(tasks["make-data"]) == [cluster.worker_ip]
     assert _ips(tasks["read-data"]) == [cluster.head_ip]
     # The worker never saw the driver's files: what it made reached the head through the bucket.
