@@ -42,7 +42,7 @@ def fan_out(n: int):  # type: ignore[no-untyped-def]
     @dsl.pipeline(name=f"ray-fan-out-{n}")
     def pipeline():  # type: ignore[no-untyped-def]
         with dsl.ParallelFor(list(range(n)), parallelism=0):
-            nap(i=0).set_cpu_limit("1").set_caching_options(False)
+            nap(i=0).set_cpu_request("1").set_caching_options(False)
 
     return pipeline
 

@@ -157,7 +157,7 @@ def too_big() -> None:
 
 @dsl.pipeline(name="multinode-too-big")
 def big() -> None:
-    too_big().set_cpu_limit("3")  # each node has 2 CPUs, the cluster 4
+    too_big().set_cpu_request("3")  # each node has 2 CPUs, the cluster 4
 
 
 @dsl.component
