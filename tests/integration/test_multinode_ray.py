@@ -264,6 +264,15 @@ def test_killed_worker_node_the_task_succeeds_on_the_head(deployment: Deployment
     dep, cluster = deployment, deployment.cluster
     run_id = _submit(dep, node_loss, tmp_path, {"seconds": 20})
     _wait("a task running on the worker node", lambda: _executors_in(cluster.worker_ns), dep.log)
+
+    def both_started() -> bool:
+        markers = [t for t in _tasks(dep, run_id) if t["name"] == "slow-marker"]
+        with dep.http() as http:
+            logs = [http.get(f"/apis/pipeyard/v1/runs/{run_id}/tasks/{t['task_id']}/log").text for t in markers]
+        return len(logs) == 2 and all("started" in log for log in logs)
+
+    # Both print before they sleep: the worker's line has streamed back before it dies.
+    _wait("both tasks to print", both_started, dep.log)
     cluster.kill_namespace(cluster.worker_ns)
     run = _final(dep, run_id)
     assert run["state"] == "SUCCEEDED", run
