@@ -56,6 +56,11 @@ class Deployment:
                                  client_kwargs={"endpoint_url": self.cluster.s3_endpoint})
 
 
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.kill()
+    proc.wait()
+
+
 def _healthy(dep: Deployment, server: subprocess.Popen[bytes]) -> bool:
     if server.poll() is not None:
         pytest.fail(f"the server exited with {server.returncode}:\n{dep.log.read_text(errors='replace')[-3000:]}")
@@ -98,7 +103,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         cluster.env.update(env_s3)
         moto = cluster.popen(cluster.head_ns, [sys.executable, "-m", "moto.server", "-H", cluster.head_ip,
                                                "-p", str(S3_PORT)], base / "moto.log")
-        stack.callback(moto.kill)
+        stack.callback(_stop, moto)
         url = sa.make_url(schema_url)
         port = cluster.forward_postgres(url.host or "127.0.0.1", url.port or 5432)
         db = url.set(host=cluster.root_ip, port=port).render_as_string(hide_password=False)
@@ -109,7 +114,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         server = cluster.popen(cluster.head_ns, [sys.executable, "-m", "pipeyard.server.main", "--host",
                                                  cluster.head_outer_ip, "--port", str(SERVER_PORT)],
                                log, server_env)
-        stack.callback(server.kill)
+        stack.callback(_stop, server)
         dep = Deployment(cluster, f"http://{cluster.head_outer_ip}:{SERVER_PORT}", env_s3, log)
         _wait("the S3 endpoint", lambda: httpx.get(cluster.s3_endpoint, timeout=2).status_code < 500)
         dep.fs().mkdir(BUCKET)
