@@ -94,6 +94,7 @@ class _Forwarder:
         for s in (a, b):
             with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
+            s.close()  # idempotent: the other direction's thread closes them too
 
     def close(self) -> None:
         self._stop = True
