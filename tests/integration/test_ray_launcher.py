@@ -69,7 +69,9 @@ def test_shell_output_exit_code_env_and_cwd(tmp_path: Path) -> None:
         cwd=str(workdir),
         on_output=lines.append,
     )
-    assert _launch(request) == LaunchResult(exit_code=7)
+    result = _launch(request)
+    assert (result.exit_code, result.timed_out, result.error) == (7, False, None)
+    assert result.details["ray_node_ip"]  # where it ran, for the task's details
     expected = ["to-log", "v=hello", str(workdir), "err"]
     assert Path(request.log_path).read_text().splitlines() == expected
     assert lines == expected
@@ -82,7 +84,7 @@ def test_processes_left_behind_die_with_the_task(tmp_path: Path) -> None:
         key="k", argv=("sh", "-c", "sleep 1000 & echo $!; exit 3"), log_path=str(tmp_path / "t.log"),
         on_output=lines.append,
     )
-    assert _launch(request) == LaunchResult(exit_code=3)
+    assert _launch(request).exit_code == 3
     assert killed(int(lines[0]))  # dead or dying when the launch returned
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeyard.artifacts.filesystems import RemoteError
-from pipeyard.artifacts.uris import local_path, output_uri, task_dir_name
+from pipeyard.artifacts.uris import is_remote, local_path, output_uri, task_dir_name
 from pipeyard.engine import debug_pause, kubernetes_config, staging, task_resources
 from pipeyard.engine.context import RunContext
 from pipeyard.engine.executor_io import OutputError, executor_input, prepare_output_paths, read_outputs
@@ -44,6 +44,7 @@ class AttemptInput:
     log_path: str
     attempt: int
     refs: kubernetes_config.Refs
+    engine_retries: bool = False  # a failed attempt will be followed by another
 
     @property
     def where(self) -> str:
@@ -111,8 +112,8 @@ async def prepare_attempt(inp: AttemptInput) -> PreparedAttempt | Outcome:
     assert container is not None
     # A remote pipeline root is staged locally: the executor reads and writes
     # local paths, the store keeps the remote URIs.
-    staged = await staging.stage(ctx.settings.home, ctx.run_id, inp.artifacts, inp.output_uris,
-                                 output_uri(ctx.pipeline_root, ctx.pipeline.name, ctx.run_id, row.path, ""))
+    staged_uri = output_uri(ctx.pipeline_root, ctx.pipeline.name, ctx.run_id, row.path, "")
+    staged = await staging.stage(ctx.settings.home, ctx.run_id, inp.artifacts, inp.output_uris, staged_uri)
     # The executor takes the task root (dsl.get_uri) from the output file's folder,
     # so it lives beside the task's artifacts under the pipeline root.
     task_root = Path(local_path(staged.task_root))
@@ -182,6 +183,9 @@ async def prepare_attempt(inp: AttemptInput) -> PreparedAttempt | Outcome:
         accelerator_count=res.accelerator_count,
         image=container.image,
         host_paths=_host_paths(inp.work, task_root, staged.inputs, staged.outputs),
+        staged_inputs=_staged_inputs(inp.artifacts, staged.inputs),
+        staged_task_root=(str(task_root), staged_uri) if staged.remote_outputs else None,
+        engine_retries=inp.engine_retries,
     )
     return PreparedAttempt(request, row, staged, output_file, param_files, setup.timeout_seconds)
 
@@ -190,24 +194,42 @@ async def collect_attempt(inp: AttemptInput, prepared: PreparedAttempt,
                           result: LaunchResult) -> tuple[Outcome, int | None]:
     """Judge the launch result; on success read, publish and record the outputs."""
     ctx, row, staged = inp.ctx, prepared.row, prepared.staged
+    if result.details:
+        # Per attempt, so a retry on another node keeps where the failed one ran.
+        per_attempt = {**row.details.get("attempts", {}), str(inp.attempt): dict(result.details)}
+        row = dataclasses.replace(row, details={**row.details, "attempts": per_attempt})
+        ctx.put_task(row)
+    kept = dict(row.details)
+
+    def failed(error: str, exit_code: int | None) -> tuple[Outcome, int | None]:
+        return Outcome("FAILED", error=error, row_details=kept), exit_code
+
     if result.error:
-        return Outcome("FAILED", error=result.error + staged.note), result.exit_code
+        return failed(result.error + staged.note, result.exit_code)
     if result.timed_out:
-        return Outcome("FAILED", error=f"timed out after {prepared.timeout_seconds} s"), result.exit_code
+        return failed(f"timed out after {prepared.timeout_seconds} s", result.exit_code)
     if result.exit_code != 0:
-        return (Outcome("FAILED", error=f"exit code {result.exit_code}{explain_exit(inp.log_path)}{staged.note}"),
-                result.exit_code)
+        return failed(f"exit code {result.exit_code}{explain_exit(inp.log_path)}{staged.note}", result.exit_code)
     try:
         out_params, produced = read_outputs(inp.component.outputs, prepared.output_file,
                                             prepared.param_files, staged.outputs)
-        produced = await staged.publish(produced)
+        produced = await staged.publish(produced, uploaded=result.uploaded)
     except (OutputError, RemoteError) as e:
-        return Outcome("FAILED", error=str(e)), 0
+        return failed(str(e), 0)
     outputs, rows, events = artifact_rows(ctx, row, produced)
     done = dataclasses.replace(row, state="SUCCEEDED", finished_at=ctx.now(),
                                outputs=io_record(out_params, outputs), error=None)
     ctx.record_result(done, rows, events + input_events(ctx, done, inp.artifacts))
-    return Outcome("SUCCEEDED", out_params, outputs, task_id=row.task_id, task_name=row.display_name), 0
+    return Outcome("SUCCEEDED", out_params, outputs, task_id=row.task_id, task_name=row.display_name,
+                   row_details=kept), 0
+
+
+def _staged_inputs(artifacts: Mapping[str, list[ArtifactDict]],
+                   staged: Mapping[str, list[ArtifactDict]]) -> dict[str, str]:
+    """Local staged path -> remote URI of each remote input artifact."""
+    return {local_path(s["uri"]): a["uri"]
+            for name, arts in artifacts.items() for a, s in zip(arts, staged[name], strict=True)
+            if is_remote(a["uri"]) and not is_remote(s["uri"])}
 
 
 def _host_paths(work: Path, task_root: Path, inputs: Mapping[str, list[ArtifactDict]],

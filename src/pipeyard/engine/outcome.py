@@ -23,6 +23,9 @@ class Outcome:
     error: str | None = None
     task_id: str | None = None
     task_name: str = ""
+    # The task row's details as an attempt left them (placement, staging notes), so
+    # the retry loop's later writes of the row keep them.
+    row_details: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:

@@ -84,7 +84,8 @@ async def run_container(ctx: RunContext, task: TaskView, component: ComponentVie
         work, log_path = attempt_dirs(ctx, row, attempt)
         started = ctx.now()
         ctx.recorder.put_attempt(TaskAttempt(row.task_id, attempt, "RUNNING", started, log_path))
-        inp = AttemptInput(ctx, component, row, params, artifacts, output_uris, work, log_path, attempt, refs)
+        inp = AttemptInput(ctx, component, row, params, artifacts, output_uris, work, log_path, attempt, refs,
+                           engine_retries=retry_delay(task.retry, attempt) is not None)
         try:
             outcome, exit_code = await run_attempt(inp)
         except asyncio.CancelledError as e:
@@ -95,6 +96,8 @@ async def run_container(ctx: RunContext, task: TaskView, component: ComponentVie
                                                      ctx.now(), None, reason))
                 ctx.finish_task(row, state, error=reason)
             raise
+        if outcome.row_details is not None:
+            row = dataclasses.replace(row, details=outcome.row_details)
         if not outcome.ok:
             # First, before anything is recorded: a failure that filled the disk must
             # leave room for its own record, and a retry starts from nothing.

@@ -156,9 +156,11 @@ class Staging:
         """Appended to a failed attempt's error: a missing download is the likely cause."""
         return "".join(f"; {w}" for w in self.warnings)
 
-    async def publish(self, produced: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    async def publish(self, produced: dict[str, list[dict[str, Any]]],
+                      uploaded: bool = False) -> dict[str, list[dict[str, Any]]]:
         """Upload what the executor wrote under this task's staging directory and
-        give the items back with their remote URIs (and digests)."""
+        give the items back with their remote URIs (and digests). ``uploaded``: the
+        launcher already uploaded them from where the task ran; only digests are read."""
         if not self.remote_outputs:
             return produced
         task_dir = Path(self.task_root).resolve()
@@ -174,7 +176,9 @@ class Staging:
                 item = dict(item, uri=remote)
                 # Only this task's own outputs: an input handed back as an output is
                 # already at its remote URI.
-                if source.exists() and task_dir in source.resolve().parents:
+                if uploaded and task_dir in source.resolve().parents:
+                    item["digest"] = await asyncio.to_thread(remote_digest, remote)
+                elif source.exists() and task_dir in source.resolve().parents:
                     try:
                         item["digest"] = await asyncio.to_thread(upload, self.root, source, remote)
                     except Exception as e:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from pipeyard.ir.python_component import PythonProgram
 
@@ -43,6 +43,15 @@ class LaunchRequest:
     # working directory, executor output, artifacts). A launcher that isolates the
     # filesystem (a container) must make them visible at the same paths.
     host_paths: tuple[str, ...] = ()
+    # Staged copies of a remote pipeline root's artifacts: local input path -> remote
+    # URI, and (local task root, its remote URI). A launcher whose tasks run where this
+    # machine's files are not (another Ray node) fetches and uploads them there.
+    staged_inputs: Mapping[str, str] = field(default_factory=dict)
+    staged_task_root: tuple[str, str] | None = None
+    # Whether the engine will run another attempt if this one fails (a retry policy
+    # with retries left); a launcher may resubmit an attempt lost to a dead node once
+    # when it will not.
+    engine_retries: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,10 @@ class LaunchResult:
     timed_out: bool = False
     # Set when the launcher could not start the task at all (e.g. a venv failed).
     error: str | None = None
+    # Where and how it ran, for the task's details (e.g. the Ray node of each try).
+    details: Mapping[str, Any] = field(default_factory=dict)
+    # Set when the launcher uploaded the task's staged outputs itself.
+    uploaded: bool = False
 
     @property
     def succeeded(self) -> bool:

@@ -19,28 +19,30 @@ in a Ray worker, wherever Ray schedules it.
   source goes to a temp ``ephemeral_component.py`` on the worker. KFP's
   ``pip install`` bootstrap never runs.
 - ``packages_to_install`` is refused with an error naming the packages: they
-  must be preinstalled on the Ray workers. (Ray's per-task ``runtime_env`` pip
-  would build environments on the workers that nobody caches or cleans the way
-  ``venvs.py`` does locally, and a failed build surfaces as a scheduling error
-  rather than a task log.)
-- ``request.cpu`` becomes ``num_cpus`` (at least ``MIN_TASK_CPUS``, so many
-  trivial tasks share a core) and ``memory_bytes`` Ray's ``memory``; a request
-  larger than the whole cluster fails at once instead of waiting forever.
+  must be preinstalled on the Ray workers.
+- Resources (``ray_resources.py``): CPUs, memory, GPUs and custom resources become
+  Ray task options; a request no single node can hold is refused at once. Tasks
+  are spread over the nodes (``PIPEYARD_RAY_SCHEDULING=DEFAULT`` for Ray's policy).
+- The first item an attempt yields names its node; the launcher returns it in
+  ``LaunchResult.details`` for the task's details. When the node dies mid-task the
+  attempt fails naming it, and when the engine will not retry (no retry policy)
+  the launcher resubmits it once to the remaining nodes.
 - ``mounts`` are not supported yet: such a request fails naming the paths.
 
-Where the cluster spans several machines, workers must see the files the
-engine hands them. Artifacts: use a shared or remote pipeline root
-(``PIPEYARD_PIPELINE_ROOT=s3://...`` etc., which the engine stages). For now the
-work directories under ``PIPEYARD_HOME`` (executor input/output files) must
-also be visible at the same path on every worker, e.g. on a shared filesystem.
-A single-node cluster works as is. Workers need the same ``pipeyard`` and
-``kfp`` installed as the driver.
+Nodes need not share the driver's filesystem when the pipeline root is remote
+(``s3://``, ``gs://``, ``minio://``): the attempt fetches its staged inputs from the
+bucket on its node, uploads its outputs there and sends back the executor's
+small output files (``ray_files.py``). With a local pipeline root every node must
+see ``PIPEYARD_HOME`` at the same path (one node, or a shared filesystem).
+Workers need the same ``pipeyard`` and ``kfp`` installed as the driver, and the
+credentials of the bucket in their environment.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import select
 import shutil
@@ -56,6 +58,7 @@ from typing import Any
 
 import ray
 
+from pipeyard.launchers import ray_files
 from pipeyard.launchers.base import LaunchRequest, LaunchResult
 from pipeyard.launchers.host_env import task_base_env
 from pipeyard.launchers.process import (
@@ -66,10 +69,12 @@ from pipeyard.launchers.process import (
     group_members,
     signal_group,
 )
+from pipeyard.launchers.ray_files import NodeFiles
+from pipeyard.launchers.ray_resources import ray_options, refusal
 
-# Ray accounts fractional CPUs; a task asking for nothing still takes this much,
-# so a node with N cores runs up to N / MIN_TASK_CPUS trivial tasks at once.
-MIN_TASK_CPUS = 0.05
+# "SPREAD" places a fan-out's tasks across the nodes; "DEFAULT" is Ray's own
+# policy (fill the driver's node first).
+SCHEDULING_ENV = "PIPEYARD_RAY_SCHEDULING"
 # How long a cancelled attempt may take to report that its processes are gone.
 _CANCEL_WAIT_SECONDS = 30.0
 _READ_CHUNK = 1 << 16
@@ -90,10 +95,14 @@ class _AttemptSpec:
     source: str | None = None
     module_dirs: tuple[str, ...] = ()
     extra_env: dict[str, str] = field(default_factory=dict)
+    files: NodeFiles = NodeFiles()
+    driver_node: str = ""  # the driver's Ray node id: files are shared there
 
 
-# Items the attempt yields: ("out", bytes) chunks, then ("error", message) when
-# nothing could be started, or ("exit", exit code or None, timed out).
+# Items the attempt yields: ("node", node id, ip, host name) first, ("out", bytes)
+# chunks, then ("error", message) when nothing could be started, or ("files",
+# {path: bytes}) for a node other than the driver's and ("exit", exit code or None,
+# timed out, outputs uploaded).
 _Item = tuple[Any, ...]
 
 
@@ -151,7 +160,49 @@ def _terminate_group(process: subprocess.Popen[bytes]) -> None:
     _kill_group(process)
 
 
+def _here() -> tuple[str, str, str]:
+    import socket
+
+    return ray.get_runtime_context().get_node_id(), ray.util.get_node_ip_address(), socket.gethostname()
+
+
 def _attempt_items(spec: _AttemptSpec) -> Iterator[_Item]:
+    node_id, ip, host = _here()
+    yield ("node", node_id, ip, host)
+    remote_node = node_id != spec.driver_node
+    created: list[str] = []
+    try:
+        try:
+            created = ray_files.prepare(spec.files)
+        except Exception as e:  # the task cannot run without its inputs
+            yield ("error", f"on Ray node {ip}: cannot fetch the task's inputs: {type(e).__name__}: {e}")
+            return
+        last: _Item | None = None
+        for item in _command_items(spec):
+            if item[0] == "exit":
+                last = item
+                break
+            yield item
+        if last is None:
+            return
+        uploaded = False
+        if last[1] == 0 and not last[2] and spec.files.remote:
+            try:
+                ray_files.upload_outputs(spec.files)
+                uploaded = True
+            except Exception as e:
+                yield ("error", f"on Ray node {ip}: uploading the task's outputs to "
+                                f"{spec.files.task_root_uri} failed: {type(e).__name__}: {e}")
+                return
+        if remote_node:
+            yield ("files", ray_files.collect_returned(spec.files))
+        yield (*last, uploaded)
+    finally:
+        if remote_node and spec.files.remote:
+            ray_files.remove_created(created)
+
+
+def _command_items(spec: _AttemptSpec) -> Iterator[_Item]:
     env = {**task_base_env(), **spec.env, **spec.extra_env}
     argv = list(spec.argv)
     module_dir: str | None = None
@@ -330,6 +381,7 @@ class RayLauncher:
         self._connect_lock = asyncio.Lock()
         self._connected = False
         self._started_ray = False
+        self._driver_node = ""
 
     async def _connect(self) -> None:
         async with self._connect_lock:
@@ -339,9 +391,10 @@ class RayLauncher:
                 # ray.init blocks for seconds when it starts a local cluster.
                 await asyncio.to_thread(ray.init, address=self.address, **self.init_kwargs)
                 self._started_ray = True
+            self._driver_node = ray.get_runtime_context().get_node_id()
             self._connected = True
 
-    def _refusal(self, request: LaunchRequest) -> str | None:
+    def _refusal(self, request: LaunchRequest, options: dict[str, Any]) -> str | None:
         if request.mounts:
             return "the Ray launcher does not support volume mounts yet (task mounts " + ", ".join(
                 sorted(request.mounts)
@@ -353,23 +406,15 @@ class RayLauncher:
                 + ", ".join(program.packages)
                 + "); preinstall them on the Ray workers and remove them from the component"
             )
-        total = ray.cluster_resources()
-        cpus = float(total.get("CPU", 0.0))
-        if request.cpu > cpus:
-            return f"task requests {request.cpu:g} CPUs but the Ray cluster has {cpus:g}"
-        memory = float(total.get("memory", 0.0))
-        if request.memory_bytes > memory:
-            return (
-                f"task requests {request.memory_bytes} bytes of memory "
-                f"but the Ray cluster has {int(memory)}"
-            )
-        return None
+        return refusal(options, ray.nodes())
 
-    @staticmethod
-    def _spec(request: LaunchRequest) -> _AttemptSpec:
+    def _spec(self, request: LaunchRequest) -> _AttemptSpec:
+        files = _node_files(request)
+        driver = self._driver_node
         program = request.python
         if program is None:
-            return _AttemptSpec(request.argv, dict(request.env), request.cwd, request.timeout_seconds)
+            return _AttemptSpec(request.argv, dict(request.env), request.cwd, request.timeout_seconds,
+                                files=files, driver_node=driver)
         # Live logs: the task's output is a pipe, which Python would block-buffer.
         extra = {"_KFP_RUNTIME": "true", "PYTHONUNBUFFERED": request.env.get("PYTHONUNBUFFERED", "1")}
         return _AttemptSpec(
@@ -381,39 +426,71 @@ class RayLauncher:
             source=program.source,
             module_dirs=program.module_dirs,
             extra_env=extra,
+            files=files,
+            driver_node=driver,
         )
 
     async def launch(self, request: LaunchRequest) -> LaunchResult:
         if not request.argv and request.python is None:
             return LaunchResult(exit_code=None, error="task has an empty command")
         await self._connect()
-        refusal = self._refusal(request)
-        if refusal is not None:
-            append_to_log(request.log_path, f"pipeyard: {refusal}", request.on_output)
-            return LaunchResult(exit_code=None, error=refusal)
+        options = ray_options(request.cpu, request.memory_bytes, request.accelerator_type,
+                              request.accelerator_count)
+        strategy = (os.environ.get(SCHEDULING_ENV) or "SPREAD").strip().upper()
+        if strategy in ("SPREAD", "DEFAULT"):
+            options["scheduling_strategy"] = strategy
+        refused = self._refusal(request, options)
+        if refused is not None:
+            append_to_log(request.log_path, f"pipeyard: {refused}", request.on_output)
+            return LaunchResult(exit_code=None, error=refused)
         if self._slots is None:
-            return await self._run(request)
+            return await self._run_resubmitting(request, options)
         async with self._slots:
-            return await self._run(request)
+            return await self._run_resubmitting(request, options)
 
-    async def _run(self, request: LaunchRequest) -> LaunchResult:
-        options: dict[str, Any] = {"num_cpus": max(request.cpu, MIN_TASK_CPUS)}
-        if request.memory_bytes:
-            options["memory"] = request.memory_bytes
+    async def _run_resubmitting(self, request: LaunchRequest, options: dict[str, Any]) -> LaunchResult:
+        """One run, and when its node was lost and the engine will not retry, one more."""
+        result, lost = await self._run(request, options, try_number=1)
+        if not lost or request.engine_retries:
+            return result
+        still = self._refusal(request, options)
+        if still is not None:
+            return result
+        append_to_log(request.log_path, "pipeyard: the task has no retry policy: resubmitting it once "
+                      "to the remaining nodes", request.on_output)
+        second, _ = await self._run(request, options, try_number=2)
+        tries = [*result.details.get("tries", []), *second.details.get("tries", [])]
+        return dataclasses.replace(second, details={**second.details, "tries": tries,
+                                                    "lost": result.error})
+
+    async def _run(self, request: LaunchRequest, options: dict[str, Any],
+                   try_number: int) -> tuple[LaunchResult, bool]:
+        """The result, and whether the node running it was lost."""
         # An ObjectRefGenerator at run time; Ray's stubs call it an ObjectRef.
         generator: Any = _remote_attempt.options(**options).remote(self._spec(request))
         output = _Output(request)
+        node: dict[str, str] = {}
+
+        def result(exit_code: int | None, **fields: Any) -> LaunchResult:
+            tries = [dict(node, try_number=str(try_number))] if node else []
+            details = {**node, "tries": tries} if node else {}
+            return LaunchResult(exit_code=exit_code, details=details, **fields)
+
         try:
             try:
                 async for ref in generator:
                     item = await ref
-                    if item[0] == "out":
+                    if item[0] == "node":
+                        node = {"ray_node_id": item[1], "ray_node_ip": item[2], "hostname": item[3]}
+                    elif item[0] == "out":
                         output.write(item[1])
+                    elif item[0] == "files":
+                        await asyncio.to_thread(ray_files.write_returned, item[1])
                     elif item[0] == "error":
                         output.write(f"pipeyard: {item[1]}\n".encode())
-                        return LaunchResult(exit_code=None, error=item[1])
+                        return result(None, error=item[1]), False
                     else:
-                        return LaunchResult(exit_code=item[1], timed_out=bool(item[2]))
+                        return result(item[1], timed_out=bool(item[2]), uploaded=bool(item[3])), False
             except asyncio.CancelledError:
                 with contextlib.suppress(Exception):  # it may have just finished
                     ray.cancel(generator)
@@ -421,14 +498,20 @@ class RayLauncher:
                 output.write(b"pipeyard: task cancelled\n")
                 raise
             except (ray.exceptions.RayError, ray.exceptions.RaySystemError) as exc:
-                message = f"the Ray task failed: {exc}"
+                lost = await asyncio.to_thread(_node_lost, node.get("ray_node_id"), exc)
+                if lost:
+                    where = f"{node.get('ray_node_ip', '?')} (node id {node.get('ray_node_id', '?')})"
+                    message = (f"the Ray node {where} running this attempt was lost "
+                               f"({type(exc).__name__}); its output so far is above")
+                else:
+                    message = f"the Ray task failed: {exc}"
                 output.write(f"pipeyard: {message}\n".encode())
-                return LaunchResult(exit_code=None, error=message)
+                return result(None, error=message), lost
         finally:
             output.close()
         message = "the Ray task ended without reporting an exit code"
         append_to_log(request.log_path, f"pipeyard: {message}", request.on_output)
-        return LaunchResult(exit_code=None, error=message)
+        return result(None, error=message), False
 
     async def aclose(self) -> None:
         # A cluster someone else connected to (a test fixture, the server) is theirs to shut down.
@@ -436,6 +519,29 @@ class RayLauncher:
             await asyncio.to_thread(ray.shutdown)
             self._started_ray = False
         self._connected = False
+
+
+def _node_files(request: LaunchRequest) -> NodeFiles:
+    root, root_uri = request.staged_task_root or (None, None)
+    inputs = set(request.staged_inputs)
+    folders = tuple(p for p in request.host_paths if p not in inputs and p != root)
+    return NodeFiles(dict(request.staged_inputs), root, root_uri, folders, request.cwd)
+
+
+_NODE_LOSS = (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
+              ray.exceptions.ObjectLostError, ray.exceptions.LocalRayletDiedError)
+
+
+def _node_lost(node_id: str | None, exc: BaseException) -> bool:
+    """Whether ``exc`` means the node (or its worker process) went away, rather
+    than the task's own failure."""
+    if isinstance(exc, _NODE_LOSS):
+        return True
+    if not node_id:
+        return False
+    with contextlib.suppress(Exception):
+        return not any(n.get("NodeID") == node_id and n.get("Alive") for n in ray.nodes())
+    return False
 
 
 async def _until_finished(generator: Any) -> None:

@@ -5,8 +5,27 @@ import { KV, StatusBadge } from '../../components/common';
 import { debugPause } from '../../lib/debugPause';
 import { durationBetween, formatDate, formatDuration } from '../../lib/format';
 
+interface Placement {
+  ray_node_ip?: string;
+  ray_node_id?: string;
+  hostname?: string;
+  tries?: Placement[];
+}
+
+/** Where an attempt ran (the Ray launcher records each attempt's node, and every
+ * try when a lost node made it resubmit), as "10.0.0.2 (node 91b0…)". */
+export function attemptNode(t: Task, attempt: number): string | null {
+  const all = (t.details?.attempts ?? {}) as Record<string, Placement>;
+  const p = all[String(attempt)];
+  if (!p) return null;
+  const one = (x: Placement) =>
+    `${x.ray_node_ip ?? x.hostname ?? '?'}${x.ray_node_id ? ` (node ${x.ray_node_id.slice(0, 8)}…)` : ''}`;
+  return p.tries && p.tries.length > 1 ? p.tries.map(one).join(' → ') : one(p);
+}
+
 function Attempts({ t }: { t: Task }) {
   if (!t.attempt_list?.length) return null;
+  const placed = t.attempt_list.some((a) => attemptNode(t, a.attempt) !== null);
   return (
     <>
       <h3>Attempts</h3>
@@ -18,6 +37,7 @@ function Attempts({ t }: { t: Task }) {
             <th>Started</th>
             <th>Duration</th>
             <th>Exit</th>
+            {placed && <th>Node</th>}
           </tr>
         </thead>
         <tbody>
@@ -30,6 +50,11 @@ function Attempts({ t }: { t: Task }) {
               <td className="nowrap">{formatDate(a.started_at)}</td>
               <td>{formatDuration(durationBetween(a.started_at, a.finished_at))}</td>
               <td>{a.exit_code ?? '—'}</td>
+              {placed && (
+                <td className="mono" data-testid="attempt-node">
+                  {attemptNode(t, a.attempt) ?? '—'}
+                </td>
+              )}
             </tr>
           ))}
         </tbody>
