@@ -6,7 +6,7 @@ Usage (from the repository root, with a running engine: ``scripts/start-docker.s
     .venv/bin/python benchmarks/docker_launcher.py --repeat 1
 
 Both sides run the same compiled YAML of container components in a small local image
-(``tests/integration/docker_images.py``; no registry needed) and are timed as the wall
+(``tests/support/docker_images.py``; no registry needed) and are timed as the wall
 time of a whole fresh command: ``pipeyard run FILE --launcher docker --no-cache`` and a
 Python process that loads the YAML and calls it under ``kfp.local`` with
 ``DockerRunner()``. Container components only: kfp.local would pip-install kfp inside the

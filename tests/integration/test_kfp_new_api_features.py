@@ -22,7 +22,7 @@ import yaml
 from kfp import compiler, dsl
 from kfp.compiler.compiler_utils import KubernetesManifestOptions
 from tests.integration.conftest import ServerProcess
-from tests.unit.engine.pipeline_runs import cli_json, compile_pipeline, run_cli
+from tests.support.pipeline_runs import cli_json, compile_pipeline, run_cli
 
 
 @dsl.component(base_image="python:3.11")

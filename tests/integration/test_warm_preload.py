@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from kfp import dsl
-from tests.unit.engine.pipeline_runs import cli_json, compile_pipeline
+from tests.support.pipeline_runs import cli_json, compile_pipeline
 
 from pipeyard.launchers.forkserver import ForkServer, ForkServerError
 from pipeyard.launchers.preload import Record, Records, plan

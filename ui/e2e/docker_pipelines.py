@@ -1,7 +1,7 @@
 """The pipeline of the docker browser scenario (ui/e2e/docker.mjs).
 
 python docker_pipelines.py OUT_YAML builds the test tools image (a static busybox plus
-/opt/tools/produce, a program that exists only in the image; tests/integration/docker_images.py)
+/opt/tools/produce, a program that exists only in the image; tests/support/docker_images.py)
 and compiles a one-task container pipeline that runs it. Run with the repository root on
 PYTHONPATH.
 """

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from kfp import dsl
-from tests.support.pipeline_runs import EngineHarness, compile_pipeline
+from tests.support.pipeline_runs import EngineHarness, compile_pipeline, engine_fixture
+
+engine = pytest.fixture(scope="module")(engine_fixture)
 
 
 @dsl.component
