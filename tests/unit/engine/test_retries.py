@@ -62,7 +62,8 @@ def flaky(out: Output[Dataset]) -> str:
 @dsl.pipeline(name="retried")
 def retried() -> str:
     task = flaky()
-    task.set_retry(num_retries=3, backoff_duration="2s", backoff_factor=2.0, backoff_max_duration="5s")
+    # A budget (Argo's maxDuration, from the first attempt) that all four attempts fit in.
+    task.set_retry(num_retries=3, backoff_duration="2s", backoff_factor=2.0, backoff_max_duration="60s")
     return task.outputs["Output"]
 
 
@@ -100,7 +101,7 @@ def test_when_retries_run_out_the_task_fails_with_the_log_tail(tmp_path: Path) -
     engine = FakeEngine(tmp_path, _fail_until(99))
     result = engine.run(retried)
     assert result.state == "FAILED"
-    assert engine.time.sleeps == [2.0, 4.0, 5.0]  # capped by backoff_max_duration
+    assert engine.time.sleeps == [2.0, 4.0, 8.0]  # the back-off doubles; 14 s is within the budget
     task = result.at("flaky")
     assert (task.state, task.error, task.attempts) == ("FAILED", "exit code 1", 4)
     last_log = result.attempts("flaky")[-1].log_path
