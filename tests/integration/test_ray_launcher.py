@@ -14,7 +14,12 @@ import pytest
 from kfp import dsl  # noqa: E402
 from kfp.dsl import Dataset, Input, Output  # noqa: E402
 from tests.support.launcher_components import use_inflection  # noqa: E402
-from tests.support.launcher_kfp_tasks import compile_component, component, python_request  # noqa: E402
+from tests.support.launcher_kfp_tasks import (  # noqa: E402
+    compile_component,
+    component,
+    executor_output,
+    python_request,
+)
 from tests.support.pipeline_runs import compile_pipeline  # noqa: E402
 from tests.support.processes import killed  # noqa: E402
 from tests.support.ray_cluster import CLUSTER_CPUS, local_ray_cluster  # noqa: E402
@@ -116,15 +121,37 @@ def test_refusals_name_what_is_unsupported(tmp_path: Path) -> None:
     mounted = LaunchRequest(
         key="k", argv=("true",), log_path=str(tmp_path / "b.log"), mounts={"/data": str(tmp_path)}
     )
-    packaged = python_request(compile_component(use_inflection, tmp_path, word="x"), tmp_path, {"word": "a_b"})
 
     async def body(launcher: RayLauncher) -> list[LaunchResult]:
-        return [await launcher.launch(r) for r in (big, mounted, packaged)]
+        return [await launcher.launch(r) for r in (big, mounted)]
 
-    too_big, with_mount, with_packages = _with_launcher(body)
+    too_big, with_mount = _with_launcher(body)
     assert too_big.error is not None and "CPUs" in too_big.error
     assert with_mount.error is not None and "/data" in with_mount.error
-    assert with_packages.error is not None and "inflection==0.5.1" in with_packages.error
+
+
+def test_packages_to_install_come_from_one_cached_ray_runtime_env(tmp_path: Path) -> None:
+    # inflection is not installed here: only Ray's pip runtime environment can provide it.
+    with pytest.raises(ModuleNotFoundError):
+        __import__("inflection")
+    compiled = compile_component(use_inflection, tmp_path, word="x")
+    assert compiled.packages == ("inflection==0.5.1",)
+    runs = [tmp_path / "first", tmp_path / "second"]
+
+    async def body(launcher: RayLauncher) -> list[LaunchResult]:
+        return [await launcher.launch(python_request(compiled, d, {"word": "hello_world"}, key=d.name))
+                for d in runs]
+
+    results = _with_launcher(body)
+    logs = [(d / "logs" / "task.log").read_text() for d in runs]
+    for result, run_dir, log in zip(results, runs, logs, strict=True):
+        assert result.exit_code == 0, log
+        assert executor_output(run_dir)["parameterValues"] == {"Output": "HelloWorld"}
+    # Both tasks imported it from the same environment Ray made for this requirement set.
+    origins = [line.split("inflection from ", 1)[1] for log in logs for line in log.splitlines()
+               if line.startswith("inflection from ")]
+    assert len(origins) == 2 and origins[0] == origins[1], logs
+    assert "runtime_resources" in origins[0] and "/pip/" in origins[0], origins[0]
 
 
 # ----------------------------------------------------------------------------- end to end

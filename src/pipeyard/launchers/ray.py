@@ -18,8 +18,10 @@ in a Ray worker, wherever Ray schedules it.
   worker's interpreter and ``_KFP_RUNTIME=true``; a lightweight component's
   source goes to a temp ``ephemeral_component.py`` on the worker. KFP's
   ``pip install`` bootstrap never runs.
-- ``packages_to_install`` is refused with an error naming the packages: they
-  must be preinstalled on the Ray workers.
+- ``packages_to_install`` (and ``pip_index_urls``) become a Ray runtime environment
+  (``pip``): Ray installs them on the node into a virtualenv that still sees the
+  worker's own site packages (so kfp and pipeyard are not reinstalled), and keeps it
+  for every task with the same requirement set.
 - Resources (``ray_resources.py``): CPUs, memory, GPUs and custom resources become
   Ray task options; a request no single node can hold is refused at once. Tasks
   are spread over the nodes (``PIPEYARD_RAY_SCHEDULING=DEFAULT`` for Ray's policy).
@@ -51,7 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -399,13 +401,6 @@ class RayLauncher:
             return "the Ray launcher does not support volume mounts yet (task mounts " + ", ".join(
                 sorted(request.mounts)
             ) + ")"
-        program = request.python
-        if program is not None and program.packages:
-            return (
-                "the Ray launcher does not install packages_to_install ("
-                + ", ".join(program.packages)
-                + "); preinstall them on the Ray workers and remove them from the component"
-            )
         return refusal(options, ray.nodes())
 
     def _spec(self, request: LaunchRequest) -> _AttemptSpec:
@@ -439,6 +434,8 @@ class RayLauncher:
         strategy = (os.environ.get(SCHEDULING_ENV) or "SPREAD").strip().upper()
         if strategy in ("SPREAD", "DEFAULT"):
             options["scheduling_strategy"] = strategy
+        if request.python is not None and request.python.packages:
+            options["runtime_env"] = pip_runtime_env(request.python.packages, request.python.index_urls)
         refused = self._refusal(request, options)
         if refused is not None:
             append_to_log(request.log_path, f"pipeyard: {refused}", request.on_output)
@@ -558,3 +555,17 @@ async def _until_finished(generator: Any) -> None:
     while not task.done():
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.shield(task)
+
+
+def pip_runtime_env(packages: Sequence[str], index_urls: Sequence[str] = ()) -> dict[str, Any]:
+    """The Ray runtime environment for a component's ``packages_to_install``. Ray keys its
+    cache of these environments by their content, so the requirement set is sorted: two
+    components asking for the same packages share one environment. ``pip_index_urls`` as
+    KFP's bootstrap uses them: the first is the index, the others extra indexes."""
+    options: list[str] = []
+    for n, url in enumerate(index_urls):
+        options += ["--index-url" if n == 0 else "--extra-index-url", url]
+    pip: dict[str, Any] = {"packages": sorted(set(packages)), "pip_check": False}
+    if options:
+        pip["pip_install_options"] = options
+    return {"pip": pip}
