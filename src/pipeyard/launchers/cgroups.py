@@ -31,6 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeyard.launchers.process import pid_alive
+
 CFS_PERIOD_US = 100_000
 _REMOVE_TRIES = 200
 _REMOVE_PAUSE_SECONDS = 0.025
@@ -119,14 +121,6 @@ def _write(path: Path, value: str) -> None:
         f.write(value)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove_stale(parent: Path) -> None:
@@ -135,7 +129,7 @@ def _remove_stale(parent: Path) -> None:
         for entry in parent.iterdir():
             pid = entry.name[len(_PREFIX):]
             if (entry.name.startswith(_PREFIX) and pid.isdigit() and entry.is_dir()
-                    and int(pid) != os.getpid() and not _pid_alive(int(pid))):
+                    and int(pid) != os.getpid() and not pid_alive(int(pid))):
                 _remove_tree([entry])
 
 

@@ -24,6 +24,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from pipeyard.errors import PipeyardError
+from pipeyard.launchers.process import pid_alive
 
 LABEL_LAUNCHER = "pipeyard.launcher"
 LABEL_HOST = "pipeyard.host"
@@ -43,14 +44,6 @@ def owner_labels(key: str) -> dict[str, str]:
             LABEL_PID: str(os.getpid()), LABEL_KEY: key[:250]}
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Engine:
@@ -160,7 +153,7 @@ class Engine:
         removed: list[str] = []
         for c in self.labelled(f"{LABEL_HOST}={socket.gethostname()}"):
             pid = (c.get("Labels") or {}).get(LABEL_PID, "")
-            if pid.isdigit() and _pid_alive(int(pid)):
+            if pid.isdigit() and pid_alive(int(pid)):
                 continue
             self.remove(c["Id"])
             removed.append(c["Id"])

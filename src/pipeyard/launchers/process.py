@@ -189,3 +189,14 @@ def append_to_log(log_path: str, text: str, on_output: Callable[[str], None] | N
         for line in text.rstrip("\n").split("\n"):
             with contextlib.suppress(Exception):
                 on_output(line)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (one of another user counts: it is not ours to reap)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -18,6 +18,7 @@ import socket
 from datetime import datetime, timedelta, timezone
 
 from pipeyard.entities import ListQuery, Predicate
+from pipeyard.launchers.process import pid_alive
 from pipeyard.store import Store
 
 LOCAL_WORKER_PREFIX = "cli:"
@@ -44,7 +45,7 @@ def _gone(worker_id: str, lease_expires_at: datetime | None, now: datetime) -> i
     host_and_pid = worker_id[len(LOCAL_WORKER_PREFIX) :]
     host, _, pid_text = host_and_pid.rpartition(":")
     pid = int(pid_text) if pid_text.isdigit() else 0
-    if host == socket.gethostname() and pid > 0 and not _alive(pid):
+    if host == socket.gethostname() and pid > 0 and not pid_alive(pid):
         return pid
     if lease_expires_at is not None and lease_expires_at < now:
         return pid
@@ -90,11 +91,3 @@ def _close_interrupted_tasks(store: Store, run_id: str, reason: str, now: dateti
         store.put_task(dataclasses.replace(task, state="FAILED", finished_at=now, error=f"interrupted: {reason}"))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
