@@ -29,7 +29,8 @@ else echo "test: no Podman service; the docker launcher's Podman variants will s
 # ui/src/api/types.ts is generated from /openapi.json (server/schemas.py): it must be current.
 scripts/gen-api-types.sh --check
 
-.venv/bin/pytest -n 3 --dist loadgroup -q "$@"
+# The slowest tests are listed at the end, so a slow CI run says where its time went.
+.venv/bin/pytest -n 3 --dist loadgroup -q --durations=25 "$@"
 
 npm --prefix ui test
 npm --prefix ui run e2e
