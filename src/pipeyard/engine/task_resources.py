@@ -2,9 +2,10 @@
 
 KFP 2.x lets ``set_cpu_limit``/``set_memory_limit``/``set_accelerator_limit`` take
 pipeline parameters, so the spec holds ``{{$.inputs.parameters['pipelinechannel--mem']}}``
-text until the attempt's inputs are known. Kubernetes' rule for a limit without a
-request applies: the request equals the limit (admission then reserves what the task
-may use). A bad quantity fails the attempt with the field named.
+text until the attempt's inputs are known. Requests and limits stay apart here: the
+launcher's admission (``launchers/resources.py``) applies Kubernetes' rule for a limit
+without a request, capped at the machine. A bad quantity fails the attempt with the
+field named.
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ def resolve(resources: Resources, ctx: PlaceholderContext, where: str) -> TaskRe
 
     cpu_limit = float(quantity(resources.cpu_limit, "cpu limit", float))
     memory_limit = int(quantity(resources.memory_limit, "memory limit", int))
-    cpu = float(quantity(resources.cpu, "cpu request", float)) or cpu_limit
-    memory = int(quantity(resources.memory, "memory request", int)) or memory_limit
+    cpu = float(quantity(resources.cpu, "cpu request", float))
+    memory = int(quantity(resources.memory, "memory request", int))
     kind = _text(resources.accelerator_type, ctx, where, "accelerator type")
     count = 0
     if kind:

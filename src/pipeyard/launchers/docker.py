@@ -109,7 +109,9 @@ class DockerLauncher:
         if request.image and self.runs_on_host(request.image):
             return await self._local_launcher().launch(request)
         gpu = gpus.plan(request.accelerator_type, request.accelerator_count, self._pool.gpus)
-        refusal = self._pool.refusal(request.cpu, request.memory_bytes, gpu.count)
+        cpu, memory = self._pool.admission(request.cpu, request.memory_bytes, request.cpu_limit,
+                                           request.memory_limit_bytes)
+        refusal = self._pool.refusal(cpu, memory, gpu.count)
         if refusal is not None:
             return _fail(request, refusal)
         if not request.image:
@@ -118,7 +120,7 @@ class DockerLauncher:
             return _fail(request, "task has an empty command")
         if gpu.note:
             append_to_log(request.log_path, f"pipeyard: {gpu.note}", request.on_output)
-        async with self._pool.reserve(request.cpu, request.memory_bytes, gpu.count) as devices:
+        async with self._pool.reserve(cpu, memory, gpu.count) as devices:
             try:
                 return await self._run(request, devices)
             except EngineError as e:

@@ -122,13 +122,15 @@ class LocalLauncher:
 
     async def launch(self, request: LaunchRequest) -> LaunchResult:
         gpu = gpus.plan(request.accelerator_type, request.accelerator_count, self._pool.gpus)
-        refusal = self._pool.refusal(request.cpu, request.memory_bytes, gpu.count)
+        cpu, memory = self._pool.admission(request.cpu, request.memory_bytes, request.cpu_limit,
+                                           request.memory_limit_bytes)
+        refusal = self._pool.refusal(cpu, memory, gpu.count)
         if refusal is not None:
             append_to_log(request.log_path, f"pipeyard: {refusal}", request.on_output)
             return LaunchResult(exit_code=None, error=refusal)
         if gpu.note:
             append_to_log(request.log_path, f"pipeyard: {gpu.note}", request.on_output)
-        async with self._pool.reserve(request.cpu, request.memory_bytes, gpu.count) as devices:
+        async with self._pool.reserve(cpu, memory, gpu.count) as devices:
             cuda = gpus.task_env(devices, bool(self._pool.gpus))
             if cuda:
                 request = dataclasses.replace(request, env={**request.env, **cuda})

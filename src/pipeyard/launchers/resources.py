@@ -50,6 +50,17 @@ class ResourcePool:
         self._free_gpus = list(self.gpus)
         self._waiters: deque[tuple[Need, asyncio.Future[list[str]]]] = deque()
 
+    def admission(self, cpu: float, memory_bytes: int, cpu_limit: float = 0.0,
+                  memory_limit_bytes: int = 0) -> tuple[float, int]:
+        """The CPU and memory a task reserves: its requests, or, for a limit without a request,
+        the limit (Kubernetes' rule) capped at the whole machine. A limit above the machine
+        bounds nothing here; it must not make the task unrunnable, as a request would."""
+        if not cpu and cpu_limit:
+            cpu = min(cpu_limit, self.total_cpu)
+        if not memory_bytes and memory_limit_bytes:
+            memory_bytes = min(memory_limit_bytes, self.total_memory) if self.total_memory else memory_limit_bytes
+        return cpu, memory_bytes
+
     def refusal(self, cpu: float, memory_bytes: int, gpus: int = 0) -> str | None:
         """Why a request can never run here, or None when it can."""
         if gpus > len(self.gpus):

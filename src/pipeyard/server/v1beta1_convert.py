@@ -121,11 +121,19 @@ def metrics_of(tasks: Iterable[Task]) -> list[dict[str, Any]]:
     return out
 
 
+def run_parameters(r: Run) -> dict[str, Any]:
+    """A v1 run's parameters as KFP v1 shows them: the workflow's arguments after the
+    caller's values replaced the defaults, so every parameter with a default is listed
+    (a v2 run stores and shows only what its caller gave)."""
+    defaults = {p["name"]: p["value"] for p in spec_parameters(r.pipeline_spec) if "value" in p}
+    return {**defaults, **(r.parameters or {})}
+
+
 def run_v1(r: Run, tasks: Iterable[Task] | None = None) -> dict[str, Any]:
     refs = _ref("EXPERIMENT", r.experiment_id, "OWNER") + _ref(
         "PIPELINE_VERSION", r.pipeline_version_id, "CREATOR")
     spec = _compact({"pipeline_id": r.pipeline_id, "pipeline_name": r.pipeline_name,
-                     "parameters": parameters_list(r.parameters)})
+                     "parameters": parameters_list(run_parameters(r))})
     body = {"id": r.run_id, "name": r.display_name, "description": r.description,
             "storage_state": STORAGE.get(r.storage_state, r.storage_state),
             "pipeline_spec": spec, "resource_references": refs, "service_account": r.service_account,
@@ -163,7 +171,7 @@ def workflow_manifest(r: Run, tasks: list[Task]) -> str:
         })
     doc = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
            "metadata": {"name": r.run_id, "uid": r.run_id, "creationTimestamp": fmt(r.created_at)},
-           "spec": {"arguments": {"parameters": parameters_list(r.parameters)}},
+           "spec": {"arguments": {"parameters": parameters_list(run_parameters(r))}},
            "status": _compact({"phase": STATUS.get(r.state, r.state), "startedAt": fmt(r.started_at),
                                "finishedAt": fmt(r.finished_at), "message": r.error, "nodes": nodes})}
     return json.dumps(doc)

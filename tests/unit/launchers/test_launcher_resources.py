@@ -101,3 +101,16 @@ def test_refusal_messages() -> None:
     assert pool.refusal(4, 0) == "task requests 4 CPUs but this machine has 2"
     assert pool.refusal(2, 1000) is None
     assert pool.refusal(0, 2000) == "task requests 2000 bytes of memory but this machine has 1000"
+
+
+def test_a_limit_without_a_request_reserves_the_limit_at_most_the_machine() -> None:
+    pool = ResourcePool(max_parallel=4, total_cpu=2, total_memory_bytes=1000)
+    # Requests are what admission reserves, whatever the limits.
+    assert pool.admission(0.5, 100, cpu_limit=1.5, memory_limit_bytes=900) == (0.5, 100)
+    # Kubernetes' rule: a limit alone is the request...
+    assert pool.admission(0.0, 0, cpu_limit=1.5, memory_limit_bytes=900) == (1.5, 900)
+    # ...but a limit beyond the machine reserves the machine instead of making the task unrunnable.
+    cpu, memory = pool.admission(0.0, 0, cpu_limit=4.0, memory_limit_bytes=5000)
+    assert (cpu, memory) == (2.0, 1000) and pool.refusal(cpu, memory) is None
+    # An explicit request beyond the machine is still refused.
+    assert pool.refusal(*pool.admission(4.0, 0)) == "task requests 4 CPUs but this machine has 2"

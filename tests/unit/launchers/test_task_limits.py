@@ -38,7 +38,7 @@ def test_limits_from_pipeline_parameters_resolve_to_numbers(tmp_path: Path) -> N
     params = {"pipelinechannel--mem": "1Gi", "pipelinechannel--cpu": "1500m", "pipelinechannel--gpus": 2}
     res = resolve(component.container.resources, PlaceholderContext(input_parameters=params), "task 'work'")
     assert (res.memory_limit_bytes, res.cpu_limit, res.cpu) == (1024**3, 1.5, 0.5)
-    assert res.memory_bytes == 1024**3  # no memory request: Kubernetes takes the limit
+    assert res.memory_bytes == 0  # no memory request: admission takes the limit (test_launcher_resources.py)
     assert (res.accelerator_type, res.accelerator_count) == ("nvidia.com/gpu", 2)
 
     bad = {**params, "pipelinechannel--mem": "lots"}
