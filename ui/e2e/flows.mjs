@@ -26,7 +26,7 @@ import {
   startServer,
 } from './helpers.mjs';
 
-const shot = screenshots(20, 99);
+const shot = screenshots(20, 59);
 
 async function uploadPipeline(base, file, name) {
   const fd = new FormData();

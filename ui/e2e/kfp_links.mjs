@@ -14,7 +14,7 @@
 import path from 'node:path';
 import { assert, e2eDir, ensureBuilt, graphNode, graphSettled, launchBrowser, log, main, repo, runPython, screenshots, shots, startServer } from './helpers.mjs';
 
-const shot = screenshots(100, 149);
+const shot = screenshots(100, 129);
 
 main(async () => {
   const t0 = Date.now();

@@ -1,5 +1,5 @@
 // Third end-to-end scenario: the Deployments page in a real browser against a real server
-// and a real KServe model server (screenshots 100 on): the iris example runs on the server,
+// and a real KServe model server (screenshots 130 on): the iris example runs on the server,
 // its Model artifact's page has a "Serve" button that opens the Deployments form prefilled;
 // the deployment becomes ready, the "try it" form answers over both protocols (and says
 // what is wrong with a bad request), the log shows, the artifact lists its deployment
@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { assert, ensureBuilt, launchBrowser, log, main, repo, runPython, screenshots, shots, startServer } from './helpers.mjs';
 
-const shot = screenshots(100, 119);
+const shot = screenshots(130, 149);
 const READY_TIMEOUT = Number(process.env.E2E_SERVE_TIMEOUT_MS || 180000);
 
 async function answer(page) {
@@ -109,7 +109,7 @@ main(async () => {
     log(`PASS: serving, ${shot.count()} screenshots in ${path.relative(repo, shots)}/ (${Math.round((Date.now() - t0) / 1000)} s)`);
   } catch (e) {
     const pg = browser?.pages()[0];
-    if (pg) await pg.screenshot({ path: path.join(shots, '119-serving-failure.png') }).catch(() => undefined);
+    if (pg) await pg.screenshot({ path: path.join(shots, '149-serving-failure.png') }).catch(() => undefined);
     e.message += `\nserver log: ${home}/server.log; deployment logs: ${home}/logs/deployments/`;
     throw e;
   } finally {
