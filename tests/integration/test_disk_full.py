@@ -16,34 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kfp import compiler, dsl
+from kfp import compiler
+from tests.support.disk_pipelines import SIZE_MB, fill_pipeline, small_pipeline
 from tests.support.disks import small_tmpfs
-
-SIZE_MB = 48
-
-
-@dsl.component(base_image="python:3.11")
-def fill(out: dsl.Output[dsl.Dataset]) -> None:
-    block = b"x" * (1 << 20)
-    with open(out.path, "wb") as f:
-        for _ in range(1000):  # far more than the disk holds
-            f.write(block)
-            f.flush()
-
-
-@dsl.pipeline(name="fill-disk")
-def fill_pipeline() -> None:
-    fill().set_caching_options(False)
-
-
-@dsl.component(base_image="python:3.11")
-def small() -> str:
-    return "fine"
-
-
-@dsl.pipeline(name="small")
-def small_pipeline() -> str:
-    return small().output
 
 
 @pytest.fixture

@@ -11,35 +11,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from kfp import compiler, dsl
+from kfp import compiler
+from tests.support.disk_pipelines import SIZE_MB, fill_pipeline, small_pipeline
 from tests.support.disks import fill_up, small_tmpfs
 
-SIZE_MB = 48
 DISK_FULL_MESSAGE = "the server's disk is full: free space, then try again"
-
-
-@dsl.component(base_image="python:3.11")
-def fill(out: dsl.Output[dsl.Dataset]) -> None:
-    block = b"x" * (1 << 20)
-    with open(out.path, "wb") as f:
-        for _ in range(1000):  # far more than the disk holds
-            f.write(block)
-            f.flush()
-
-
-@dsl.pipeline(name="fill-disk")
-def fill_pipeline() -> None:
-    fill().set_caching_options(False)
-
-
-@dsl.component(base_image="python:3.11")
-def small() -> str:
-    return "fine"
-
-
-@dsl.pipeline(name="small")
-def small_pipeline() -> str:
-    return small().output
 
 
 def _create_run(http: Any, spec: Path) -> Any:
