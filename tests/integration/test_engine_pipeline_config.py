@@ -2,7 +2,6 @@
 what a finished run keeps on the machine; and the retry policy's max duration."""
 
 # No `from __future__ import annotations`: kfp reads component signatures at runtime.
-import os
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 import yaml
 from kfp import dsl
 from tests.support.pipeline_runs import EngineHarness, compile_pipeline, engine_fixture, read_artifact
+from tests.support.processes import gone
 
 from pipeyard.engine import ttl
 from pipeyard.engine.retries import retry_delay
@@ -60,18 +60,6 @@ def without_ttl(msg: str) -> None:
     write(msg=msg)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_the_compiled_config_is_in_the_platform_spec(tmp_path: Path) -> None:
     spec = compile_pipeline(deadline, tmp_path / "d.yaml")
     docs = list(yaml.safe_load_all(spec.read_text()))
@@ -90,9 +78,9 @@ def test_a_run_past_its_deadline_is_stopped_and_failed(engine: EngineHarness, tm
     # Its process was killed, and what came after it never ran.
     pid = int(pid_file.read_text())
     end = time.monotonic() + 60  # a guard against hanging, not a timing assertion
-    while _alive(pid) and time.monotonic() < end:
+    while not gone(pid) and time.monotonic() < end:
         time.sleep(0.05)
-    assert not _alive(pid)
+    assert gone(pid)
     assert [t.name for t in r.tasks] == ["hang"]
 
 

@@ -3,7 +3,6 @@
 # No `from __future__ import annotations`: kfp reads component signatures at runtime.
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import time
@@ -21,7 +20,7 @@ from tests.support.pipeline_runs import (
     engine_fixture,
     run_cli,
 )
-from tests.support.processes import killed
+from tests.support.processes import gone, killed
 
 from pipeyard.ir.loader import load_pipeline_file
 from pipeyard.ir.views import build_view
@@ -136,19 +135,6 @@ def sleeper(pid_dir: str) -> None:
     spawn_and_sleep(pid_dir=pid_dir)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie has ended; only its parent has not collected it yet.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _wait_for(predicate: object, what: str, deadline_s: float = CLI_DEADLINE_SECONDS) -> None:
     # A guard against hanging, not a timing assertion.
     deadline = time.monotonic() + deadline_s
@@ -169,7 +155,7 @@ def test_ctrl_c_cancels_the_run_and_kills_task_processes(tmp_path: Path) -> None
         _wait_for(lambda: (pid_dir / "pids").exists() or proc.poll() is not None, "the task to start")
         assert proc.poll() is None, proc.communicate()
         task_pid, child_pid = map(int, (pid_dir / "pids").read_text().split())
-        assert _alive(task_pid) and _alive(child_pid)
+        assert not gone(task_pid) and not gone(child_pid)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=CLI_DEADLINE_SECONDS)
     finally:
@@ -179,7 +165,7 @@ def test_ctrl_c_cancels_the_run_and_kills_task_processes(tmp_path: Path) -> None
     assert proc.returncode == 1, out + err
     # Killed (dead, or signalled and dying) before the CLI exited, not later by luck.
     assert killed(task_pid) and killed(child_pid), (out + err)
-    _wait_for(lambda: not _alive(task_pid) and not _alive(child_pid), "task processes to end")
+    _wait_for(lambda: gone(task_pid) and gone(child_pid), "task processes to end")
     listed = run_cli(home, "runs", "list", "--json")
     runs = json.loads(listed.stdout)
     assert len(runs) == 1

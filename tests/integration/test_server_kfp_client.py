@@ -9,7 +9,6 @@ what lists return, in which order.
 
 import base64
 import json
-import os
 import time
 import uuid
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import kfp
 import pytest
 from kfp import compiler, dsl
+from tests.support.processes import gone
 
 BASE_IMAGE = "python:3.11"
 
@@ -218,18 +218,6 @@ def _wait_for_file(path: Path) -> str:
     raise AssertionError(f"{path} was never written")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead for our purpose.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
 def test_terminate_kills_the_task_and_ends_canceled(
     server: Any, kfp_client: kfp.Client, tmp_path: Path
 ) -> None:
@@ -238,16 +226,16 @@ def test_terminate_kills_the_task_and_ends_canceled(
         sleepy_pipeline, arguments={"seconds": 300, "pid_file": str(pid_file)}, enable_caching=False
     )
     pid = int(_wait_for_file(pid_file))
-    assert _alive(pid)
+    assert not gone(pid)
     kfp_client.terminate_run(r.run_id)
     with server.http() as http:
         body = server.wait_run(http, r.run_id)
     assert body["state"] == "CANCELED"
     assert tasks_by_name(body)["sleeper"]["state"] == "CANCELED"
     deadline = time.monotonic() + 30
-    while _alive(pid) and time.monotonic() < deadline:
+    while not gone(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _alive(pid)
+    assert gone(pid)
     kfp_client.delete_run(r.run_id)
     with pytest.raises(kfp_server_api_exception()) as err:
         kfp_client.get_run(r.run_id)

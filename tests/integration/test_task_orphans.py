@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kfp import compiler, dsl
+from tests.support.processes import gone
 
 DEADLINE_SECONDS = 120.0
 
@@ -33,14 +34,6 @@ def lingering_pipeline(pid_file: str) -> None:
     lingering(pid_file=pid_file).set_caching_options(False)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return state[state.rfind(")") + 2] != "Z"  # a zombie runs nothing
-
-
 def _wait_for(predicate: Any, what: str) -> None:
     deadline = time.monotonic() + DEADLINE_SECONDS
     while not predicate():
@@ -52,7 +45,7 @@ def _wait_for(predicate: Any, what: str) -> None:
 def _task_pids(pid_file: Path) -> list[int]:
     _wait_for(pid_file.exists, "the task to start")
     pids = [int(p) for p in pid_file.read_text().split()]
-    assert len(pids) == 2 and all(_alive(p) for p in pids), pids
+    assert len(pids) == 2 and all(not gone(p) for p in pids), pids
     return pids
 
 
@@ -74,7 +67,7 @@ def test_killing_pipeyard_run_kills_the_task_and_its_children(tmp_path: Path) ->
         leader, grandchild = _task_pids(pid_file)
         os.kill(proc.pid, signal.SIGKILL)  # the CLI process only, as a crash would
         proc.wait(30)
-        _wait_for(lambda: not _alive(leader) and not _alive(grandchild), "the task's processes to die")
+        _wait_for(lambda: gone(leader) and gone(grandchild), "the task's processes to die")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -87,4 +80,4 @@ def test_killing_the_server_kills_its_tasks(start_server: Any, tmp_path: Path, r
     client.create_run_from_pipeline_func(lingering_pipeline, arguments={"pid_file": str(pid_file)})
     leader, grandchild = _task_pids(pid_file)
     assert srv.kill() == -9
-    _wait_for(lambda: not _alive(leader) and not _alive(grandchild), "the task's processes to die")
+    _wait_for(lambda: gone(leader) and gone(grandchild), "the task's processes to die")

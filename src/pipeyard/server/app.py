@@ -35,7 +35,9 @@ from pipeyard.server.routers import debug_pause as debug_pause_routes
 from pipeyard.server.routers import v1beta1 as v1beta1_routes
 from pipeyard.server.scheduler import RecurringScheduler
 from pipeyard.server.static import STATIC_DIR, mount_static
+from pipeyard.server.timefmt import utcnow
 from pipeyard.server.workers import RunWorkers, WorkerConfig
+from pipeyard.submission.registry import DEFAULT_EXPERIMENT, ensure_experiment
 
 if TYPE_CHECKING:
     from pipeyard.entities import Run
@@ -74,6 +76,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         hub.attach(asyncio.get_running_loop())
+        # As KFP's API server in single-user mode: clients that submit without an
+        # experiment find "Default" instead of racing each other to create it.
+        await asyncio.to_thread(ensure_experiment, store, DEFAULT_EXPERIMENT, utcnow())
         if ctx.workers is not None:
             settings.ensure_dirs()
             ctx.workers.start()

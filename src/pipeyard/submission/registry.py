@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from pipeyard.store import Store
 
 DEFAULT_EXPERIMENT = "Default"
+# KFP's own words for the experiment its API server creates when it starts.
+DEFAULT_EXPERIMENT_DESCRIPTION = "All runs created without specifying an experiment will be grouped here."
 # Concurrent writers each taking the next version number: one wins per round.
 _VERSION_ATTEMPTS = 20
 
@@ -30,12 +32,17 @@ def ensure_experiment(store: Store, name: str, now: datetime, namespace: str = "
         return store.get_experiment_by_name(name, namespace)
     except NotFound:
         pass
-    description = "Runs created without an experiment" if name == DEFAULT_EXPERIMENT else ""
+    description = DEFAULT_EXPERIMENT_DESCRIPTION if name == DEFAULT_EXPERIMENT else ""
     try:
         return store.create_experiment(Experiment(str(uuid.uuid4()), name, description, now,
                                                   namespace=namespace))
     except AlreadyExists:  # created concurrently
         return store.get_experiment_by_name(name, namespace)
+
+
+def is_default_experiment(experiment: Experiment) -> bool:
+    """The single-user "Default" experiment, which KFP refuses to delete."""
+    return experiment.display_name == DEFAULT_EXPERIMENT and not experiment.namespace
 
 
 def ensure_pipeline_version(store: Store, loaded: LoadedPipeline, spec: dict[str, Any], now: datetime

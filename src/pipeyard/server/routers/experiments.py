@@ -15,6 +15,15 @@ from pipeyard.server.converters import experiment_json
 from pipeyard.server.listing import EXPERIMENT_KEYS, list_query, page_body
 from pipeyard.server.models import ExperimentBody
 from pipeyard.server.timefmt import utcnow
+from pipeyard.submission.registry import is_default_experiment
+
+
+def refuse_deleting_default(experiment: Experiment) -> None:
+    """KFP's API server keeps its "Default" experiment: runs without one are filed there."""
+    if is_default_experiment(experiment):
+        raise InvalidArgument(f"the default experiment ({experiment.experiment_id}) cannot be deleted",
+                              field="experiment_id")
+
 
 router = APIRouter(prefix="/apis/v2beta1", tags=["experiments"])
 
@@ -56,6 +65,7 @@ def get_experiment(experiment_id: str, ctx: ServerContext = Depends(get_ctx)) ->
 
 @router.delete("/experiments/{experiment_id}", **schemas.returns(schemas.Empty))
 def delete_experiment(experiment_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    refuse_deleting_default(ctx.store.get_experiment(experiment_id))
     ctx.store.delete_experiment(experiment_id)
     return {}
 

@@ -21,6 +21,7 @@ from pipeyard.server import namespaces
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.listing import EXPERIMENT_KEYS, PIPELINE_KEYS, VERSION_KEYS, list_query
 from pipeyard.server.routers import pipelines as v2_pipelines
+from pipeyard.server.routers.experiments import refuse_deleting_default
 from pipeyard.server.timefmt import utcnow
 from pipeyard.server.v1beta1_convert import (
     experiment_v1,
@@ -86,6 +87,7 @@ def get_experiment(experiment_id: str, ctx: ServerContext = Depends(get_ctx)) ->
 
 @router.delete("/experiments/{experiment_id}")
 def delete_experiment(experiment_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+    refuse_deleting_default(ctx.store.get_experiment(experiment_id))
     ctx.store.delete_experiment(experiment_id)
     return {}
 
