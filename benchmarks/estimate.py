@@ -39,7 +39,9 @@ class Estimator:
         spread = CPUS if kind in ("fanout", "loop") else 1
         return start + tasks * per_task / spread
 
-    def describe(self, workloads: list[tuple[str, str, int]], *, goals: bool, quick: bool) -> str:
+    def describe(
+        self, workloads: list[tuple[str, str, int]], *, goals: bool, quick: bool, budget: float | None = None
+    ) -> str:
         expected = bound = 0.0
         for _, kind, tasks in workloads:
             for engine in self.engines:
@@ -55,10 +57,12 @@ class Estimator:
             ]
             expected += quick_goals + sum(min(self.long_timeout, g) for g in long_goals)
             bound += 15 * 120 + 4 * self.timeout + 4 * self.long_timeout  # fan-out + chain: 2 long timeouts
+        if budget is not None:
+            bound = min(bound, 60 * budget)
         load = os.getloadavg()[0]
         factor = max(1.0, (load + 1) / CPUS)
         return (
-            f"Estimate: about {expected / 60:.0f} min on a quiet {CPUS}-CPU machine, perhaps {expected * factor / 60:.0f} min"
+            f"Estimate: about {expected / 60:.0f} min on a quiet {CPUS}-CPU machine, perhaps {min(bound, expected * factor) / 60:.0f} min"
             f" at the current load average {load:.1f}; at most {bound / 60:.0f} min (every step stops at its"
             f" timeout: {self.timeout:.0f} s per workload run, {self.long_timeout:.0f} s per long goal)"
         )

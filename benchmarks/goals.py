@@ -9,6 +9,7 @@ shows every goal, and says which ones it did not measure.
 from __future__ import annotations
 
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,13 @@ class GoalRunner:
     _single: Measurement | None = None
     _kfp_marginal_ms: float | None = None
     _short_ms: float | None = None
+    deadline: float | None = None  # time.monotonic() at which --budget runs out
+
+    def _limit(self, seconds: float) -> float:
+        """A step's timeout, cut to what is left of the budget."""
+        if self.deadline is None:
+            return seconds
+        return max(0.0, min(seconds, self.deadline - time.monotonic()))
 
     def _put(self, goal: Goal) -> None:
         for index, old in enumerate(self.goals):
@@ -123,6 +131,10 @@ class GoalRunner:
     def _safely(self, keys: tuple[str, ...], measure: Callable[[], list[Goal]]) -> None:
         """A goal that fails or times out is reported as such; the others still run."""
         self.log(f"[bold]goal[/] {', '.join(keys)}")
+        if self._limit(1.0) <= 0:
+            for key in keys:
+                self._put(Goal("", f"{NOT_REACHED} (--budget spent)", "-", "", None, key))
+            return
         try:
             for goal in measure():
                 self._put(goal)
@@ -159,7 +171,7 @@ class GoalRunner:
         def measure() -> list[Goal]:
             source = self.workdir / "one_task.py"
             source.write_text(ONE_TASK_PY)
-            seconds = statistics.median(self.pipeyard.run_file(source, 1, self.timeout).seconds for _ in range(3))
+            seconds = statistics.median(self.pipeyard.run_file(source, 1, self._limit(self.timeout)).seconds for _ in range(3))
             return [Goal("", f"{seconds:.2f} s", "-", "", seconds <= 0.6, "py-start")]
 
         self._safely(("py-start",), measure)
@@ -210,7 +222,7 @@ class GoalRunner:
         k_iris = rows.get("iris", {}).get("kfp.local", Measurement()).median
 
         def measure() -> list[Goal]:
-            second = self.pipeyard.run_file(self.compiled["iris"], 4, self.timeout).seconds
+            second = self.pipeyard.run_file(self.compiled["iris"], 4, self._limit(self.timeout)).seconds
             return [
                 Goal(
                     "",
@@ -238,7 +250,7 @@ class GoalRunner:
         runs = self.sizes.load_runs
 
         def measure() -> list[Goal]:
-            result = submit_many(self.pipeyard.cli, self.workdir / "load-home", self.compiled["single"], runs, self.long_timeout)
+            result = submit_many(self.pipeyard.cli, self.workdir / "load-home", self.compiled["single"], runs, self._limit(self.long_timeout))
             return [
                 Goal(
                     "",
@@ -266,9 +278,9 @@ class GoalRunner:
 
         def measure() -> list[Goal]:
             fan_path, chain_path = fan_out(width).compile(self.workdir), chain(width).compile(self.workdir)
-            fan = self.pipeyard.run_file(fan_path, width, self.long_timeout).seconds
+            fan = self.pipeyard.run_file(fan_path, width, self._limit(self.long_timeout)).seconds
             self.log(f"  fan-out {width}: {fan:.1f} s")
-            chained = self.pipeyard.run_file(chain_path, width, self.long_timeout)
+            chained = self.pipeyard.run_file(chain_path, width, self._limit(self.long_timeout))
             seq = chained.seconds
             out = [Goal("", f"{fan:.1f} s vs {seq:.1f} s", f"{fan / seq:.2f}", "", fan / seq <= 0.6, "fan-out")]
             per_task = self._long_chain_marginal(chained, width)
@@ -304,7 +316,7 @@ class GoalRunner:
         big_path = loop(items).compile(self.workdir)
 
         def measure() -> list[Goal]:
-            completed = self.pipeyard.run_file(big_path, items, self.long_timeout)
+            completed = self.pipeyard.run_file(big_path, items, self._limit(self.long_timeout))
             ratio = completed.seconds / small if small else None
             return [
                 Goal(
@@ -323,7 +335,7 @@ class GoalRunner:
     def server_loop(self, big_path: Path) -> None:
         def measure() -> list[Goal]:
             home = self.workdir / "server-loop-home"
-            state, seconds, rss = run_through_server(self.pipeyard.cli, home, big_path, self.long_timeout)
+            state, seconds, rss = run_through_server(self.pipeyard.cli, home, big_path, self._limit(self.long_timeout))
             met = state == "SUCCEEDED" and rss <= 500
             return [Goal("", f"{state}, {seconds:.0f} s, server peak RSS {rss:.0f} MB", "-", "", met, "server-loop")]
 

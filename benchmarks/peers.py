@@ -114,6 +114,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--long-timeout", type=float, default=None, help="seconds for each long goal: load, fan-out/chain 1000, big loop (default 4x --timeout)"
     )
+    parser.add_argument(
+        "--budget", type=float, default=None, help="minutes for the whole run: steps past it are marked not reached"
+    )
     parser.add_argument("--venvs", type=Path, default=VENVS_DIR, help=f"where the peers' venvs live (default {VENVS_DIR}; env PIPEYARD_BENCH_VENVS)")
     parser.add_argument("--setup-only", action="store_true", help="create the peers' venvs and stop")
     parser.add_argument("--render", type=Path, default=None, help="print a saved report as the README's Markdown")
@@ -196,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[dim]{meta['minutes']:>5} min[/] {message}")
 
     estimator = Estimator(args.engines, args.timeout, args.long_timeout, args.repeat)
-    console.print(estimator.describe([(w.name, w.kind, w.tasks) for w in chosen], goals=not args.no_goals, quick=args.quick))
+    console.print(estimator.describe([(w.name, w.kind, w.tasks) for w in chosen], goals=not args.no_goals, quick=args.quick, budget=args.budget))
     with tempfile.TemporaryDirectory(prefix="pipeyard-peers-") as scratch:
         workdir = Path(scratch)
         compiled = {w.name: w.pipeline.compile(workdir) for w in chosen}
@@ -204,15 +207,21 @@ def main(argv: list[str] | None = None) -> int:
         kfp_local = KfpLocalEngine(ensure_venv("kfp.local", console.print, args.venvs), workdir) if "kfp.local" in peers else None
         natives = {name: NativePeer(name, ensure_venv(name, console.print, args.venvs), workdir) for name in ("dagster", "prefect") if name in peers}
 
+        deadline = None if args.budget is None else started + 60 * args.budget
+
+        def limit(seconds: float) -> float:
+            return seconds if deadline is None else max(0.0, min(seconds, deadline - time.monotonic()))
+
         def run_one(engine: str, workload: Workload) -> Completed:
+            timeout = limit(args.timeout)
             if engine == "pipeyard":
                 # The iris row is its first run in this home: the goal compares the second.
-                return pipeyard.run_file(compiled[workload.name], workload.tasks, args.timeout)
+                return pipeyard.run_file(compiled[workload.name], workload.tasks, timeout)
             if engine == "kfp.local":
                 assert kfp_local is not None
-                return kfp_local.run_file(compiled[workload.name], workload.tasks, args.timeout)
+                return kfp_local.run_file(compiled[workload.name], workload.tasks, timeout)
             kind = "chain" if workload.kind == "single" else workload.kind
-            return natives[engine].run_workload(kind, workload.size, args.timeout)
+            return natives[engine].run_workload(kind, workload.size, timeout)
 
         by_name = {w.name: (w, r) for w, r in zip(chosen, rows, strict=True)}
 
@@ -226,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
                         console.print(f"  {engine:9} [yellow]skipped[/] ({reason})")
                 for attempt in range(1, args.repeat + 1):
                     for engine in args.engines:
+                        if limit(1.0) <= 0 and not row.results[engine].seconds:
+                            row.results[engine].skipped, row.results[engine].reason = True, "--budget spent"
+                            continue
                         record(row.results[engine], f"{engine:9} #{attempt}", partial(run_one, engine, workload))
 
         def why_skip(engine: str, workload: Workload, row: Row) -> str | None:
@@ -235,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
 
         record(Measurement(), "pipeyard warm-up", lambda: pipeyard.run_file(compiled["single"], 1, args.timeout))
         runner = GoalRunner(goals, pipeyard, kfp_local, compiled, workdir, sizes, args.timeout, args.long_timeout, checkpoint)
+        runner.deadline = deadline
         measuring = not args.no_goals
         if measuring:
             runner.cli_start()
