@@ -80,8 +80,9 @@ def placeholders(sizes: Sizes, server_loop: bool) -> list[Goal]:
     return [Goal(name, NOT_REACHED, "-", target, None, key) for key, name, target in wanted]
 
 
-def _median_seconds(command: list[str], env: dict[str, str], times: int = 5) -> float:
-    samples = []
+def _median_seconds(command: list[str], env: dict[str, str], times: int = 5) -> tuple[float, float]:
+    """Median wall and CPU seconds of a short command run ``times`` times."""
+    samples, cpu = [], []
     for _ in range(times):
         completed = run_measured(command, env=env, timeout=120)
         if completed.timed_out:
@@ -89,7 +90,8 @@ def _median_seconds(command: list[str], env: dict[str, str], times: int = 5) -> 
         if completed.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} exited {completed.returncode}: {completed.stderr[-500:]}")
         samples.append(completed.seconds)
-    return statistics.median(samples)
+        cpu.append(completed.cpu_seconds)
+    return statistics.median(samples), statistics.median(cpu)
 
 
 @dataclass
@@ -149,14 +151,16 @@ class GoalRunner:
     def cli_start(self) -> None:
         def measure() -> list[Goal]:
             env = scrubbed_env(PIPEYARD_HOME=str(self.pipeyard.home))
-            bare = _median_seconds(["python3", "-c", "pass"], env)
+            bare, bare_cpu = _median_seconds(["python3", "-c", "pass"], env)
             out = []
             for key, argv in (("cli-help", ["--help"]), ("cli-list", ["runs", "list"])):
-                seconds = _median_seconds([str(self.pipeyard.cli), *argv], env)
+                seconds, cpu = _median_seconds([str(self.pipeyard.cli), *argv], env)
+                # The goal is judged on wall time; CPU shows what the load on a shared machine hides.
                 out.append(
                     Goal(
                         "",
-                        f"{seconds * 1000:.0f} ms vs {bare * 1000:.0f} ms",
+                        f"{seconds * 1000:.0f} ms vs {bare * 1000:.0f} ms"
+                        f" (CPU {cpu * 1000:.0f} ms vs {bare_cpu * 1000:.0f} ms)",
                         f"{seconds / bare:.1f}x",
                         "",
                         seconds / bare <= 10,
