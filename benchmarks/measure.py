@@ -100,7 +100,7 @@ class Measurement:
                 limit = self.error.rsplit("after ", 1)[-1] if "after " in self.error else ""
                 return f"timeout ({limit})" if limit else "timeout"
             return "failed"
-        return "-" if self.median is None else f"{self.median:.2f}"
+        return "not reached" if self.median is None else f"{self.median:.2f}"
 
 
 class Unsupported(RuntimeError):

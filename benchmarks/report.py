@@ -121,10 +121,11 @@ def _load(value: object) -> str:
 
 
 def save(report: Report, path: Path, args: dict[str, object]) -> None:
-    revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=REPO_ROOT, capture_output=True, text=True)
     report.meta.setdefault("created", datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    report.meta["git_revision"] = (revision.stdout.strip() or "?") + ("+dirty src" if dirty.stdout.strip() else "")
+    if "git_revision" not in report.meta:
+        # Read once, at the first save: commits made while a long run goes on change nothing it measures.
+        uncommitted = " + uncommitted src/ changes" if _git("status", "--porcelain", "src") != "?" else ""
+        report.meta["git_revision"] = _git("rev-parse", "--short", "HEAD") + uncommitted
     report.meta["cpus"] = os.cpu_count()
     report.meta["loadavg_end"] = list(os.getloadavg())
     data = {
@@ -142,6 +143,11 @@ def save(report: Report, path: Path, args: dict[str, object]) -> None:
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def _git(*argv: str) -> str:
+    done = subprocess.run(["git", *argv], cwd=REPO_ROOT, capture_output=True, text=True)
+    return done.stdout.strip() or "?"
 
 
 def load(path: Path) -> Report:
