@@ -141,7 +141,8 @@ class GoalRunner:
             for goal in measure():
                 self._put(goal)
         except Exception as error:  # noqa: BLE001 - a failed goal is reported, the rest still run
-            outcome = f"timeout: {error}" if isinstance(error, TimeoutError) else "failed"
+            # TimeoutError's text is "timeout after N s": the cell says which limit stopped it.
+            outcome = str(error) if isinstance(error, TimeoutError) else "failed"
             self.log(f"  [red]{outcome}[/] {str(error)[:600]}")
             for key in keys:
                 self._put(Goal("", outcome, "-", "", False, key))
