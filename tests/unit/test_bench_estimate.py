@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -14,13 +15,16 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 @pytest.fixture(scope="module")
-def bench() -> tuple[ModuleType, ModuleType]:
-    # The benchmark scripts import each other by bare name, as they do when run from benchmarks/.
+def bench() -> Iterator[tuple[ModuleType, ModuleType]]:
+    # The benchmark scripts import each other by bare name, as they do when run from benchmarks/;
+    # the bare names leave sys.modules afterwards so they shadow nothing else.
     sys.path.insert(0, str(BENCH))
     try:
-        return importlib.import_module("estimate"), importlib.import_module("measure")
+        yield importlib.import_module("estimate"), importlib.import_module("measure")
     finally:
         sys.path.remove(str(BENCH))
+        for name in ("estimate", "measure"):
+            sys.modules.pop(name, None)
 
 
 def test_an_engine_whose_rows_predict_a_timeout_is_skipped_with_its_estimate(bench: tuple[ModuleType, ModuleType]) -> None:
