@@ -31,19 +31,24 @@ PEER_MARKER = "PEER_RESULT "
 KFP_LOCAL_MARKER = "KFP_LOCAL_RESULT "
 
 
-def venv_dir(engine: str) -> Path:
-    return BENCH_DIR / f".venv-{engine.replace('.', '-')}"
+# Where the peers' venvs live: ``--venvs`` or PIPEYARD_BENCH_VENVS (so several checkouts share
+# one set, e.g. /work/venvs), else beside this file (gitignored).
+VENVS_DIR = Path(os.environ.get("PIPEYARD_BENCH_VENVS", "") or BENCH_DIR)
 
 
-def ensure_venv(engine: str, log: object = print) -> Path:
+def venv_dir(engine: str, root: Path | None = None) -> Path:
+    return (root or VENVS_DIR) / f".venv-{engine.replace('.', '-')}"
+
+
+def ensure_venv(engine: str, log: object = print, root: Path | None = None) -> Path:
     """The peer's interpreter, creating its venv and installing its pinned packages once."""
-    directory = venv_dir(engine)
+    directory = venv_dir(engine, root)
     python = directory / "bin" / "python"
     stamp = directory / "pipeyard-bench.json"
     wanted = [*PEER_PACKAGES[engine], *ML_PACKAGES]
     if python.exists() and stamp.exists() and json.loads(stamp.read_text()) == wanted:
         return python
-    log(f"Setting up {directory.relative_to(BENCH_DIR.parent)} with {' '.join(wanted)} (first use only)")  # type: ignore[operator]
+    log(f"Setting up {directory} with {' '.join(wanted)} (first use only)")  # type: ignore[operator]
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(directory)], check=True)
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", *wanted], check=True)

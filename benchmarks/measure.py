@@ -24,6 +24,9 @@ class Completed:
     stdout: str
     stderr: str
     timed_out: bool = False
+    # user + system seconds of the command and the descendants it waited for: steadier than
+    # wall time on a shared machine.
+    cpu_seconds: float = 0.0
 
 
 def run_measured(
@@ -55,6 +58,7 @@ def run_measured(
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
             timed_out=expired.is_set(),
+            cpu_seconds=usage.ru_utime + usage.ru_stime,
         )
 
 
@@ -74,9 +78,11 @@ class Measurement:
 
     seconds: list[float] = field(default_factory=list)
     peak_rss_mb: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
     error: str | None = None
     unsupported: bool = False
     skipped: bool = False
+    reason: str | None = None  # why it was skipped, e.g. "est. 1900 s > 300 s timeout"
 
     @property
     def median(self) -> float | None:
@@ -85,12 +91,16 @@ class Measurement:
     @property
     def cell(self) -> str:
         if self.skipped:
-            return "skipped"
+            return f"skipped ({self.reason})" if self.reason else "skipped"
         if self.unsupported:
             return "unsupported"
         if self.error is not None:
-            return "timeout" if self.error.startswith("timeout") else "failed"
-        return "-" if self.median is None else f"{self.median:.2f}"
+            if self.error.startswith("timeout"):
+                # "timeout: timeout after 300 s" -> "timeout (300 s)"
+                limit = self.error.rsplit("after ", 1)[-1] if "after " in self.error else ""
+                return f"timeout ({limit})" if limit else "timeout"
+            return "failed"
+        return "not reached" if self.median is None else f"{self.median:.2f}"
 
 
 class Unsupported(RuntimeError):

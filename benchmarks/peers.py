@@ -3,43 +3,53 @@
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/peers.py                   # everything; peers' venvs created once
+    .venv/bin/python benchmarks/peers.py --goals-only      # the goals, with the rows they read
     .venv/bin/python benchmarks/peers.py --quick           # smoke run: tiny sizes, once
     .venv/bin/python benchmarks/peers.py --engines pipeyard,prefect --no-goals
+    .venv/bin/python benchmarks/peers.py --render benchmarks/results/peers.json   # README Markdown
 
 Workloads: a single task (the fixed cost of a run), a chain of 25, a fan-out of 100, a
 ParallelFor over 1,000 and the iris example. pipeyard and kfp.local run the same compiled YAML;
 Dagster (multiprocess executor, a process per op) and Prefect (its default thread task runner)
 run the same work written in their own API (``peers/``). Every number is the wall time of a
-whole fresh command, which is what a user waits for. Each peer lives in its own venv under
-``benchmarks/`` created by this script; nothing is installed into pipeyard's environment.
+whole fresh command, which is what a user waits for. Each peer lives in its own venv (``--venvs``)
+created by this script; nothing is installed into pipeyard's environment.
 
-After the table come issue 13's goals, each with its measured value, the ratio it is judged by
-and whether it is met. The JSON report goes to ``benchmarks/results/peers.json``.
+The run is bounded: every workload run stops at ``--timeout`` (the long goals at
+``--long-timeout``) and is reported as a timeout; an engine whose own single and chain rows
+predict it cannot finish a bigger workload in time, even using every core, is marked skipped
+with its estimate. Cheap things come first, so a run stopped early still has them: start-up
+goals, the single and chain rows (per-task goals), iris, the rest of the table, the 200-run
+load, fan-out 1,000 vs chain 1,000, the 10,000-item loop. The JSON report
+(``benchmarks/results/peers.json``) is saved after every step.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
-from engines import KfpLocalEngine, NativePeer, PipeyardEngine, ensure_venv
-from goals import Goal, measure_goals
+import report as reporting
+from engines import VENVS_DIR, KfpLocalEngine, NativePeer, PipeyardEngine, ensure_venv
+from estimate import Estimator
+from goals import GoalRunner, Sizes, placeholders
 from measure import Completed, Measurement, Unsupported
 from pipelines import BenchPipeline, chain, fan_out, iris, loop
+from report import Report, Row
 from rich.console import Console
-from rich.table import Table
 
 BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
 ENGINES = ("pipeyard", "kfp.local", "dagster", "prefect")
+# --goals-only: the rows the goals read, and which engines they need there.
+GOAL_ROWS = {"single": ("pipeyard", "kfp.local"), "chain": ("pipeyard", "kfp.local"), "iris": ("pipeyard", "kfp.local"), "loop": ("pipeyard",)}
 
 console = Console(stderr=True)
 
@@ -56,24 +66,12 @@ class Workload:
 def workloads(quick: bool) -> list[Workload]:
     sizes = {"chain": 3, "fanout": 3, "loop": 3} if quick else {"chain": 25, "fanout": 100, "loop": 1000}
     return [
-        Workload("single", "chain", 1, 1, BenchPipeline("single", 1, "one task", chain(1).build)),
+        Workload("single", "single", 1, 1, BenchPipeline("single", 1, "one task", chain(1).build)),
         Workload(f"chain-{sizes['chain']}", "chain", sizes["chain"], sizes["chain"], chain(sizes["chain"])),
         Workload(f"fanout-{sizes['fanout']}", "fanout", sizes["fanout"], sizes["fanout"], fan_out(sizes["fanout"])),
         Workload(f"loop-{sizes['loop']}", "loop", sizes["loop"], sizes["loop"], loop(sizes["loop"])),
         Workload("iris", "iris", 4, 4, iris()),
     ]
-
-
-@dataclass
-class Row:
-    workload: str
-    tasks: int
-    results: dict[str, Measurement] = field(default_factory=dict)
-
-    def ratio(self, engine: str) -> float | None:
-        """How many times longer ``engine`` took than pipeyard."""
-        mine, theirs = self.results["pipeyard"].median, self.results[engine].median
-        return theirs / mine if mine and theirs else None
 
 
 def record(measurement: Measurement, label: str, run: Callable[[], Completed]) -> Completed | None:
@@ -90,41 +88,13 @@ def record(measurement: Measurement, label: str, run: Callable[[], Completed]) -
     else:
         measurement.seconds.append(completed.seconds)
         measurement.peak_rss_mb.append(completed.peak_rss_mb)
-        console.print(f"  {label}: {completed.seconds:.2f} s, peak RSS {completed.peak_rss_mb:.0f} MB")
+        measurement.cpu_seconds.append(completed.cpu_seconds)
+        console.print(
+            f"  {label}: {completed.seconds:.2f} s wall, {completed.cpu_seconds:.2f} s CPU,"
+            f" peak RSS {completed.peak_rss_mb:.0f} MB"
+        )
         return completed
     return None
-
-
-def render(rows: list[Row], engines: list[str], repeat: int) -> Table:
-    table = Table(
-        title=f"Wall time of the whole command, seconds (median of {repeat}); ratio = peer / pipeyard",
-        caption="dagster: multiprocess executor; prefect: default thread task runner (no process isolation)",
-    )
-    table.add_column("workload")
-    table.add_column("tasks", justify="right")
-    for engine in engines:
-        table.add_column(f"{engine} s", justify="right")
-        if engine != "pipeyard":
-            table.add_column("ratio", justify="right")
-    for row in rows:
-        cells = [row.workload, str(row.tasks)]
-        for engine in engines:
-            cells.append(row.results[engine].cell)
-            if engine != "pipeyard":
-                ratio = row.ratio(engine) if "pipeyard" in row.results else None
-                cells.append("-" if ratio is None else f"{ratio:.1f}x")
-        table.add_row(*cells)
-    return table
-
-
-def render_goals(goals: list[Goal]) -> Table:
-    table = Table(title="Issue 13 goals, measured in this run")
-    for column in ("goal", "measured", "ratio", "target", "met"):
-        table.add_column(column, justify="left" if column in ("goal", "target") else "right")
-    for goal in goals:
-        met = "-" if goal.met is None else ("yes" if goal.met else "[red]no[/]")
-        table.add_row(goal.name, goal.measured, goal.ratio_text, goal.target, met)
-    return table
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -132,23 +102,40 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="smoke run: sizes of 3, small goals, once")
     parser.add_argument("--repeat", type=int, default=1, help="measurements per workload and engine")
     parser.add_argument("--engines", default=",".join(ENGINES), help=f"comma-separated subset of {ENGINES}")
-    parser.add_argument("--workloads", default=None, help="comma-separated subset of the workload names")
+    parser.add_argument("--skip-peers", action="store_true", help="no Dagster or Prefect (same as --engines pipeyard,kfp.local)")
+    parser.add_argument("--workloads", default=None, help="comma-separated subset of the workload names (with --no-goals)")
     parser.add_argument("--no-goals", action="store_true", help="only the side-by-side table")
+    parser.add_argument("--goals-only", action="store_true", help="only the goals and the rows they read (pipeyard, kfp.local)")
     parser.add_argument("--load-runs", type=int, default=None, help="runs submitted at once (default 200)")
     parser.add_argument("--big-loop", type=int, default=None, help="items of the scale loop (default 10000)")
+    parser.add_argument("--width", type=int, default=None, help="tasks of fan-out vs chain (default 1000)")
+    parser.add_argument("--server-loop", action="store_true", help="also run the big loop through the server (its peak RSS)")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds allowed for one workload run (default 300)")
     parser.add_argument(
-        "--server-loop", action="store_true", help="also run the big loop through the server (its peak RSS)"
+        "--long-timeout", type=float, default=None, help="seconds for each long goal: load, fan-out/chain 1000, big loop (default 4x --timeout)"
     )
-    parser.add_argument("--timeout", type=float, default=900, help="seconds allowed for one workload run")
-    parser.add_argument("--render", type=Path, default=None, help="only print the tables of a saved report")
+    parser.add_argument(
+        "--budget", type=float, default=None, help="minutes for the whole run: steps past it are marked not reached"
+    )
+    parser.add_argument("--venvs", type=Path, default=VENVS_DIR, help=f"where the peers' venvs live (default {VENVS_DIR}; env PIPEYARD_BENCH_VENVS)")
+    parser.add_argument("--setup-only", action="store_true", help="create the peers' venvs and stop")
+    parser.add_argument("--render", type=Path, default=None, help="print a saved report as the README's Markdown")
     parser.add_argument("--output", type=Path, default=BENCH_DIR / "results" / "peers.json")
     args = parser.parse_args(argv)
     args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = sorted(set(args.engines) - set(ENGINES))
     if unknown:
         parser.error(f"--engines: unknown {unknown}; choose from {ENGINES}")
+    if args.skip_peers or args.goals_only:
+        args.engines = [e for e in args.engines if e in ("pipeyard", "kfp.local")]
+    if "pipeyard" not in args.engines:
+        args.engines.insert(0, "pipeyard")  # every ratio is against pipeyard
+    if args.goals_only and args.no_goals:
+        parser.error("--goals-only and --no-goals exclude each other")
     if args.quick:
         args.repeat = 1
+    if args.long_timeout is None:
+        args.long_timeout = 4 * args.timeout
     return args
 
 
@@ -159,31 +146,7 @@ def find_pipeyard() -> Path:
     return beside
 
 
-def print_tables(rows: list[Row], goals: list[Goal], engines: list[str], repeat: int) -> None:
-    out = Console(width=None if sys.stdout.isatty() else 160)
-    out.print(render(rows, engines, repeat))
-    if goals:
-        out.print(render_goals(goals))
-
-
-def render_saved(path: Path) -> int:
-    """Print the tables of a report saved by an earlier (possibly interrupted) run."""
-    report = json.loads(path.read_text())
-    fields = set(Measurement.__dataclass_fields__)
-    rows = [
-        Row(r["workload"], r["tasks"], {e: Measurement(**{k: v for k, v in m.items() if k in fields}) for e, m in r["results"].items()})
-        for r in report["rows"]
-    ]
-    goals = [Goal(**g) for g in report["goals"]]
-    print_tables(rows, goals, report["args"]["engines"], report["args"]["repeat"])
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.render is not None:
-        return render_saved(args.render)
-    cli = find_pipeyard()
+def choose(args: argparse.Namespace) -> list[Workload]:
     chosen = workloads(args.quick)
     if args.workloads:
         wanted = {w.strip() for w in args.workloads.split(",")}
@@ -193,79 +156,120 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_goals:
             raise SystemExit("--workloads needs --no-goals: the goals read every workload's row")
         chosen = [w for w in chosen if w.name in wanted or w.name == "single"]
+    if args.goals_only:
+        chosen = [w for w in chosen if w.kind in GOAL_ROWS]
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.render is not None:
+        sys.stdout.write(reporting.markdown(reporting.load(args.render)))
+        return 0
+    peers = [e for e in args.engines if e != "pipeyard"]
+    if args.setup_only:
+        for engine in peers:
+            console.print(f"{engine}: {ensure_venv(engine, console.print, args.venvs)}")
+        return 0
+    cli = find_pipeyard()
+    chosen = choose(args)
+    sizes = Sizes(
+        chain=next((w.name for w in chosen if w.kind == "chain"), "chain-?"),
+        loop=next((w.name for w in chosen if w.kind == "loop"), "loop-?"),
+        width=args.width or (10 if args.quick else 1000),
+        big_loop=args.big_loop or (30 if args.quick else 10_000),
+        load_runs=args.load_runs or (5 if args.quick else 200),
+    )
+    started = time.monotonic()
+    command = " ".join([".venv/bin/python", "benchmarks/peers.py", *(argv if argv is not None else sys.argv[1:])])
+    meta: dict[str, object] = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "loadavg_start": list(os.getloadavg()),
+    }
+    goals = [] if args.no_goals else placeholders(sizes, args.server_loop)
+    rows = [Row(w.name, w.tasks, {e: Measurement() for e in args.engines}) for w in chosen]
+    report = Report(rows, goals, args.engines, args.repeat, meta)
+    saved_args = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+
+    def checkpoint(message: str) -> None:
+        # Saved as it goes: a long run stopped half-way still leaves what it measured.
+        meta["minutes"] = round((time.monotonic() - started) / 60, 1)
+        reporting.save(report, args.output, saved_args)
+        console.print(f"[dim]{meta['minutes']:>5} min[/] {message}")
+
+    estimator = Estimator(args.engines, args.timeout, args.long_timeout, args.repeat)
+    console.print(estimator.describe([(w.name, w.kind, w.tasks) for w in chosen], goals=not args.no_goals, quick=args.quick, budget=args.budget))
     with tempfile.TemporaryDirectory(prefix="pipeyard-peers-") as scratch:
         workdir = Path(scratch)
         compiled = {w.name: w.pipeline.compile(workdir) for w in chosen}
         pipeyard = PipeyardEngine(cli, workdir / "pipeyard-home")
-        kfp_local = KfpLocalEngine(ensure_venv("kfp.local", console.print), workdir) if "kfp.local" in args.engines else None
-        natives = {
-            name: NativePeer(name, ensure_venv(name, console.print), workdir)
-            for name in ("dagster", "prefect")
-            if name in args.engines
-        }
-        # One untimed pipeyard run creates the database and warms the file cache.
-        goals: list[Goal] = []
+        kfp_local = KfpLocalEngine(ensure_venv("kfp.local", console.print, args.venvs), workdir) if "kfp.local" in peers else None
+        natives = {name: NativePeer(name, ensure_venv(name, console.print, args.venvs), workdir) for name in ("dagster", "prefect") if name in peers}
 
-        def checkpoint(message: str) -> None:
-            # Saved as it goes: a long run stopped half-way still leaves what it measured.
-            save(rows, goals, args)
-            console.print(message)
+        deadline = None if args.budget is None else started + 60 * args.budget
 
-        rows: list[Row] = []
-        record(Measurement(), "pipeyard warm-up", lambda: pipeyard.run_file(compiled["single"], 1, args.timeout))
-        rows[:] = [Row(w.name, w.tasks, {e: Measurement() for e in args.engines}) for w in chosen]
+        def limit(seconds: float) -> float:
+            return seconds if deadline is None else max(0.0, min(seconds, deadline - time.monotonic()))
+
         def run_one(engine: str, workload: Workload) -> Completed:
+            timeout = limit(args.timeout)
             if engine == "pipeyard":
                 # The iris row is its first run in this home: the goal compares the second.
-                return pipeyard.run_file(compiled[workload.name], workload.tasks, args.timeout)
+                return pipeyard.run_file(compiled[workload.name], workload.tasks, timeout)
             if engine == "kfp.local":
                 assert kfp_local is not None
-                return kfp_local.run_file(compiled[workload.name], workload.tasks, args.timeout)
-            return natives[engine].run_workload(workload.kind, workload.size, args.timeout)
+                return kfp_local.run_file(compiled[workload.name], workload.tasks, timeout)
+            kind = "chain" if workload.kind == "single" else workload.kind
+            return natives[engine].run_workload(kind, workload.size, timeout)
 
-        for workload, row in zip(chosen, rows, strict=True):
-            checkpoint(f"[bold]{workload.name}[/]")
-            for attempt in range(1, args.repeat + 1):
+        by_name = {w.name: (w, r) for w, r in zip(chosen, rows, strict=True)}
+
+        def run_rows(kinds: tuple[str, ...]) -> None:
+            for workload, row in [by_name[n] for n in by_name if by_name[n][0].kind in kinds]:
+                checkpoint(f"[bold]{workload.name}[/]")
                 for engine in args.engines:
-                    record(row.results[engine], f"{engine:9} #{attempt}", partial(run_one, engine, workload))
-        if not args.no_goals:
-            measure_goals(
-                rows={r.workload: r.results for r in rows},
-                pipeyard=pipeyard,
-                kfp_local=kfp_local,
-                compiled=compiled,
-                workdir=workdir,
-                quick=args.quick,
-                load_runs=args.load_runs,
-                big_loop=args.big_loop,
-                server_loop=args.server_loop,
-                timeout=args.timeout,
-                log=checkpoint,
-                goals=goals,
-            )
-    print_tables(rows, goals, args.engines, args.repeat)
-    save(rows, goals, args)
-    console.print(f"Saved {args.output}")
-    return 1 if any(m.error and not m.unsupported and not m.error.startswith("timeout") for r in rows for m in r.results.values()) else 0
+                    reason = why_skip(engine, workload, row)
+                    if reason:
+                        row.results[engine].skipped, row.results[engine].reason = True, reason
+                        console.print(f"  {engine:9} [yellow]skipped[/] ({reason})")
+                for attempt in range(1, args.repeat + 1):
+                    for engine in args.engines:
+                        if limit(1.0) <= 0 and not row.results[engine].seconds:
+                            row.results[engine].skipped, row.results[engine].reason = True, "--budget spent"
+                            continue
+                        record(row.results[engine], f"{engine:9} #{attempt}", partial(run_one, engine, workload))
 
+        def why_skip(engine: str, workload: Workload, row: Row) -> str | None:
+            if args.goals_only and engine not in GOAL_ROWS.get(workload.kind, ()):
+                return "--goals-only"
+            return estimator.why_skip(engine, workload.kind, workload.tasks, {w.name: (w.kind, w.tasks, r.results) for w, r in by_name.values()})
 
-def save(rows: list[Row], goals: list[Goal], args: argparse.Namespace) -> None:
-    import subprocess
-
-    revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
-    report = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git_revision": revision.stdout.strip() or None,
-        "cpus": os.cpu_count(),
-        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "rows": [
-            {"workload": r.workload, "tasks": r.tasks, "results": {e: {**asdict(m), "median": m.median} for e, m in r.results.items()}}
-            for r in rows
-        ],
-        "goals": [asdict(g) for g in goals],
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
+        record(Measurement(), "pipeyard warm-up", lambda: pipeyard.run_file(compiled["single"], 1, args.timeout))
+        runner = GoalRunner(goals, pipeyard, kfp_local, compiled, workdir, sizes, args.timeout, args.long_timeout, checkpoint)
+        runner.deadline = deadline
+        measuring = not args.no_goals
+        if measuring:
+            runner.cli_start()
+            runner.py_start()
+        run_rows(("single", "chain"))
+        if measuring:
+            runner.from_rows({r.workload: r.results for r in rows})
+        run_rows(("iris",))
+        if measuring and "iris" in compiled:
+            runner.iris({r.workload: r.results for r in rows})
+        run_rows(("fanout", "loop"))
+        if measuring:
+            runner.load()
+            runner.fan_out()
+            big_path = runner.big_loop({r.workload: r.results for r in rows})
+            if args.server_loop:
+                runner.server_loop(big_path)
+        checkpoint("done")
+    reporting.print_tables(report)
+    console.print(f"Saved {args.output}; `--render {args.output}` prints it as the README's Markdown")
+    failed = any(m.error and not m.unsupported and not m.error.startswith("timeout") for r in rows for m in r.results.values())
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

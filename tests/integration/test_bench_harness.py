@@ -41,6 +41,20 @@ def test_peers_quick_reports_pipeyard_rows_and_table(tmp_path: Path) -> None:
         assert result["median"] > 0 and len(result["seconds"]) == 1
         assert result["peak_rss_mb"][0] > 10
     assert "chain-3" in completed.stdout and "pipeyard s" in completed.stdout
+    # --render prints what the README pastes: the command that made it, then a Markdown table.
+    rendered = subprocess.run(
+        [str(PYTHON), "benchmarks/peers.py", "--render", str(output)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert rendered.returncode == 0, rendered.stderr[-3000:]
+    lines = rendered.stdout.splitlines()
+    assert lines[0].startswith("Command: `.venv/bin/python benchmarks/peers.py --quick --engines pipeyard")
+    assert "| workload | tasks | pipeyard s |" in lines
+    chain_row = next(line for line in lines if line.startswith("| chain-3 | 3 | "))
+    assert float(chain_row.split("|")[3]) == round(rows["chain-3"]["results"]["pipeyard"]["median"], 2)
 
 
 def test_peers_rejects_an_unknown_engine() -> None:
