@@ -18,10 +18,13 @@ in a Ray worker, wherever Ray schedules it.
   worker's interpreter and ``_KFP_RUNTIME=true``; a lightweight component's
   source goes to a temp ``ephemeral_component.py`` on the worker. KFP's
   ``pip install`` bootstrap never runs.
-- ``packages_to_install`` (and ``pip_index_urls``) become a Ray runtime environment
-  (``pip``): Ray installs them on the node into a virtualenv that still sees the
-  worker's own site packages (so kfp and pipeyard are not reinstalled), and keeps it
-  for every task with the same requirement set.
+- ``packages_to_install`` (and ``pip_index_urls``) are installed by the attempt on
+  its node, into a venv per requirement set (``venvs.py``, as the local launcher does)
+  that still sees the worker's own site packages, so kfp and pipeyard are not
+  reinstalled; every later task with the same set reuses it. The venvs live in the
+  Ray node's session directory (``PIPEYARD_RAY_ENVS_DIR`` to choose). Not Ray's
+  ``pip`` runtime environment: from a worker that runs in a virtualenv Ray clones
+  that whole virtualenv per requirement set (a gigabyte and a minute here).
 - Resources (``ray_resources.py``): CPUs, memory, GPUs and custom resources become
   Ray task options; a request no single node can hold is refused at once. Tasks
   are spread over the nodes (``PIPEYARD_RAY_SCHEDULING=DEFAULT`` for Ray's policy).
@@ -53,7 +56,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,10 +76,14 @@ from pipeyard.launchers.process import (
 )
 from pipeyard.launchers.ray_files import NodeFiles
 from pipeyard.launchers.ray_resources import ray_options, refusal
+from pipeyard.launchers.venvs import VenvError, VirtualEnvs
+from pipeyard.launchers.watchdog import GroupWatchdog
 
 # "SPREAD" places a fan-out's tasks across the nodes; "DEFAULT" is Ray's own
 # policy (fill the driver's node first).
 SCHEDULING_ENV = "PIPEYARD_RAY_SCHEDULING"
+# Where a node keeps the venvs of packages_to_install (default: its Ray session dir).
+ENVS_DIR_ENV = "PIPEYARD_RAY_ENVS_DIR"
 # How long a cancelled attempt may take to report that its processes are gone.
 _CANCEL_WAIT_SECONDS = 30.0
 _READ_CHUNK = 1 << 16
@@ -99,6 +106,8 @@ class _AttemptSpec:
     extra_env: dict[str, str] = field(default_factory=dict)
     files: NodeFiles = NodeFiles()
     driver_node: str = ""  # the driver's Ray node id: files are shared there
+    packages: tuple[str, ...] = ()  # packages_to_install, with their index URLs
+    index_urls: tuple[str, ...] = ()
 
 
 # Items the attempt yields: ("node", node id, ip, host name) first, ("out", bytes)
@@ -204,9 +213,45 @@ def _attempt_items(spec: _AttemptSpec) -> Iterator[_Item]:
             ray_files.remove_created(created)
 
 
+def _node_envs_dir() -> Path:
+    chosen = os.environ.get(ENVS_DIR_ENV)
+    if chosen:
+        return Path(chosen)
+    with contextlib.suppress(Exception):  # Ray's private API: its layout may change
+        node = ray._private.worker.global_worker.node
+        if node is not None:
+            return Path(node.get_session_dir_path(), "pipeyard-envs")
+    return Path(tempfile.gettempdir(), f"pipeyard-ray-envs-{os.getuid()}")
+
+
+def _interpreter(spec: _AttemptSpec) -> Iterator[_Item]:
+    """Yields what installing the task's packages says, then ("python", path)."""
+    if not spec.packages:
+        yield ("python", sys.executable)
+        return
+    envs = VirtualEnvs(_node_envs_dir())
+    if not envs.on_host(spec.packages) and not envs.path_for(spec.packages, spec.index_urls).exists():
+        yield ("out", f"pipeyard: installing {' '.join(spec.packages)} on this node\n".encode())
+    try:
+        python = envs.ensure(spec.packages, spec.index_urls)
+    except VenvError as exc:
+        yield ("error", f"{exc}\n{exc.output}".rstrip())
+        return
+    yield ("python", str(python))
+
+
 def _command_items(spec: _AttemptSpec) -> Iterator[_Item]:
     env = {**task_base_env(), **spec.env, **spec.extra_env}
     argv = list(spec.argv)
+    python = sys.executable
+    if spec.kfp_executor:
+        for item in _interpreter(spec):
+            if item[0] != "python":
+                yield item
+                if item[0] == "error":
+                    return
+            else:
+                python = item[1]
     module_dir: str | None = None
     if spec.source is not None:
         module_dir = tempfile.mkdtemp(prefix="pipeyard-component-")
@@ -214,7 +259,7 @@ def _command_items(spec: _AttemptSpec) -> Iterator[_Item]:
         module_path.write_text(spec.source)
         argv = ["--component_module_path", str(module_path), *argv]
     if spec.kfp_executor:
-        argv = [sys.executable, "-m", "kfp.dsl.executor_main", *argv]
+        argv = [python, "-m", "kfp.dsl.executor_main", *argv]
     if spec.module_dirs:
         existing = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
         env["PYTHONPATH"] = os.pathsep.join([*spec.module_dirs, *existing])
@@ -232,12 +277,17 @@ def _command_items(spec: _AttemptSpec) -> Iterator[_Item]:
         except OSError as exc:
             yield ("error", f"cannot start task: {_start_error(exc, argv[0], spec.cwd)}")
             return
+        # Should Ray kill this worker outright (its driver died, `ray stop`), nothing
+        # below runs: the watchdog then kills the group, so a resumed run never finds
+        # the old attempt still running beside the new one.
+        _WATCHDOG.watch(process.pid)
         try:
             yield from _supervise(process, spec.timeout_seconds)
         finally:
             # Normal exit, timeout, or Ray's KeyboardInterrupt on cancellation: the
             # group goes with the task either way, as a container's processes would.
             _kill_group(process)
+            _WATCHDOG.forget(process.pid)
     finally:
         if module_dir is not None:
             shutil.rmtree(module_dir, ignore_errors=True)
@@ -323,6 +373,9 @@ def _supervise(process: subprocess.Popen[bytes], timeout: float | None) -> Itera
 def _run_attempt(spec: _AttemptSpec) -> Iterator[_Item]:
     yield from _attempt_items(spec)
 
+
+# One per Ray worker process (this module is imported there), started with its first task.
+_WATCHDOG = GroupWatchdog()
 
 # Retries would re-run a user's command behind the engine's back; the engine owns retries.
 _remote_attempt = ray.remote(num_returns="streaming", max_retries=0)(_run_attempt)
@@ -423,6 +476,8 @@ class RayLauncher:
             extra_env=extra,
             files=files,
             driver_node=driver,
+            packages=program.packages,
+            index_urls=program.index_urls,
         )
 
     async def launch(self, request: LaunchRequest) -> LaunchResult:
@@ -434,8 +489,6 @@ class RayLauncher:
         strategy = (os.environ.get(SCHEDULING_ENV) or "SPREAD").strip().upper()
         if strategy in ("SPREAD", "DEFAULT"):
             options["scheduling_strategy"] = strategy
-        if request.python is not None and request.python.packages:
-            options["runtime_env"] = pip_runtime_env(request.python.packages, request.python.index_urls)
         refused = self._refusal(request, options)
         if refused is not None:
             append_to_log(request.log_path, f"pipeyard: {refused}", request.on_output)
@@ -555,17 +608,3 @@ async def _until_finished(generator: Any) -> None:
     while not task.done():
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.shield(task)
-
-
-def pip_runtime_env(packages: Sequence[str], index_urls: Sequence[str] = ()) -> dict[str, Any]:
-    """The Ray runtime environment for a component's ``packages_to_install``. Ray keys its
-    cache of these environments by their content, so the requirement set is sorted: two
-    components asking for the same packages share one environment. ``pip_index_urls`` as
-    KFP's bootstrap uses them: the first is the index, the others extra indexes."""
-    options: list[str] = []
-    for n, url in enumerate(index_urls):
-        options += ["--index-url" if n == 0 else "--extra-index-url", url]
-    pip: dict[str, Any] = {"packages": sorted(set(packages)), "pip_check": False}
-    if options:
-        pip["pip_install_options"] = options
-    return {"pip": pip}
