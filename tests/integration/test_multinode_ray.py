@@ -23,7 +23,14 @@ import ray  # noqa: F401  (the ray extra is part of dev: missing fails)
 from kfp import compiler, dsl
 from kfp.dsl import Dataset, Input, Output
 from tests.integration.conftest import POSTGRES_ENV
-from tests.integration.multinode_deployment import BUCKET, ROOT, TOKEN, Deployment, wait_for
+from tests.integration.multinode_deployment import (
+    BUCKET,
+    DEADLINE_SECONDS,
+    ROOT,
+    TOKEN,
+    Deployment,
+    wait_for,
+)
 from tests.integration.multinode_deployment import deployment as start_deployment
 from tests.integration.multinode_index import PACKAGE, serve_index
 from tests.integration.netns_cluster import netns_available
@@ -267,12 +274,13 @@ def test_cancel_leaves_no_task_process_on_any_node(deployment: Deployment, tmp_p
         assert http.post(f"/apis/v2beta1/runs/{run_id}:terminate").status_code == 200
     assert dep.final(run_id)["state"] == "CANCELED"
     # The task, the child in its group, and the Ray task itself are gone from both nodes.
-    wait_until(lambda: all(gone(pid) for pid in pids), f"processes {pids} of the cancelled run to be gone")
+    wait_until(lambda: all(gone(pid) for pid in pids), f"processes {pids} of the cancelled run to be gone",
+               DEADLINE_SECONDS)
     namespaces = (cluster.worker_ns, cluster.head_ns)
     wait_until(lambda: not any(_running_in(dep, ns, b"kfp.dsl.executor_main") for ns in namespaces),
-               "no executor left on either node")
+               "no executor left on either node", DEADLINE_SECONDS)
     wait_until(lambda: not any(_running_in(dep, ns, b"ray::_run_attempt") for ns in namespaces),
-               "no Ray attempt task left on either node")
+               "no Ray attempt task left on either node", DEADLINE_SECONDS)
     assert not _marks(dep, prefix, "go")  # they were stopped, not released
 
 
@@ -286,7 +294,8 @@ def test_killed_server_resumes_rerunning_only_unfinished_tasks(deployment: Deplo
     assert first_before["state"] == "SUCCEEDED"
     dep.kill_server()
     # Ray ends the dead driver's tasks; their process groups go with them.
-    wait_until(lambda: gone(held_pid) and gone(held_child), "the killed server's task processes to be gone")
+    wait_until(lambda: gone(held_pid) and gone(held_child), "the killed server's task processes to be gone",
+               DEADLINE_SECONDS)
     dep.fs().pipe_file(f"{prefix}/go", b"")
     dep.start_server()
     dep.wait_healthy()
