@@ -13,7 +13,9 @@ in a Ray worker, wherever Ray schedules it.
   then SIGKILL. Cancelling the awaiting coroutine cancels the Ray task (without
   ``force``, so Ray raises KeyboardInterrupt inside it rather than killing the
   worker); the task kills its whole process group before it ends, and the
-  driver waits for that end before re-raising.
+  driver waits for that end before re-raising. Should Ray kill the worker itself
+  (the driver died, ``ray stop``), a watchdog per worker (``watchdog.py``) kills
+  the groups it was running.
 - KFP Python components run ``python -m kfp.dsl.executor_main`` with the
   worker's interpreter and ``_KFP_RUNTIME=true``; a lightweight component's
   source goes to a temp ``ephemeral_component.py`` on the worker. KFP's
