@@ -12,6 +12,7 @@ import contextlib
 import functools
 import importlib.util
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,8 +100,8 @@ def big() -> None:
 
 @dsl.component
 def mark(prefix: str, step: str, hold: bool) -> str:
-    """Records each execution in the bucket (its pid and a child's), then, if ``hold``,
-    waits until the test puts ``PREFIX/go`` there."""
+    """Records each execution in the bucket (its pid, a child's, its parent's: the Ray
+    worker), then, if ``hold``, waits until the test puts ``PREFIX/go`` there."""
     import os
     import subprocess
     import time
@@ -110,7 +111,7 @@ def mark(prefix: str, step: str, hold: bool) -> str:
 
     child = subprocess.Popen(["sleep", "900"])  # in the task's process group
     fs = s3fs.S3FileSystem(skip_instance_cache=True)
-    fs.pipe_file(f"{prefix}/{step}/{uuid.uuid4().hex}", f"{os.getpid()} {child.pid}".encode())
+    fs.pipe_file(f"{prefix}/{step}/{uuid.uuid4().hex}", f"{os.getpid()} {child.pid} {os.getppid()}".encode())
     print(f"{step} running", flush=True)
     while hold and not fs.exists(f"{prefix}/go"):
         time.sleep(0.2)
@@ -174,12 +175,12 @@ def _ips(task: dict[str, Any]) -> list[str]:
     return [a["ray_node_ip"] for _, a in sorted(attempts.items())]
 
 
-def _marks(dep: Deployment, prefix: str, step: str) -> list[tuple[int, int]]:
-    """(task pid, child pid) of every execution of ``step``."""
+def _marks(dep: Deployment, prefix: str, step: str) -> list[tuple[int, int, int]]:
+    """(task pid, child pid, Ray worker pid) of every execution of ``step``."""
     fs = dep.fs()
     with contextlib.suppress(FileNotFoundError):
-        pairs = [fs.cat_file(path).split() for path in fs.ls(f"{prefix}/{step}")]
-        return [(int(task), int(child)) for task, child in pairs]
+        pids = [fs.cat_file(path).split() for path in fs.ls(f"{prefix}/{step}")]
+        return [(int(task), int(child), int(worker)) for task, child, worker in pids]
     return []
 
 
@@ -266,7 +267,7 @@ def test_cancel_leaves_no_task_process_on_any_node(deployment: Deployment, tmp_p
     run_id = _submit(dep, held_on_both, tmp_path, {"prefix": prefix})
     pids: list[int] = []
     for step, ns in (("on-worker", cluster.worker_ns), ("on-head", cluster.head_ns)):
-        ((task_pid, child_pid),) = wait_for(f"{step} to start", functools.partial(_marks, dep, prefix, step),
+        ((task_pid, child_pid, _),) = wait_for(f"{step} to start", functools.partial(_marks, dep, prefix, step),
                                             dep.log)
         assert {task_pid, child_pid} <= set(cluster.pids(ns)), (step, ns)
         pids += [task_pid, child_pid]
@@ -284,11 +285,40 @@ def test_cancel_leaves_no_task_process_on_any_node(deployment: Deployment, tmp_p
     assert not _marks(dep, prefix, "go")  # they were stopped, not released
 
 
+@dsl.pipeline(name="multinode-worker-crash")
+def held_on_worker(prefix: str) -> None:
+    mark(prefix=prefix, step="held", hold=True).set_caching_options(False) \
+        .set_accelerator_type("worker_node").set_accelerator_limit(1)
+
+
+def test_a_killed_ray_worker_takes_its_task_group_along(deployment: Deployment, tmp_path: Path) -> None:
+    # SIGKILL the Ray worker process running a task: it runs no cleanup, so only the
+    # launcher's watchdog on that node can stop the task's group (its own session).
+    dep, cluster = deployment, deployment.cluster
+    prefix = f"{BUCKET}/crash-{uuid.uuid4().hex}"
+    run_id = _submit(dep, held_on_worker, tmp_path, {"prefix": prefix})
+    ((task_pid, child_pid, worker_pid),) = wait_for("the task to start", lambda: _marks(dep, prefix, "held"),
+                                                    dep.log)
+    assert {task_pid, child_pid, worker_pid} <= set(cluster.pids(cluster.worker_ns))
+    assert os.getsid(task_pid) == task_pid != os.getsid(worker_pid)
+    os.kill(worker_pid, signal.SIGKILL)
+    wait_until(lambda: gone(task_pid) and gone(child_pid), "the dead Ray worker's task group to be gone",
+               DEADLINE_SECONDS)
+    # The attempt failed with its worker; without a retry policy it is resubmitted once.
+    wait_for("the resubmitted task to start", lambda: len(_marks(dep, prefix, "held")) == 2, dep.log)
+    dep.fs().pipe_file(f"{prefix}/go", b"")
+    run = dep.final(run_id)
+    (task,) = [t for t in dep.tasks(run_id) if t["name"] == "mark"]
+    assert run["state"] == "SUCCEEDED", (task.get("error"), dep.task_log(run_id, task["task_id"]))
+    (attempt,) = task["details"]["attempts"].values()
+    assert [t["ray_node_ip"] for t in attempt["tries"]] == [cluster.worker_ip, cluster.worker_ip]
+
+
 def test_killed_server_resumes_rerunning_only_unfinished_tasks(deployment: Deployment, tmp_path: Path) -> None:
     dep = deployment
     prefix = f"{BUCKET}/resume-{uuid.uuid4().hex}"
     run_id = _submit(dep, three_steps, tmp_path, {"prefix": prefix})
-    ((held_pid, held_child),) = wait_for("the second task to start", lambda: _marks(dep, prefix, "second"),
+    ((held_pid, held_child, _),) = wait_for("the second task to start", lambda: _marks(dep, prefix, "second"),
                                          dep.log)
     first_before = next(t for t in dep.tasks(run_id) if t["path"] == "mark")
     assert first_before["state"] == "SUCCEEDED"
