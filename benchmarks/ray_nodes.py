@@ -19,6 +19,7 @@ executor's files back.
 
 # No `from __future__ import annotations`: kfp reads component signatures at runtime.
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -66,6 +67,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=200)
     parser.add_argument("--cpus", type=int, default=2, help="--num-cpus of each Ray node")
     args = parser.parse_args()
+    load_before = os.getloadavg()
     base = Path(tempfile.mkdtemp(prefix="pyb", dir="/tmp"))
     home = base / "home"
     home.mkdir()
@@ -82,6 +84,9 @@ def main() -> None:
         cluster.teardown()
         shutil.rmtree(base, ignore_errors=True)
     ideal = args.tasks * 0.2 / args.cpus
+    # The host is shared: the load says how far these wall times can be trusted.
+    print("load average (1, 5, 15 min) at the start: {:.2f} {:.2f} {:.2f}, at the end: {:.2f} {:.2f} {:.2f}"
+          .format(*load_before, *os.getloadavg()))
     print(f"{args.tasks} tasks of 200 ms, {args.cpus} CPUs per node (one node ideal: {ideal:.1f} s)")
     print(f"one node:  {one:7.1f} s")
     print(f"two nodes: {two:7.1f} s")

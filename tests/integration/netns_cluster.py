@@ -25,7 +25,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +43,17 @@ RAY_ENV = {
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_agent_register_timeout_ms": "180000",
     "RAY_raylet_start_wait_time_s": "180",
+    # The worker starts beside the head (not after it): it waits this long for the
+    # head's GCS to answer (one try a second) instead of Ray's default 20 s.
+    "RAY_gcs_server_port_wait_time_s": "600",
 }
+# What the tests never use, so never started: the autoscaler's monitor, the log
+# monitor (task output comes back through the launcher's own stream) and, but for a
+# minimal API server, the dashboard. Each is a Python process that imports half of
+# Ray: on two shared cores they are much of the start. (Ray refuses to go without
+# its client server: --ray-client-server-port must be a port.)
+_LEAN = ("--disable-usage-stats", "--include-log-monitor=false", "--object-store-memory=100000000")
+_LEAN_HEAD = ("--include-dashboard=false", "--no-monitor")
 
 
 def _ip(*args: str) -> None:
@@ -186,21 +196,24 @@ class Cluster:
             return subprocess.Popen(["ip", "netns", "exec", ns, "sh", "-c", command], env=full_env,
                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
-    def ray_start(self, ns: str, node_ip: str, *, head: bool, cpus: int,
-                  resources: str = "{}", hide_home: bool = False) -> None:
+    def ray_start(self, ns: str, node_ip: str, *, head: bool, cpus: int, resources: str = "{}",
+                  hide_home: bool = False, abort: threading.Event | None = None) -> None:
+        """Start a node, again from nothing after a failure, unless ``abort`` is set."""
         import sys
 
         ray = str(Path(sys.executable).parent / "ray")
         argv = [ray, "start", f"--node-ip-address={node_ip}", f"--num-cpus={cpus}", f"--resources={resources}",
-                f"--temp-dir={self.base / ns}", "--disable-usage-stats", *_AGENT_PORTS]
+                f"--temp-dir={self.base / ns}", *_LEAN, *_AGENT_PORTS]
         if head:
-            argv += ["--head", f"--port={RAY_PORT}", "--include-dashboard=false"]
+            argv += ["--head", f"--port={RAY_PORT}", *_LEAN_HEAD]
         else:
             argv += [f"--address={self.ray_address}"]
         log = self.base / f"ray-{ns}.log"
         # On a heavily loaded machine a raylet may give up waiting for its agents
         # (Ray's own start-up timeouts): start that node again from nothing.
         for _ in range(START_TRIES):
+            if abort is not None and abort.is_set():
+                raise RuntimeError(f"ray start in {ns} abandoned: the other node failed to start")
             proc = self.popen(ns, argv, log, hide_home=hide_home)
             try:
                 # `ray start` returns once its node is up (its daemons stay in the netns).
@@ -210,16 +223,53 @@ class Cluster:
                 if proc.poll() is None:  # interrupted: no unwaited child left behind
                     proc.kill()
                     proc.wait()
-            self.kill_namespace(ns)
+            # Ray's daemons stay in the session of the `ray start` that made them;
+            # what else runs in the namespace (the server, S3) is left alone.
+            self.kill_namespace(ns, session=proc.pid)
             shutil.rmtree(self.base / ns, ignore_errors=True)
         raise RuntimeError(f"ray start in {ns} failed {START_TRIES} times:\n{log.read_text()[-3000:]}")
 
-    def kill_namespace(self, ns: str) -> None:
-        """SIGKILL every process in ``ns`` (a machine losing power), until none is left."""
+    def start_ray_nodes(self, cpus: int, meanwhile: Callable[[], None] = lambda: None) -> None:
+        """Head (resource ``head_node``) and worker (``worker_node``) started at once,
+        the worker waiting for the head's GCS; ``meanwhile`` runs while they start."""
+        errors: list[BaseException] = []
+        failed = threading.Event()
+
+        def start(ns: str, ip: str, head: bool, resources: str) -> None:
+            try:
+                self.ray_start(ns, ip, head=head, cpus=cpus, resources=resources, hide_home=not head,
+                               abort=failed)
+            except BaseException as e:  # re-raised below, on the caller's thread
+                errors.append(e)
+                failed.set()
+                if head:  # the worker would wait for this head's GCS for minutes
+                    self.kill_namespace(self.worker_ns)
+
+        threads = [threading.Thread(target=start, args=args, daemon=True) for args in (
+            (self.head_ns, self.head_ip, True, '{"head_node": 100}'),
+            (self.worker_ns, self.worker_ip, False, '{"worker_node": 100}'))]
+        for thread in threads:
+            thread.start()
+        try:
+            meanwhile()
+        finally:
+            for thread in threads:
+                thread.join()
+        if errors:
+            raise errors[0]
+
+    def pids(self, ns: str) -> list[int]:
+        out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout
+        return [int(p) for p in out.split()]
+
+    def kill_namespace(self, ns: str, *, session: int | None = None) -> None:
+        """SIGKILL every process in ``ns`` (a machine losing power), or only those of
+        ``session``, until none is left."""
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout
-            pids = [int(p) for p in out.split()]
+            pids = self.pids(ns)
+            if session is not None:
+                pids = [p for p in pids if _session_of(p) == session]
             if not pids:
                 return
             for pid in pids:
@@ -242,17 +292,24 @@ class Cluster:
             _ip("link", "del", f"pyr{self.suffix}")
 
 
+def _session_of(pid: int) -> int | None:
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
+
+
 @contextlib.contextmanager
-def two_node_cluster(base: Path, home: Path, env: Mapping[str, str], *, cpus: int = 2) -> Iterator[Cluster]:
+def two_node_cluster(base: Path, home: Path, env: Mapping[str, str], *, cpus: int = 2,
+                     meanwhile: Callable[[Cluster], None] = lambda cluster: None) -> Iterator[Cluster]:
     """Network, Ray head (resource ``head_node``) and worker (``worker_node``); their
-    processes get ``env`` and the S3 endpoint the head will serve (``s3_endpoint``)."""
+    processes get ``env`` and the S3 endpoint the head will serve (``s3_endpoint``).
+    ``meanwhile`` runs once the network exists, while the Ray nodes start."""
     cluster = Cluster(base, home, dict(env))
     cluster.env["AWS_ENDPOINT_URL"] = cluster.s3_endpoint
     try:
         cluster.create_network()
-        cluster.ray_start(cluster.head_ns, cluster.head_ip, head=True, cpus=cpus, resources='{"head_node": 100}')
-        cluster.ray_start(cluster.worker_ns, cluster.worker_ip, head=False, cpus=cpus,
-                          resources='{"worker_node": 100}', hide_home=True)
+        cluster.start_ray_nodes(cpus, lambda: meanwhile(cluster))
         yield cluster
     finally:
         cluster.teardown()

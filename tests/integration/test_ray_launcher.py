@@ -130,8 +130,8 @@ def test_refusals_name_what_is_unsupported(tmp_path: Path) -> None:
     assert with_mount.error is not None and "/data" in with_mount.error
 
 
-def test_packages_to_install_come_from_one_cached_ray_runtime_env(tmp_path: Path) -> None:
-    # inflection is not installed here: only Ray's pip runtime environment can provide it.
+def test_packages_to_install_come_from_one_cached_venv_on_the_node(tmp_path: Path) -> None:
+    # inflection is not installed here: only the node's venv for this requirement set can provide it.
     with pytest.raises(ModuleNotFoundError):
         __import__("inflection")
     compiled = compile_component(use_inflection, tmp_path, word="x")
@@ -151,7 +151,7 @@ def test_packages_to_install_come_from_one_cached_ray_runtime_env(tmp_path: Path
     origins = [line.split("inflection from ", 1)[1] for log in logs for line in log.splitlines()
                if line.startswith("inflection from ")]
     assert len(origins) == 2 and origins[0] == origins[1], logs
-    assert "runtime_resources" in origins[0] and "/pip/" in origins[0], origins[0]
+    assert "/pipeyard-envs/venv-" in origins[0], origins[0]
 
 
 # ----------------------------------------------------------------------------- end to end

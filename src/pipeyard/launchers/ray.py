@@ -4,7 +4,7 @@ For when one machine is not enough: the engine, the store and the task logs
 stay on the driver (the machine running pipeyard); every attempt's command runs
 in a Ray worker, wherever Ray schedules it.
 
-- Each attempt is one Ray task (``_run_attempt``, a streaming generator). On its
+- Each attempt is one Ray task (``ray_node.py``, a streaming generator). On its
   worker it starts the command as the leader of its own process group, with the
   request's env on top of the worker's environment, and yields the output in
   chunks as it comes; the driver appends them to ``log_path`` and hands lines to
@@ -13,15 +13,20 @@ in a Ray worker, wherever Ray schedules it.
   then SIGKILL. Cancelling the awaiting coroutine cancels the Ray task (without
   ``force``, so Ray raises KeyboardInterrupt inside it rather than killing the
   worker); the task kills its whole process group before it ends, and the
-  driver waits for that end before re-raising.
+  driver waits for that end before re-raising. Should Ray kill the worker itself
+  (the driver died, ``ray stop``), a watchdog per worker (``watchdog.py``) kills
+  the groups it was running.
 - KFP Python components run ``python -m kfp.dsl.executor_main`` with the
   worker's interpreter and ``_KFP_RUNTIME=true``; a lightweight component's
   source goes to a temp ``ephemeral_component.py`` on the worker. KFP's
   ``pip install`` bootstrap never runs.
-- ``packages_to_install`` (and ``pip_index_urls``) become a Ray runtime environment
-  (``pip``): Ray installs them on the node into a virtualenv that still sees the
-  worker's own site packages (so kfp and pipeyard are not reinstalled), and keeps it
-  for every task with the same requirement set.
+- ``packages_to_install`` (and ``pip_index_urls``) are installed by the attempt on
+  its node, into a venv per requirement set (``venvs.py``, as the local launcher does)
+  that still sees the worker's own site packages, so kfp and pipeyard are not
+  reinstalled; every later task with the same set reuses it. The venvs live in the
+  Ray node's session directory (``PIPEYARD_RAY_ENVS_DIR`` to choose). Not Ray's
+  ``pip`` runtime environment: from a worker that runs in a virtualenv Ray clones
+  that whole virtualenv per requirement set (a gigabyte and a minute here).
 - Resources (``ray_resources.py``): CPUs, memory, GPUs and custom resources become
   Ray task options; a request no single node can hold is refused at once. Tasks
   are spread over the nodes (``PIPEYARD_RAY_SCHEDULING=DEFAULT`` for Ray's policy).
@@ -46,15 +51,6 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-import select
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,16 +58,9 @@ import ray
 
 from pipeyard.launchers import ray_files
 from pipeyard.launchers.base import LaunchRequest, LaunchResult
-from pipeyard.launchers.host_env import task_base_env
-from pipeyard.launchers.process import (
-    DRAIN_SECONDS,
-    REAP_SECONDS,
-    TERM_GRACE_SECONDS,
-    append_to_log,
-    group_members,
-    signal_group,
-)
+from pipeyard.launchers.process import append_to_log
 from pipeyard.launchers.ray_files import NodeFiles
+from pipeyard.launchers.ray_node import ENVS_DIR_ENV, AttemptSpec, remote_attempt
 from pipeyard.launchers.ray_resources import ray_options, refusal
 
 # "SPREAD" places a fan-out's tasks across the nodes; "DEFAULT" is Ray's own
@@ -79,256 +68,7 @@ from pipeyard.launchers.ray_resources import ray_options, refusal
 SCHEDULING_ENV = "PIPEYARD_RAY_SCHEDULING"
 # How long a cancelled attempt may take to report that its processes are gone.
 _CANCEL_WAIT_SECONDS = 30.0
-_READ_CHUNK = 1 << 16
-# Off the main thread a Ray cancellation cannot wake a blocked wait, so wait in slices.
-_FALLBACK_WAKE_SECONDS = 0.5
-
-
-@dataclass(frozen=True)
-class _AttemptSpec:
-    """What the Ray task needs: plain data, so it pickles to any worker."""
-
-    argv: tuple[str, ...]
-    env: dict[str, str]
-    cwd: str | None
-    timeout_seconds: float | None
-    # argv is executor_main's arguments: run them with the worker's interpreter.
-    kfp_executor: bool = False
-    source: str | None = None
-    module_dirs: tuple[str, ...] = ()
-    extra_env: dict[str, str] = field(default_factory=dict)
-    files: NodeFiles = NodeFiles()
-    driver_node: str = ""  # the driver's Ray node id: files are shared there
-
-
-# Items the attempt yields: ("node", node id, ip, host name) first, ("out", bytes)
-# chunks, then ("error", message) when nothing could be started, or ("files",
-# {path: bytes}) for a node other than the driver's and ("exit", exit code or None,
-# timed out, outputs uploaded).
-_Item = tuple[Any, ...]
-
-
-# ----------------------------------------------------------------------------- worker side
-
-
-def _start_error(exc: OSError, executable: str, cwd: str | None) -> str:
-    if cwd is not None and exc.filename == cwd:
-        return f"working directory {cwd!r} does not exist or is not accessible ({exc.strerror})"
-    if isinstance(exc, FileNotFoundError):
-        return f"executable {executable!r} not found"
-    if isinstance(exc, PermissionError):
-        return f"executable {executable!r} is not executable (permission denied)"
-    return f"{executable!r}: {exc}"
-
-
-def _wait_gone(pids: list[int], timeout: float) -> None:
-    """Block until every pid has exited (pidfds, no sleeping), or the timeout passes."""
-    poller = select.poll()
-    fds: list[int] = []
-    for pid in pids:
-        try:
-            fd = os.pidfd_open(pid)
-        except OSError:
-            continue
-        fds.append(fd)
-        poller.register(fd, select.POLLIN)
-    deadline = time.monotonic() + timeout
-    try:
-        remaining = set(fds)
-        while remaining:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            for fd, _ in poller.poll(left * 1000):
-                poller.unregister(fd)
-                remaining.discard(fd)
-    finally:
-        for fd in fds:
-            os.close(fd)
-
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the attempt's group, reap the leader, wait until no member runs."""
-    if signal_group(process.pid, signal.SIGKILL):
-        _wait_gone(group_members(process.pid), REAP_SECONDS)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(REAP_SECONDS)
-
-
-def _terminate_group(process: subprocess.Popen[bytes]) -> None:
-    if signal_group(process.pid, signal.SIGTERM):
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(TERM_GRACE_SECONDS)
-    _kill_group(process)
-
-
-def _here() -> tuple[str, str, str]:
-    import socket
-
-    return ray.get_runtime_context().get_node_id(), ray.util.get_node_ip_address(), socket.gethostname()
-
-
-def _attempt_items(spec: _AttemptSpec) -> Iterator[_Item]:
-    node_id, ip, host = _here()
-    yield ("node", node_id, ip, host)
-    remote_node = node_id != spec.driver_node
-    created: list[str] = []
-    try:
-        try:
-            created = ray_files.prepare(spec.files)
-        except Exception as e:  # the task cannot run without its inputs
-            yield ("error", f"on Ray node {ip}: cannot fetch the task's inputs: {type(e).__name__}: {e}")
-            return
-        last: _Item | None = None
-        for item in _command_items(spec):
-            if item[0] == "exit":
-                last = item
-                break
-            yield item
-        if last is None:
-            return
-        uploaded = False
-        if last[1] == 0 and not last[2] and spec.files.remote:
-            try:
-                ray_files.upload_outputs(spec.files)
-                uploaded = True
-            except Exception as e:
-                yield ("error", f"on Ray node {ip}: uploading the task's outputs to "
-                                f"{spec.files.task_root_uri} failed: {type(e).__name__}: {e}")
-                return
-        if remote_node:
-            yield ("files", ray_files.collect_returned(spec.files))
-        yield (*last, uploaded)
-    finally:
-        if remote_node and spec.files.remote:
-            ray_files.remove_created(created)
-
-
-def _command_items(spec: _AttemptSpec) -> Iterator[_Item]:
-    env = {**task_base_env(), **spec.env, **spec.extra_env}
-    argv = list(spec.argv)
-    module_dir: str | None = None
-    if spec.source is not None:
-        module_dir = tempfile.mkdtemp(prefix="pipeyard-component-")
-        module_path = Path(module_dir, "ephemeral_component.py")
-        module_path.write_text(spec.source)
-        argv = ["--component_module_path", str(module_path), *argv]
-    if spec.kfp_executor:
-        argv = [sys.executable, "-m", "kfp.dsl.executor_main", *argv]
-    if spec.module_dirs:
-        existing = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
-        env["PYTHONPATH"] = os.pathsep.join([*spec.module_dirs, *existing])
-    try:
-        try:
-            process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                cwd=spec.cwd,
-                env=env,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            yield ("error", f"cannot start task: {_start_error(exc, argv[0], spec.cwd)}")
-            return
-        try:
-            yield from _supervise(process, spec.timeout_seconds)
-        finally:
-            # Normal exit, timeout, or Ray's KeyboardInterrupt on cancellation: the
-            # group goes with the task either way, as a container's processes would.
-            _kill_group(process)
-    finally:
-        if module_dir is not None:
-            shutil.rmtree(module_dir, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _interrupt_pipe() -> Iterator[int | None]:
-    """A fd that becomes readable when Ray cancels the task.
-
-    Ray cancels a running task with ``_thread.interrupt_main()``, which raises
-    KeyboardInterrupt only once the main thread runs Python code again, so a
-    task blocked in ``select`` would never see it. CPython writes to the signal
-    wakeup fd when that interrupt is requested, which wakes the ``select``.
-    ``None`` off the main thread, where we fall back to short waits.
-    """
-    read_fd, write_fd = os.pipe()
-    os.set_blocking(write_fd, False)
-    try:
-        previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
-    except ValueError:
-        os.close(read_fd)
-        os.close(write_fd)
-        yield None
-        return
-    try:
-        yield read_fd
-    finally:
-        signal.set_wakeup_fd(previous)
-        os.close(read_fd)
-        os.close(write_fd)
-
-
-def _supervise(process: subprocess.Popen[bytes], timeout: float | None) -> Iterator[_Item]:
-    assert process.stdout is not None
-    fd = process.stdout.fileno()
-    deadline = None if timeout is None else time.monotonic() + timeout
-    # Set once the leader exited: what it left in its group is killed, and a
-    # process that left the group may hold the pipe open only this long.
-    drain_deadline: float | None = None
-    timed_out = False
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(process.stdout)
-        leader_fd = os.pidfd_open(process.pid)
-        stack.callback(os.close, leader_fd)
-        interrupt_fd = stack.enter_context(_interrupt_pipe())
-        watched = [fd, leader_fd] + ([] if interrupt_fd is None else [interrupt_fd])
-        while True:
-            limit = drain_deadline if drain_deadline is not None else deadline
-            left = None if limit is None else max(0.0, limit - time.monotonic())
-            if interrupt_fd is None:
-                left = _FALLBACK_WAKE_SECONDS if left is None else min(left, _FALLBACK_WAKE_SECONDS)
-            ready, _, _ = select.select(watched, [], [], left)
-            if interrupt_fd is not None and interrupt_fd in ready:
-                # The pending KeyboardInterrupt (if that is what woke us) is raised here.
-                os.read(interrupt_fd, 512)
-            if fd in ready:
-                chunk = os.read(fd, _READ_CHUNK)
-                if not chunk:
-                    break
-                yield ("out", chunk)
-                continue
-            if leader_fd in ready:
-                watched.remove(leader_fd)
-                drain_deadline = time.monotonic() + DRAIN_SECONDS
-                signal_group(process.pid, signal.SIGKILL)
-                continue
-            now = time.monotonic()
-            if drain_deadline is not None:
-                if now >= drain_deadline:
-                    break
-            elif deadline is not None and now >= deadline:
-                timed_out = True
-                _terminate_group(process)
-                break
-    # Before reporting the exit: once the driver has it, nothing of the task may run.
-    _kill_group(process)
-    code = process.returncode
-    if timed_out:
-        yield ("out", f"pipeyard: task timed out after {timeout:g} s and was killed\n".encode())
-    yield ("exit", code, timed_out)
-
-
-def _run_attempt(spec: _AttemptSpec) -> Iterator[_Item]:
-    yield from _attempt_items(spec)
-
-
-# Retries would re-run a user's command behind the engine's back; the engine owns retries.
-_remote_attempt = ray.remote(num_returns="streaming", max_retries=0)(_run_attempt)
-
-
-# ----------------------------------------------------------------------------- driver side
+__all__ = ["ENVS_DIR_ENV", "SCHEDULING_ENV", "RayLauncher"]
 
 
 class _Output:
@@ -403,16 +143,16 @@ class RayLauncher:
             ) + ")"
         return refusal(options, ray.nodes())
 
-    def _spec(self, request: LaunchRequest) -> _AttemptSpec:
+    def _spec(self, request: LaunchRequest) -> AttemptSpec:
         files = _node_files(request)
         driver = self._driver_node
         program = request.python
         if program is None:
-            return _AttemptSpec(request.argv, dict(request.env), request.cwd, request.timeout_seconds,
+            return AttemptSpec(request.argv, dict(request.env), request.cwd, request.timeout_seconds,
                                 files=files, driver_node=driver)
         # Live logs: the task's output is a pipe, which Python would block-buffer.
         extra = {"_KFP_RUNTIME": "true", "PYTHONUNBUFFERED": request.env.get("PYTHONUNBUFFERED", "1")}
-        return _AttemptSpec(
+        return AttemptSpec(
             program.executor_args,
             dict(request.env),
             request.cwd,
@@ -423,6 +163,8 @@ class RayLauncher:
             extra_env=extra,
             files=files,
             driver_node=driver,
+            packages=program.packages,
+            index_urls=program.index_urls,
         )
 
     async def launch(self, request: LaunchRequest) -> LaunchResult:
@@ -434,8 +176,6 @@ class RayLauncher:
         strategy = (os.environ.get(SCHEDULING_ENV) or "SPREAD").strip().upper()
         if strategy in ("SPREAD", "DEFAULT"):
             options["scheduling_strategy"] = strategy
-        if request.python is not None and request.python.packages:
-            options["runtime_env"] = pip_runtime_env(request.python.packages, request.python.index_urls)
         refused = self._refusal(request, options)
         if refused is not None:
             append_to_log(request.log_path, f"pipeyard: {refused}", request.on_output)
@@ -464,7 +204,7 @@ class RayLauncher:
                    try_number: int) -> tuple[LaunchResult, bool]:
         """The result, and whether the node running it was lost."""
         # An ObjectRefGenerator at run time; Ray's stubs call it an ObjectRef.
-        generator: Any = _remote_attempt.options(**options).remote(self._spec(request))
+        generator: Any = remote_attempt.options(**options).remote(self._spec(request))
         output = _Output(request)
         node: dict[str, str] = {}
 
@@ -555,17 +295,3 @@ async def _until_finished(generator: Any) -> None:
     while not task.done():
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.shield(task)
-
-
-def pip_runtime_env(packages: Sequence[str], index_urls: Sequence[str] = ()) -> dict[str, Any]:
-    """The Ray runtime environment for a component's ``packages_to_install``. Ray keys its
-    cache of these environments by their content, so the requirement set is sorted: two
-    components asking for the same packages share one environment. ``pip_index_urls`` as
-    KFP's bootstrap uses them: the first is the index, the others extra indexes."""
-    options: list[str] = []
-    for n, url in enumerate(index_urls):
-        options += ["--index-url" if n == 0 else "--extra-index-url", url]
-    pip: dict[str, Any] = {"packages": sorted(set(packages)), "pip_check": False}
-    if options:
-        pip["pip_install_options"] = options
-    return {"pip": pip}
