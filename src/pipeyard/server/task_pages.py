@@ -16,11 +16,12 @@ from typing import Any
 
 from pipeyard.entities import Run
 from pipeyard.errors import InvalidArgument
-from pipeyard.server.converters import run_json, task_detail_json
+from pipeyard.server.converters import run_json, task_detail_json, task_json
 from pipeyard.store.sql_store import Store
 
 WHOLE_LIMIT = 1000
 MAX_PAGE = 5000
+MAX_ITERATION_PAGE = 1000
 
 
 def encode_token(run_id: str, offset: int) -> str:
@@ -60,3 +61,22 @@ def run_with_tasks(store: Store, run: Run, page_size: int | None, page_token: st
         "total_task_count": total,
     }
     return body
+
+
+def task_window_json(store: Store, run_id: str, size: int | None, loop: str, offset: int) -> dict[str, Any]:
+    """``GET /apis/pipeyard/v1/runs/{id}/tasks?iteration_page_size=N[&loop=PATH&iteration_offset=M]``:
+    the tasks the run page draws for a run of any size (``store/task_windows.py``), with each
+    loop's iteration counts so that it can show totals and page through the rest."""
+    size = 100 if size is None else size
+    if not 1 <= size <= MAX_ITERATION_PAGE:
+        raise InvalidArgument(
+            f"iteration_page_size must be between 1 and {MAX_ITERATION_PAGE}, not {size}",
+            field="iteration_page_size",
+        )
+    if offset < 0:
+        raise InvalidArgument(f"iteration_offset must not be negative, not {offset}", field="iteration_offset")
+    window = store.task_window(run_id, size, loop, offset)
+    return {
+        "tasks": [task_json(t, window.attempts.get(t.task_id, ())) for t in window.tasks],
+        "loops": [{"loop_task_id": c.loop_task_id, "total": c.total, "states": c.by_state} for c in window.loops],
+    }
