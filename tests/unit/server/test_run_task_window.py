@@ -50,7 +50,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         store.create_run(Run("big", "big", {}, "RUNNING", NOW))
         store.put_tasks(_rows())
         for i in (3, 120):
-            store.put_attempt(TaskAttempt(f"step-{i}", 1, "SUCCEEDED", NOW, NOW, exit_code=0))
+            store.put_attempt(TaskAttempt(f"step-{i}", 1, "SUCCEEDED", NOW, "", NOW, exit_code=0))
         yield TestClient(create_app(settings, store, start_workers=False), base_url="http://127.0.0.1")
 
 
