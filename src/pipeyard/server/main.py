@@ -62,7 +62,7 @@ def serve(
     check_binding(host, token)
     # The API's threads share the GIL with the run workers' engine: a request that waits on
     # SQLite or a socket waits up to this interval to get it back, many times per request.
-    sys.setswitchinterval(float(os.environ.get("PIPEYARD_SWITCH_INTERVAL") or SWITCH_INTERVAL))
+    sys.setswitchinterval(SWITCH_INTERVAL)
     settings = settings or Settings.from_env()
     settings.ensure_dirs()
     store = open_store(settings.database_url)

@@ -6,6 +6,9 @@ to ``WHOLE_LIMIT`` tasks, so kfp.Client and KFP's UI see KFP's shape. A larger r
 details come in pages: ``?task_page_size=N`` asks for a page (any run), ``task_page_token``
 for the next one, and a paged answer carries ``run_details.next_task_page_token`` (empty on
 the last page) and ``run_details.total_task_count``.
+
+The run page asks ``GET /apis/pipeyard/v1/runs/{id}/tasks?iteration_page_size=N`` instead
+(``task_window_json``): what one scope of its graph draws, a page of each loop's iterations.
 """
 
 from __future__ import annotations
