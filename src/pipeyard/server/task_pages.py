@@ -3,9 +3,9 @@
 KFP sends every task of a run in ``run_details.task_details``. That stays so for any run of up
 to ``WHOLE_LIMIT`` tasks, so kfp.Client and KFP's UI see KFP's shape. A larger run (a
 10,000-item loop holds 20,000 tasks) would make every poll of it megabytes of JSON, so its
-details come in pages: ``?task_page_size=N`` asks for a page (any run), ``task_page_token``
-for the next one, and a paged answer carries ``run_details.next_task_page_token`` (empty on
-the last page) and ``run_details.total_task_count``.
+details come in pages: ``?task_page_size=N`` asks for a page (any run; 0 for the run and
+its task count alone), ``task_page_token`` for the next one, and a paged answer carries
+``run_details.next_task_page_token`` (empty on the last page) and ``run_details.total_task_count``.
 
 The run page asks ``GET /apis/pipeyard/v1/runs/{id}/tasks?iteration_page_size=N`` instead
 (``task_window_json``): what one scope of its graph draws, a page of each loop's iterations.
@@ -45,17 +45,17 @@ def decode_token(run_id: str, token: str) -> int:
 
 
 def run_with_tasks(store: Store, run: Run, page_size: int | None, page_token: str | None) -> dict[str, Any]:
-    if page_size is not None and not 1 <= page_size <= MAX_PAGE:
+    if page_size is not None and not 0 <= page_size <= MAX_PAGE:
         raise InvalidArgument(
-            f"task_page_size must be between 1 and {MAX_PAGE}, not {page_size}", field="task_page_size"
+            f"task_page_size must be between 0 and {MAX_PAGE}, not {page_size}", field="task_page_size"
         )
     total = store.count_tasks(run.run_id)
     if page_size is None and not page_token and total <= WHOLE_LIMIT:
         return run_json(run, store.list_tasks(run.run_id))
-    size = page_size or WHOLE_LIMIT
+    size = WHOLE_LIMIT if page_size is None else page_size
     offset = decode_token(run.run_id, page_token) if page_token else 0
-    page = store.list_tasks_slice(run.run_id, offset, size)
-    children = store.child_task_ids(run.run_id, [t.task_id for t in page])
+    page = store.list_tasks_slice(run.run_id, offset, size) if size else []
+    children = store.child_task_ids(run.run_id, [t.task_id for t in page]) if page else {}
     body = run_json(run)
     end = offset + len(page)
     body["run_details"] = {

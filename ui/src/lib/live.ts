@@ -90,7 +90,7 @@ export function useRunLive(runId: string, taskWindow: TaskWindow = FIRST_WINDOW)
     try {
       // The tasks come from the window; the run without its (possibly 20,000) task details.
       const w = { loop: windowLoop, offset: windowOffset };
-      const [r, ts] = await Promise.all([api.getRun(runId, 1), api.runTaskWindow(runId, w)]);
+      const [r, ts] = await Promise.all([api.getRun(runId, 0), api.runTaskWindow(runId, w)]);
       // a later fetch already answered: this one is older
       if (my < loadSeq.current.applied) return;
       loadSeq.current.applied = my;

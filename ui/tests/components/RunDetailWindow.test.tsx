@@ -38,7 +38,7 @@ describe('the live data of a huge run', () => {
     expect(result.current.tasks.at(-1)?.path).toBe('for-loop-1[99]');
     const taskCalls = () => calls.filter((u) => u.pathname.endsWith('/tasks'));
     expect(taskCalls().map((u) => u.search)).toEqual(['?iteration_page_size=100']);
-    expect(calls.filter((u) => u.pathname === '/apis/v2beta1/runs/big').map((u) => u.search)).toEqual(['?task_page_size=1']);
+    expect(calls.filter((u) => u.pathname === '/apis/v2beta1/runs/big').map((u) => u.search)).toEqual(['?task_page_size=0']);
 
     rerender({ page: 37 });
     await waitFor(() => expect(result.current.tasks.at(-1)?.path).toBe('for-loop-1[3799]'));
