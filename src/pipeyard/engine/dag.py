@@ -8,7 +8,6 @@ depends on; nothing polls. Leaf tasks (containers, importers) are handed to
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
@@ -270,31 +269,53 @@ async def run_loop(
     row = ctx.open_task(path=path, name=task.name, display_name=task.display_name, kind="LOOP",
                         parent_task_id=scope.parent_task_id, iteration_index=scope.iteration_index,
                         inputs=io_record(params, artifacts), details={"iterations": len(items)})
-    limit = asyncio.Semaphore(it.parallelism) if it.parallelism > 0 else None
+    results: list[Outcome | None] = [None] * len(items)
+    pending = iter(enumerate(items))
 
-    async def iteration(index: int, item: Any) -> Outcome:
-        async with limit or contextlib.nullcontext():
-            return await _run_iteration(ctx, task, component, path, row.task_id, index, item, params,
-                                        artifacts)
+    async def worker() -> None:
+        # Workers pull the next item: a 10,000-item loop holds a window of iterations
+        # (their coroutines, rows and prepared attempts), not all 10,000 at once.
+        for index, item in pending:
+            results[index] = await _run_iteration(ctx, task, component, path, row.task_id, index,
+                                                  item, params, artifacts)
 
     try:
-        results = await asyncio.gather(*(iteration(i, item) for i, item in enumerate(items)))
+        await asyncio.gather(*(worker() for _ in range(min(len(items), _in_flight(ctx, it.parallelism)))))
     except asyncio.CancelledError as e:
         if not abandoned(e):
             _finish_stopped(ctx, row, e)
         raise
-    state, error = dag_state({str(i): r for i, r in enumerate(results)})
+    done = [r for r in results if r is not None]
+    assert len(done) == len(items)
+    state, error = dag_state({str(i): r for i, r in enumerate(done)})
     # dsl.Collected: parameters collect into a list per loop level (nested loops
     # nest lists); artifacts always flatten. Iterations that did not produce a
     # value (a skipped branch) contribute nothing.
     out_params: dict[str, Any] = {}
     out_artifacts: dict[str, list[ArtifactDict]] = {}
     for name in component.dag.output_parameters:
-        out_params[name] = [r.parameters[name] for r in results if name in r.parameters]
+        out_params[name] = [r.parameters[name] for r in done if name in r.parameters]
     for name in component.dag.output_artifacts:
-        out_artifacts[name] = [a for r in results for a in r.artifacts.get(name, [])]
+        out_artifacts[name] = [a for r in done for a in r.artifacts.get(name, [])]
     ctx.finish_task(row, state, error=error, outputs=io_record(out_params, out_artifacts))
     return Outcome(state, out_params, out_artifacts, error, row.task_id, task.display_name)
+
+
+# Iterations in flight for a loop without a parallelism limit: enough to keep every
+# launcher slot busy (an iteration may hold several tasks), bounded so that memory and
+# the work done before a task gets a slot do not grow with the number of items.
+MIN_IN_FLIGHT = 64
+IN_FLIGHT_PER_SLOT = 8
+IN_FLIGHT_UNKNOWN = 256
+
+
+def _in_flight(ctx: RunContext, parallelism: int) -> int:
+    if parallelism > 0:
+        return parallelism
+    slots = getattr(ctx.launcher, "max_parallel", None)
+    if not isinstance(slots, int) or slots <= 0:
+        return IN_FLIGHT_UNKNOWN
+    return max(MIN_IN_FLIGHT, IN_FLIGHT_PER_SLOT * slots)
 
 
 async def _run_iteration(

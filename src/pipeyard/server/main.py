@@ -22,6 +22,8 @@ from pipeyard.server.workers import RunWorkers, WorkerConfig
 log = logging.getLogger("pipeyard.server")
 
 DEFAULT_PORT = 8888
+# Python's default is 5 ms.
+SWITCH_INTERVAL = 0.001
 
 
 def check_binding(host: str, token: str | None) -> None:
@@ -58,6 +60,9 @@ def serve(
     # every task would otherwise inherit.
     os.environ.pop("PIPEYARD_AUTH_TOKEN", None)
     check_binding(host, token)
+    # The API's threads share the GIL with the run workers' engine: a request that waits on
+    # SQLite or a socket waits up to this interval to get it back, many times per request.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     settings = settings or Settings.from_env()
     settings.ensure_dirs()
     store = open_store(settings.database_url)

@@ -257,8 +257,18 @@ class Task(_Resource):
     attempt_list: list[TaskAttempt] | SkipJsonSchema[None] = None
 
 
+class LoopIterations(_Resource):
+    """A loop task's recorded iterations by state (``iteration_page_size`` answers)."""
+
+    loop_task_id: str
+    total: int
+    states: dict[str, int] = Field(default_factory=dict)
+
+
 class ListTasksResponse(_Resource):
     tasks: list[Task] = Field(default_factory=list)
+    # With ``iteration_page_size``: tasks hold only a page of each loop's iterations.
+    loops: list[LoopIterations] | SkipJsonSchema[None] = None
 
 
 class Artifact(_Resource):

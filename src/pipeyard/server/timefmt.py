@@ -18,10 +18,12 @@ def fmt(dt: datetime | None) -> str | None:
         # The store hands back UTC; a naive value is UTC that lost its zone.
         dt = dt.replace(tzinfo=timezone.utc)
     dt = dt.astimezone(timezone.utc)
+    # Formatted by hand: strftime was a tenth of a runs page's CPU time (five stamps per run).
+    text = f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
     # Milliseconds keep ordering visible to clients without the noise of microseconds.
     if dt.microsecond:
-        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"{text}.{dt.microsecond // 1000:03d}Z"
+    return f"{text}Z"
 
 
 def parse(value: str | int | float | None, field: str) -> datetime | None:

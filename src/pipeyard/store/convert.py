@@ -18,6 +18,7 @@ from pipeyard.errors import InvalidArgument
 E = TypeVar("E")
 
 _FIELDS_CACHE: dict[type, tuple[str, ...]] = {}
+_FIELD_SETS: dict[type, frozenset[str]] = {}
 
 
 def field_names(entity_type: type) -> tuple[str, ...]:
@@ -32,7 +33,12 @@ def to_entity(entity_type: type[E], row: Mapping[Any, Any], **overrides: Any) ->
     """Build an entity from a row mapping; columns the entity lacks are ignored and
     fields the row lacks (a projection that skipped a big column) keep their defaults
     unless given in ``overrides``."""
-    values = {name: row[name] for name in field_names(entity_type) if name in row}
+    names = _FIELD_SETS.get(entity_type)
+    if names is None:
+        names = _FIELD_SETS[entity_type] = frozenset(field_names(entity_type))
+    # One pass over the row: a membership test on a SQLAlchemy row per field cost a third
+    # of a page of runs.
+    values = {key: value for key, value in row.items() if key in names}
     values.update(overrides)
     return entity_type(**values)
 

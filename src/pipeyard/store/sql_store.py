@@ -18,10 +18,12 @@ from pipeyard.store.migrate import upgrade_to_head
 from pipeyard.store.pipelines import PipelineStore
 from pipeyard.store.recurring import RecurringRunStore
 from pipeyard.store.runs import RunStore
+from pipeyard.store.task_windows import TaskWindowStore
 from pipeyard.store.tasks import TaskStore
 
 
-class Store(PipelineStore, ExperimentStore, RunStore, ClaimStore, TaskStore, RecurringRunStore, DeploymentStore):
+class Store(PipelineStore, ExperimentStore, RunStore, ClaimStore, TaskStore, TaskWindowStore, RecurringRunStore,
+            DeploymentStore):
     """Safe to share between threads: each call checks a connection out of the pool."""
 
     def __enter__(self) -> Store:

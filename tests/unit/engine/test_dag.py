@@ -3,6 +3,7 @@ NOT_RUN, conditions, loops with their parallelism, sub-DAG outputs, cancellation
 
 # No `from __future__ import annotations`: kfp reads component signatures at runtime.
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from kfp import dsl
 from tests.support.fake_launcher import FakeCall, FakeLauncher, failing, returning
 from tests.support.fake_runs import FakeEngine
 
+from pipeyard.engine import dag
 from pipeyard.engine.dag import dag_outputs, dag_state
 from pipeyard.engine.outcome import Outcome
 from pipeyard.ir.views import DagView, OutputSelector
@@ -141,6 +143,40 @@ def test_without_a_limit_all_iterations_run_at_once(tmp_path: Path) -> None:
     engine = FakeEngine(tmp_path, launcher)
     assert engine.run(unlimited).state == "SUCCEEDED"
     assert launcher.most_running == 3
+
+
+@dsl.pipeline(name="wide")
+def wide(items: list = list(range(200))) -> list:  # noqa: B006, B008
+    with dsl.ParallelFor(items) as item:
+        doubled = echo(x=item)
+    return dsl.Collected(doubled.output)
+
+
+@dataclass
+class TwoSlotLauncher(FakeLauncher):
+    max_parallel: int = 2
+
+
+def test_a_large_loop_without_a_limit_keeps_a_bounded_window_of_iterations(tmp_path: Path) -> None:
+    # 8 iterations per launcher slot (at least 64) are in flight: enough to keep the slots busy,
+    # without opening 200 (or 10,000) iterations' rows and attempts before any task has a slot.
+    window = dag.MIN_IN_FLIGHT
+    launcher = TwoSlotLauncher()
+    full = asyncio.Event()
+
+    async def barrier(call: FakeCall) -> Any:
+        if launcher.running == window:
+            full.set()
+        await asyncio.wait_for(full.wait(), timeout=30)
+        return call.succeed({"Output": call.parameters["x"]})
+
+    launcher.handlers["echo"] = barrier
+    engine = FakeEngine(tmp_path, launcher)
+    result = engine.run(wide)
+    assert result.state == "SUCCEEDED", result.run.error
+    assert launcher.most_running == window
+    assert result.run.outputs == {"Output": list(range(200))}
+    assert sorted(t.iteration_index or 0 for t in result.tasks if t.kind == "ITERATION") == list(range(200))
 
 
 @dsl.pipeline(name="inner")

@@ -83,10 +83,18 @@ def test_a_page_can_be_asked_of_any_run(client: TestClient) -> None:
     assert details["total_task_count"] == 2 and details["next_task_page_token"]
 
 
+def test_a_page_of_no_tasks_is_the_run_and_its_task_count(client: TestClient) -> None:
+    body = client.get("/apis/v2beta1/runs/big", params={"task_page_size": 0}).json()
+    assert body["run_id"] == "big"
+    assert body["run_details"]["task_details"] == []
+    assert body["run_details"]["total_task_count"] == ITERATIONS + 1
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({"task_page_size": 0}, "task_page_size"),
+        ({"task_page_size": -1}, "task_page_size"),
+        ({"task_page_size": 5001}, "task_page_size"),
         ({"task_page_token": "not-a-token"}, "task_page_token"),
     ],
 )

@@ -9,6 +9,7 @@ import type {
   Run,
   Task,
 } from './types';
+import { WINDOW_ITERATIONS, type LoopCounts, type TaskWindow } from '../lib/taskWindow';
 
 const V2 = '/apis/v2beta1';
 const PY = '/apis/pipeyard/v1';
@@ -154,7 +155,9 @@ export const api = {
   async listRuns(o: ListOptions & { experiment_id?: string } = {}): Promise<ListPage<Run>> {
     return page(await request<Raw>('GET', `${V2}/runs${qs({ ...o })}`), 'runs');
   },
-  getRun: (id: string) => request<Run>('GET', `${V2}/runs/${encodeURIComponent(id)}`),
+  /** taskPageSize: the run without its task details beyond that many (the run page lists tasks itself) */
+  getRun: (id: string, taskPageSize?: number) =>
+    request<Run>('GET', `${V2}/runs/${encodeURIComponent(id)}${qs({ task_page_size: taskPageSize })}`),
   createRun: (run: Partial<Run>) => request<Run>('POST', `${V2}/runs`, run),
   terminateRun: (id: string) => request<unknown>('POST', `${V2}/runs/${encodeURIComponent(id)}:terminate`),
   retryRun: (id: string) => request<unknown>('POST', `${V2}/runs/${encodeURIComponent(id)}:retry`),
@@ -181,6 +184,12 @@ export const api = {
   async runTasks(runId: string): Promise<Task[]> {
     const r = await request<{ tasks?: Task[] }>('GET', `${PY}/runs/${encodeURIComponent(runId)}/tasks`);
     return r.tasks ?? [];
+  },
+  /** a page of each loop's iterations and every loop's counts (lib/taskWindow.ts) */
+  async runTaskWindow(runId: string, w: TaskWindow, size = WINDOW_ITERATIONS): Promise<{ tasks: Task[]; loops: LoopCounts[] }> {
+    const q = qs({ iteration_page_size: size, loop: w.loop, iteration_offset: w.offset || undefined });
+    const r = await request<{ tasks?: Task[]; loops?: LoopCounts[] | null }>('GET', `${PY}/runs/${encodeURIComponent(runId)}/tasks${q}`);
+    return { tasks: r.tasks ?? [], loops: r.loops ?? [] };
   },
   /** link a run from a package to the version its spec was saved as (server/routers/run_links.py) */
   linkRunVersion: (runId: string, versionId: string) =>

@@ -1432,8 +1432,26 @@ export interface components {
         };
         /** ListTasksResponse */
         ListTasksResponse: {
+            /** Loops */
+            loops?: components["schemas"]["LoopIterations"][];
             /** Tasks */
             tasks?: components["schemas"]["Task"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * LoopIterations
+         * @description A loop task's recorded iterations by state (``iteration_page_size`` answers).
+         */
+        LoopIterations: {
+            /** Loop Task Id */
+            loop_task_id: string;
+            /** States */
+            states?: {
+                [key: string]: number;
+            };
+            /** Total */
+            total: number;
         } & {
             [key: string]: unknown;
         };
@@ -2360,7 +2378,11 @@ export interface operations {
     };
     list_tasks_apis_pipeyard_v1_runs__run_id__tasks_get: {
         parameters: {
-            query?: never;
+            query?: {
+                iteration_page_size?: number | null;
+                loop?: string;
+                iteration_offset?: number;
+            };
             header?: never;
             path: {
                 run_id: string;

@@ -3,6 +3,7 @@
 import { debugPause } from './debugPause';
 import type { ArtifactRef, RuntimeState, Task } from '../api/types';
 import { component, taskShape, type DagSpec, type PipelineSpec, type TaskShape } from './spec';
+import type { LoopCounts } from './taskWindow';
 
 export type NodeType = 'task' | 'group' | 'artifact' | 'iteration';
 
@@ -95,7 +96,18 @@ export function iterationsOf(loopPath: string, byPath: Map<string, Task>): { ind
   return out.sort((a, b) => a.index - b.index);
 }
 
-function iterationSummary(loopPath: string, byPath: Map<string, Task>) {
+/** The iterations' counts the server sent for the loop at `loopPath`: all of them, also those on no page fetched. */
+function countsOf(loopPath: string, byPath: Map<string, Task>, loops?: Map<string, LoopCounts>): LoopCounts | undefined {
+  const id = byPath.get(loopPath)?.task_id;
+  return id !== undefined ? loops?.get(id) : undefined;
+}
+
+function iterationSummary(loopPath: string, byPath: Map<string, Task>, loops?: Map<string, LoopCounts>) {
+  const counts = countsOf(loopPath, byPath, loops);
+  if (counts && counts.total > 0) {
+    const n = (s: string) => counts.states[s] ?? 0;
+    return { total: counts.total, succeeded: n('SUCCEEDED'), failed: n('FAILED'), running: n('RUNNING') };
+  }
   const its = iterationsOf(loopPath, byPath);
   if (!its.length) return undefined;
   return {
@@ -164,19 +176,23 @@ export function buildScopeGraph(
   byPath: Map<string, Task> = new Map(),
   // live: a run's graph (a task without a record is pending); ended: the run has
   // finished, so a task without a record (or still pending) never ran
-  opts: { live?: boolean; ended?: boolean; iterationPage?: number } = {},
+  // loops: every loop's iteration counts by loop task id, when `byPath` holds only a window
+  // of a huge run's iterations (lib/taskWindow.ts): pages and totals come from them
+  opts: { live?: boolean; ended?: boolean; iterationPage?: number; loops?: Map<string, LoopCounts> } = {},
 ): ScopeGraph {
   const r = resolveScope(spec, path);
   if ('error' in r) return { nodes: [], edges: [], crumbs: r.crumbs, path, error: r.error };
   if (r.kind === 'loop') {
     const its = iterationsOf(r.loopPath, byPath);
-    if (!its.length) {
+    const total = Math.max(countsOf(r.loopPath, byPath, opts.loops)?.total ?? 0, its.length);
+    if (!total) {
       // nothing ran yet (or a static view): show the loop body
       return buildScopeGraph(spec, `${r.loopPath}[*]`, byPath, opts);
     }
-    const pages = Math.ceil(its.length / ITERATIONS_PER_PAGE);
+    const pages = Math.ceil(total / ITERATIONS_PER_PAGE);
     const page = Math.min(Math.max(opts.iterationPage ?? 0, 0), pages - 1);
-    const shown = its.slice(page * ITERATIONS_PER_PAGE, (page + 1) * ITERATIONS_PER_PAGE);
+    // by index: a window holds only the page asked for (or, while it loads, another one)
+    const shown = its.filter((it) => it.index >= page * ITERATIONS_PER_PAGE && it.index < (page + 1) * ITERATIONS_PER_PAGE);
     const nodes: GNode[] = shown.map((it) => ({
       id: `iter:${it.path}`,
       type: 'iteration',
@@ -187,7 +203,9 @@ export function buildScopeGraph(
       task: it.task,
       openPath: it.path,
     }));
-    const iterationPage = { page, pages, total: its.length, first: shown[0].index, last: shown[shown.length - 1].index };
+    const first = shown.length ? shown[0].index : page * ITERATIONS_PER_PAGE;
+    const last = shown.length ? shown[shown.length - 1].index : Math.min(total, (page + 1) * ITERATIONS_PER_PAGE) - 1;
+    const iterationPage = { page, pages, total, first, last };
     return { nodes, edges: [], crumbs: r.crumbs, path, iterationPage };
   }
 
@@ -230,7 +248,7 @@ export function buildScopeGraph(
         node.sublabel = branches ?? (task ? `${cond} · ${branchWord(task.state)}` : cond);
       }
       else if (shape === 'loop') {
-        node.iterations = iterationSummary(rpath, byPath);
+        node.iterations = iterationSummary(rpath, byPath, opts.loops);
         const items = t.parameterIterator?.items?.raw;
         node.sublabel = node.iterations
           ? `loop · ${node.iterations.total} iteration${node.iterations.total === 1 ? '' : 's'}`

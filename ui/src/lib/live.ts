@@ -4,12 +4,16 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../api/client';
 import type { LogEvent, Run, Task } from '../api/types';
 import { isFinished } from './format';
+import { FIRST_WINDOW, inWindow, type LoopCounts, type TaskWindow } from './taskWindow';
 
 type LogListener = (e: LogEvent) => void;
 
 export interface RunLive {
   run?: Run;
+  /** the tasks in the window (lib/taskWindow.ts): all of them unless a loop has more iterations than a page */
   tasks: Task[];
+  /** every loop's iteration counts, by the loop task's id */
+  loops?: Map<string, LoopCounts>;
   error?: string;
   connected: boolean;
   reload: () => void;
@@ -61,9 +65,16 @@ export function mergeFetched(run: Run, tasks: Task[], during: EventsDuringFetch)
   return { run: mergedRun, tasks: merged };
 }
 
-export function useRunLive(runId: string): RunLive {
+/** How soon the window is fetched again after events for tasks outside it (their loop's counts). */
+export const OUTSIDE_REFETCH_MS = 2000;
+
+export function useRunLive(runId: string, taskWindow: TaskWindow = FIRST_WINDOW): RunLive {
   const [run, setRun] = useState<Run>();
   const [tasks, setTasks] = useState<Task[]>([]);
+  const [loops, setLoops] = useState<Map<string, LoopCounts>>();
+  const windowRef = useRef(taskWindow);
+  windowRef.current = taskWindow;
+  const { loop: windowLoop, offset: windowOffset } = taskWindow;
   const [error, setError] = useState<string>();
   const [connected, setConnected] = useState(false);
   const listeners = useRef(new Set<LogListener>());
@@ -77,13 +88,16 @@ export function useRunLive(runId: string): RunLive {
     inFlight.current.add(during);
     const my = ++loadSeq.current.started;
     try {
-      const [r, ts] = await Promise.all([api.getRun(runId), api.runTasks(runId)]);
+      // The tasks come from the window; the run without its (possibly 20,000) task details.
+      const w = { loop: windowLoop, offset: windowOffset };
+      const [r, ts] = await Promise.all([api.getRun(runId, 0), api.runTaskWindow(runId, w)]);
       // a later fetch already answered: this one is older
       if (my < loadSeq.current.applied) return;
       loadSeq.current.applied = my;
-      const m = mergeFetched(r, ts, during);
+      const m = mergeFetched(r, ts.tasks, { ...during, tasks: new Map([...during.tasks].filter(([, t]) => inWindow(t.path, w))) });
       setRun(m.run);
       setTasks(m.tasks);
+      setLoops(new Map(ts.loops.map((c) => [c.loop_task_id, c])));
       setError(undefined);
       finishedRef.current = isFinished(m.run.state);
     } catch (e) {
@@ -91,7 +105,7 @@ export function useRunLive(runId: string): RunLive {
     } finally {
       inFlight.current.delete(during);
     }
-  }, [runId]);
+  }, [runId, windowLoop, windowOffset]);
 
   useEffect(() => {
     void load();
@@ -104,12 +118,12 @@ export function useRunLive(runId: string): RunLive {
     let failures = 0;
     let closed = false;
     let refetch: ReturnType<typeof setTimeout> | null = null;
-    const refetchSoon = () => {
+    const refetchSoon = (delay = 1000) => {
       if (refetch || closed) return;
       refetch = setTimeout(() => {
         refetch = null;
         if (!closed) void load();
-      }, 1000);
+      }, delay);
     };
     const open = () => {
       es = new EventSource(api.eventsUrl(runId));
@@ -134,6 +148,12 @@ export function useRunLive(runId: string): RunLive {
         const t = JSON.parse((ev as MessageEvent).data) as Task;
         if (t.run_id !== runId) return;
         inFlight.current.forEach((d) => d.tasks.set(t.task_id, { ...d.tasks.get(t.task_id), ...t }));
+        if (!inWindow(t.path, windowRef.current)) {
+          // an iteration on no page shown: not kept (a huge loop would grow the list to every
+          // task); its loop's counts come with the next fetch of the window
+          refetchSoon(OUTSIDE_REFETCH_MS);
+          return;
+        }
         setTasks((ts) => {
           // attempts (with their states, times and exit codes) come only with the task list
           if (attemptsMissing(t, ts.find((x) => x.task_id === t.task_id))) refetchSoon();
@@ -176,5 +196,5 @@ export function useRunLive(runId: string): RunLive {
     };
   }, []);
 
-  return { run, tasks, error, connected, reload: load, onLog, setRun };
+  return { run, tasks, loops, error, connected, reload: load, onLog, setRun };
 }

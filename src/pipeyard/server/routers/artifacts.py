@@ -17,7 +17,9 @@ from pipeyard.server import schemas
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import artifact_json, task_json
 from pipeyard.server.files import is_directory, open_local_range, read_bytes
+from pipeyard.server.json_body import json_response
 from pipeyard.server.listing import list_query, page_body
+from pipeyard.server.task_pages import task_window_json
 
 router = APIRouter(tags=["logs and artifacts"])
 
@@ -93,11 +95,20 @@ def kfp_read_artifact(
 
 
 @router.get("/apis/pipeyard/v1/runs/{run_id}/tasks", **schemas.returns(schemas.ListTasksResponse))
-def list_tasks(run_id: str, ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
+def list_tasks(
+    run_id: str,
+    iteration_page_size: int | None = None,
+    loop: str = "",
+    iteration_offset: int = 0,
+    ctx: ServerContext = Depends(get_ctx),
+) -> Response:
     ctx.store.get_run(run_id)
+    if iteration_page_size is not None or loop or iteration_offset:
+        # The run page of a huge loop: a page of iterations, not 20,000 tasks (task_windows.py).
+        return json_response(task_window_json(ctx.store, run_id, iteration_page_size, loop, iteration_offset))
     tasks = ctx.store.list_tasks(run_id)
     attempts = ctx.store.list_attempts_for_run(run_id)
-    return {"tasks": [task_json(t, attempts.get(t.task_id, ())) for t in tasks]}
+    return json_response({"tasks": [task_json(t, attempts.get(t.task_id, ())) for t in tasks]})
 
 
 @router.get("/apis/pipeyard/v1/runs/{run_id}/tasks/{task_id}/log")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
+from starlette.responses import Response
 
 from pipeyard.engine.run_events import RunChanged
 from pipeyard.entities import FINAL_STATES, Run
@@ -12,6 +13,7 @@ from pipeyard.errors import FailedPrecondition
 from pipeyard.server import namespaces, schemas
 from pipeyard.server.context import ServerContext, get_ctx
 from pipeyard.server.converters import run_json
+from pipeyard.server.json_body import json_response
 from pipeyard.server.listing import RUN_KEYS, list_query, page_body
 from pipeyard.server.models import RunBody
 from pipeyard.server.task_pages import run_with_tasks
@@ -44,7 +46,7 @@ def list_runs(
     sort_by: str | None = None,
     filter: str | None = None,
     ctx: ServerContext = Depends(get_ctx),
-) -> dict[str, Any]:
+) -> Response:
     q = list_query(
         page_token=page_token, page_size=page_size, sort_by=sort_by, filter=filter, key_map=RUN_KEYS
     )
@@ -52,7 +54,7 @@ def list_runs(
     page = ctx.store.list_runs(
         q, experiment_id=experiment_id or None, namespace=namespaces.scope(namespace), include_pipeline_spec=False
     )
-    return page_body("runs", page, run_json)
+    return json_response(page_body("runs", page, run_json))
 
 
 @router.post("/runs", **schemas.returns(schemas.Run))
@@ -84,9 +86,9 @@ def get_run(
     task_page_size: int | None = None,
     task_page_token: str | None = None,
     ctx: ServerContext = Depends(get_ctx),
-) -> dict[str, Any]:
+) -> Response:
     # Large runs' task details come in pages (a pipeyard extension): see server/task_pages.py.
-    return run_with_tasks(ctx.store, ctx.store.get_run(run_id), task_page_size, task_page_token)
+    return json_response(run_with_tasks(ctx.store, ctx.store.get_run(run_id), task_page_size, task_page_token))
 
 
 @router.delete("/runs/{run_id}", **schemas.returns(schemas.Empty))

@@ -10,6 +10,7 @@ import { durationBetween, formatDate, formatDuration, isFinished } from '../../l
 import { useAsync, useNow } from '../../lib/hooks';
 import { useRunLive } from '../../lib/live';
 import { normalizeSpec } from '../../lib/spec';
+import { windowFor } from '../../lib/taskWindow';
 import { Link } from '../../router';
 import { FailureBanner } from './FailureBanner';
 import { Legend } from './Legend';
@@ -24,13 +25,15 @@ import { RunOutput } from './Visualizations';
 type Tab = 'graph' | 'timeline' | 'output' | 'details' | 'spec';
 
 export function RunDetailPage({ runId, query }: { runId: string; query: URLSearchParams }) {
-  const live = useRunLive(runId);
-  const { run, tasks } = live;
+  const [scope, setScopeOnly] = useState('');
+  const [iterationPage, setIterationPage] = useState(0);
+  // only the tasks the scope can draw: a huge loop's iterations a page at a time
+  const taskWindow = useMemo(() => windowFor(scope, iterationPage), [scope, iterationPage]);
+  const live = useRunLive(runId, taskWindow);
+  const { run, tasks, loops } = live;
   const specR = useAsync(() => api.runSpec(runId), [runId]);
   const spec = useMemo(() => normalizeSpec(specR.data?.pipeline_spec ?? run?.pipeline_spec), [specR.data, run?.pipeline_spec]);
   const [tab, setTab] = useState<Tab>(() => (query.get('tab') as Tab | null) ?? 'graph');
-  const [scope, setScopeOnly] = useState('');
-  const [iterationPage, setIterationPage] = useState(0);
   const setScope = (p: string) => {
     setScopeOnly(p);
     setIterationPage(0);
@@ -42,7 +45,10 @@ export function RunDetailPage({ runId, query }: { runId: string; query: URLSearc
   const finished = isFinished(run?.state);
   const now = useNow(!finished);
   const byPath = useMemo(() => indexTasks(tasks), [tasks]);
-  const graph = useMemo(() => (spec ? buildScopeGraph(spec, scope, byPath, { live: true, ended: finished, iterationPage }) : undefined), [spec, scope, byPath, finished, iterationPage]);
+  const graph = useMemo(
+    () => (spec ? buildScopeGraph(spec, scope, byPath, { live: true, ended: finished, iterationPage, loops }) : undefined),
+    [spec, scope, byPath, finished, iterationPage, loops],
+  );
   const selected = graph?.nodes.find((n) => n.id === selectedId);
   const failedTasks = tasks.filter((t) => t.state === 'FAILED' && (t.kind === 'CONTAINER' || t.kind === 'IMPORTER'));
 
