@@ -59,15 +59,22 @@ def run(pipeline: str, args: tuple[str, ...], artifacts: tuple[str, ...], pipeli
 
         sys.exit(run_remote(server, pipeline, args=args, pipeline_name=pipeline_name, as_json=as_json,
                             no_cache=no_cache, pipeline_root=pipeline_root, artifacts=artifacts))
+    from pipeyard.cli.exiting import allow_fast_exit
     from pipeyard.cli.local_run import run_pipeline
 
+    allow_fast_exit()  # run_pipeline closes its store and files before it returns
     sys.exit(run_pipeline(pipeline, args=args, pipeline_name=pipeline_name, as_json=as_json,
                           verbose=verbose, parallelism=parallelism, no_cache=no_cache,
                           pipeline_root=pipeline_root, launcher=launcher, artifacts=artifacts))
 
 
 def main() -> None:
-    cli(prog_name="pipeyard")
+    try:
+        cli(prog_name="pipeyard")
+    except SystemExit as exit:
+        from pipeyard.cli.exiting import leave
+
+        leave(exit)
 
 
 if __name__ == "__main__":
