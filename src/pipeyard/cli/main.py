@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import click
@@ -31,6 +32,11 @@ LAZY_COMMANDS = lazy_table([
 def cli() -> None:
     """Run Kubeflow Pipelines on this machine: the kfp SDK and its compiled YAML,
     KFP's REST API and a web UI, without Kubernetes."""
+    if not gc.isenabled():
+        # main() turned collection off while the command's module was imported: none of
+        # those objects is garbage, so they are frozen out of every later collection.
+        gc.freeze()
+        gc.enable()
 
 
 @cli.command()
@@ -69,6 +75,7 @@ def run(pipeline: str, args: tuple[str, ...], artifacts: tuple[str, ...], pipeli
 
 
 def main() -> None:
+    gc.disable()  # until the group's callback, once the command's module is imported
     try:
         cli(prog_name="pipeyard")
     except SystemExit as exit:
