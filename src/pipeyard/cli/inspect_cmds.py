@@ -13,10 +13,10 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeyard.cli.console import make_console
-from pipeyard.cli.progress import STATE_STYLES, duration
+from pipeyard.cli.exiting import allow_fast_exit
+from pipeyard.cli.progress import STATE_STYLES, display_state, duration
 from pipeyard.cli.report import run_json
 from pipeyard.config import Settings
-from pipeyard.engine.debug_pause import display_state
 from pipeyard.entities import ListQuery, Task
 from pipeyard.errors import NotFound
 from pipeyard.store import Store, open_store
@@ -39,6 +39,7 @@ def register(cli: click.Group) -> None:
 @click.group()
 def runs() -> None:
     """Inspect runs."""
+    allow_fast_exit()  # each command closes its store before it returns
 
 
 @runs.command("list")
@@ -132,6 +133,7 @@ def match_tasks(tasks: list[Task], key: str | None) -> list[Task]:
 @server_option
 def logs(run_id: str, task: str | None, attempt: int | None, server: str | None) -> None:
     """Print the logs of a run's tasks (TASK: id, path or name)."""
+    allow_fast_exit()
     if server:
         from pipeyard.cli.remote import remote_logs
 

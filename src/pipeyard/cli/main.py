@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import click
@@ -31,6 +32,11 @@ LAZY_COMMANDS = lazy_table([
 def cli() -> None:
     """Run Kubeflow Pipelines on this machine: the kfp SDK and its compiled YAML,
     KFP's REST API and a web UI, without Kubernetes."""
+    if not gc.isenabled():
+        # main() turned collection off while the command's module was imported: none of
+        # those objects is garbage, so they are frozen out of every later collection.
+        gc.freeze()
+        gc.enable()
 
 
 @cli.command()
@@ -59,15 +65,23 @@ def run(pipeline: str, args: tuple[str, ...], artifacts: tuple[str, ...], pipeli
 
         sys.exit(run_remote(server, pipeline, args=args, pipeline_name=pipeline_name, as_json=as_json,
                             no_cache=no_cache, pipeline_root=pipeline_root, artifacts=artifacts))
+    from pipeyard.cli.exiting import allow_fast_exit
     from pipeyard.cli.local_run import run_pipeline
 
+    allow_fast_exit()  # run_pipeline closes its store and files before it returns
     sys.exit(run_pipeline(pipeline, args=args, pipeline_name=pipeline_name, as_json=as_json,
                           verbose=verbose, parallelism=parallelism, no_cache=no_cache,
                           pipeline_root=pipeline_root, launcher=launcher, artifacts=artifacts))
 
 
 def main() -> None:
-    cli(prog_name="pipeyard")
+    gc.disable()  # until the group's callback, once the command's module is imported
+    try:
+        cli(prog_name="pipeyard")
+    except SystemExit as exit:
+        from pipeyard.cli.exiting import leave
+
+        leave(exit)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from pipeyard.engine.debug_pause import display_state
 from pipeyard.engine.run_events import Event, LogLine, RunChanged, TaskChanged
 from pipeyard.entities import Task
 
@@ -21,6 +20,14 @@ STATE_STYLES = {
 }
 LEAF_KINDS = ("CONTAINER", "IMPORTER")
 MAX_ROWS = 25
+
+
+def display_state(task: Task) -> str:
+    """The engine's ``display_state`` (PAUSED under a debug pause), imported when first
+    needed: ``runs list`` shows no task and must not import the engine's run context."""
+    from pipeyard.engine.debug_pause import display_state as shown
+
+    return shown(task)
 
 
 def duration(task: Task, now: datetime | None = None) -> str:

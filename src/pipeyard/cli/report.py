@@ -8,9 +8,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from pipeyard.cli.progress import STATE_STYLES, duration
+from pipeyard.cli.progress import STATE_STYLES, display_state, duration
 from pipeyard.config import Settings
-from pipeyard.engine.debug_pause import display_state
 from pipeyard.entities import Run, Task
 from pipeyard.store import Store
 

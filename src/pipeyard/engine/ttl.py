@@ -13,14 +13,16 @@ as on KFP. ``sweep`` runs in the server's housekeeping loop and when
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from pipeyard.config import Settings
 from pipeyard.engine import staging
 from pipeyard.engine.pipeline_config import run_limits
-from pipeyard.entities import FINAL_STATES, Run
+from pipeyard.entities import FINAL_STATES, ListQuery, Predicate, Run
 from pipeyard.errors import NotFound
 from pipeyard.store.recorder import RunRecorder
 
@@ -51,13 +53,25 @@ def sweep(recorder: RunRecorder, settings: Settings, now: datetime) -> list[str]
     if not base.is_dir():
         return []
     released = []
-    for entry in base.iterdir():
-        try:
-            run = recorder.get_run(entry.name)
-        except NotFound:
-            continue
+    for run in _runs_with_work(recorder, sorted(entry.name for entry in base.iterdir())):
         when = expires_at(run)
         if when is not None and when <= now:
             release(settings, run.run_id)
             released.append(run.run_id)
     return released
+
+
+def _runs_with_work(recorder: RunRecorder, run_ids: list[str]) -> Iterator[Run]:
+    """The runs of these work directories, without their pipeline specs, 100 per query.
+    Every run keeps its directory unless a TTL removes it: one ``get_run`` (spec included)
+    per directory made each ``pipeyard run`` start slower with every run kept."""
+    lister = getattr(recorder, "list_runs", None)
+    if lister is None:  # a recorder that cannot list
+        for run_id in run_ids:
+            with contextlib.suppress(NotFound):
+                yield recorder.get_run(run_id)
+        return
+    for start in range(0, len(run_ids), 100):
+        chunk = run_ids[start:start + 100]
+        query = ListQuery(predicates=(Predicate("run_id", "IN", chunk),), page_size=len(chunk))
+        yield from lister(query, namespace=None, include_pipeline_spec=False).items

@@ -24,6 +24,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from typing import Any
 
 from pipeyard.launchers.host_env import task_base_env
 
+FORK_SERVER_ENV = "PIPEYARD_FORK_SERVER"
 _SERVER_SCRIPT = str(Path(__file__).with_name("_forkserver_main.py"))
 # Requests larger than this (huge executor inputs) go through a subprocess
 # instead; the socket buffer is sized to hold at least one such message.
@@ -68,7 +70,9 @@ class ForkServer:
         # Set when the server refused to serve because importing ``preload`` started threads.
         self.unsafe: str | None = None
         self._sock: socket.socket | None = None
-        self._process: asyncio.subprocess.Process | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._env: dict[str, str] = {}
+        self._plan_files: list[str] = []
         self._ready: asyncio.Future[None] | None = None
         self._pending: dict[int, _Pending] = {}
         self._next_id = 0
@@ -79,48 +83,78 @@ class ForkServer:
     def alive(self) -> bool:
         return self._dead is None and self._sock is not None
 
-    async def start(self) -> None:
-        loop = asyncio.get_running_loop()
+    def spawn_process(self) -> None:
+        """Start the server's process now, without an event loop (no-op once started).
+
+        ``start()`` does this itself; ``prestart`` calls it first thing in ``pipeyard run``,
+        so the server's interpreter imports the KFP executor on the other core while this
+        process is still importing the engine and the store."""
+        if self._sock is not None or self._process is not None:
+            return
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         for sock in (ours, theirs):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 2 * MAX_REQUEST_BYTES)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2 * MAX_REQUEST_BYTES)
-        env = {**task_base_env(), "_KFP_RUNTIME": "true"}
-        extra: list[str] = []
+        self._env = _server_env()
         if self.preload:
             plan = tempfile.NamedTemporaryFile("w", suffix=".json", prefix="pipeyard-preload-", delete=False)  # noqa: SIM115
             with plan:
                 json.dump({"modules": list(self.preload), "env": self._preload_env}, plan)
-            extra = [plan.name]
+            self._plan_files = [plan.name]
         try:
-            self._process = await asyncio.create_subprocess_exec(
-                self.python,
-                _SERVER_SCRIPT,
-                str(theirs.fileno()),
-                *extra,
-                pass_fds=(theirs.fileno(),),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                env=env,
+            # A plain Popen, not asyncio's: it needs no loop, and no child-watcher thread.
+            self._process = subprocess.Popen(
+                [self.python, _SERVER_SCRIPT, str(theirs.fileno()), *self._plan_files],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=self._env,
             )
         except OSError as exc:
             ours.close()
+            self._remove_plan_files()
             raise ForkServerError(f"cannot start fork server with {self.python}: {exc}") from exc
         finally:
             theirs.close()
         ours.setblocking(False)
         self._sock = ours
+
+    async def start(self) -> None:
+        if not self.preload:
+            self._adopt_prestarted()
+        self.spawn_process()
+        assert self._sock is not None
+        loop = asyncio.get_running_loop()
         self._ready = loop.create_future()
-        loop.add_reader(ours.fileno(), self._on_readable)
+        loop.add_reader(self._sock.fileno(), self._on_readable)
         try:
             await self._ready
         except ForkServerError:
             await self.aclose()
             raise
         finally:
-            for path in extra:
-                with contextlib.suppress(OSError):
-                    os.unlink(path)
+            self._remove_plan_files()
+
+    def _adopt_prestarted(self) -> None:
+        early = _PRESTARTED.pop(self.python, None)
+        if early is None or self._sock is not None:
+            return
+        if early._env != _server_env() or early._process is None or early._process.poll() is not None:
+            early._abandon()  # started for another environment, or already gone: start afresh
+            return
+        self._sock, self._process, self._env = early._sock, early._process, early._env
+
+    def _abandon(self) -> None:
+        """Close a server nobody adopted; it exits when its socket closes (reaped later)."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self._process is not None:
+            _ABANDONED.append(self._process)
+            self._process = None
+
+    def _remove_plan_files(self) -> None:
+        for path in self._plan_files:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        self._plan_files = []
 
     async def spawn(
         self,
@@ -223,12 +257,48 @@ class ForkServer:
                 self._fail("fork server closed")
             self._sock.close()
             self._sock = None
-        if self._process is not None and self._process.returncode is None:
-            try:
-                await asyncio.wait_for(self._process.wait(), 5.0)
-            except (TimeoutError, asyncio.TimeoutError):
-                self._process.kill()
-                await self._process.wait()
+        if self._process is not None:
+            await _reap(self._process)
+
+
+def fork_server_enabled() -> bool:
+    """``PIPEYARD_FORK_SERVER=0`` makes every task a fresh interpreter."""
+    return os.environ.get(FORK_SERVER_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+# Plain fork servers started ahead of their launcher (``prestart``), by interpreter.
+_PRESTARTED: dict[str, ForkServer] = {}
+_ABANDONED: list[subprocess.Popen[bytes]] = []
+
+
+def prestart(python: str) -> None:
+    """Start a plain fork server for ``python`` now, for the first ``ForkServer(python)`` to adopt.
+
+    For a caller that will launch tasks soon but has a lot to import and set up first
+    (``pipeyard run``). If nobody adopts it, it exits when this process does."""
+    if python in _PRESTARTED:
+        return
+    server = ForkServer(python)
+    with contextlib.suppress(ForkServerError):
+        server.spawn_process()
+        _PRESTARTED[python] = server
+
+
+def _server_env() -> dict[str, str]:
+    return {**task_base_env(), "_KFP_RUNTIME": "true"}
+
+
+async def _reap(process: subprocess.Popen[bytes]) -> None:
+    """Wait for a server that was told to stop (its socket closed), killing it after 5 s."""
+    for other in [p for p in _ABANDONED if p.poll() is not None]:
+        _ABANDONED.remove(other)
+    if process.poll() is not None:
+        return
+    try:
+        await asyncio.to_thread(process.wait, 5.0)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        await asyncio.to_thread(process.wait)
 
 
 def _kill_when_started(future: asyncio.Future[int]) -> None:

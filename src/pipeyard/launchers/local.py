@@ -42,7 +42,7 @@ from pipeyard.ir.python_component import PythonProgram
 from pipeyard.launchers import arg_files, gpus
 from pipeyard.launchers.base import LaunchRequest, LaunchResult
 from pipeyard.launchers.component_files import ComponentFiles
-from pipeyard.launchers.forkserver import ForkServer, ForkServerError
+from pipeyard.launchers.forkserver import ForkServer, ForkServerError, fork_server_enabled
 from pipeyard.launchers.host_env import task_base_env
 from pipeyard.launchers.mounts import Mounter
 from pipeyard.launchers.process import (
@@ -59,12 +59,11 @@ from pipeyard.launchers.venvs import VenvError, VirtualEnvs
 from pipeyard.launchers.warm import Pick, WarmServers, preload_wanted
 from pipeyard.launchers.watchdog import GroupWatchdog
 
-FORK_SERVER_ENV = "PIPEYARD_FORK_SERVER"
 _FORK_SERVER_START_SECONDS = 60.0
 
 
 def _fork_server_wanted(flag: bool) -> bool:
-    return flag and os.environ.get(FORK_SERVER_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+    return flag and fork_server_enabled()
 
 
 async def _uncancellable(awaitable: Awaitable[object]) -> None:

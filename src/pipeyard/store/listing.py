@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from pipeyard.entities import ListQuery, Predicate
 from pipeyard.errors import InvalidArgument
-from pipeyard.store.schema import UtcDateTime
+from pipeyard.store.schema import JsonType, UtcDateTime
 
 DEFAULT_PAGE_SIZE = 20
 _OPS = {
@@ -48,7 +48,7 @@ class Listing:
     @staticmethod
     def of(table: sa.Table, id_column: str, aliases: Mapping[str, str] | None = None) -> Listing:
         # JSON columns can be neither compared portably nor sorted, so they are not keys.
-        keys = {c.name: c.name for c in table.columns if not isinstance(c.type, sa.JSON)}
+        keys = {c.name: c.name for c in table.columns if not isinstance(c.type, sa.JSON | JsonType)}
         keys["id"] = id_column
         keys.update(aliases or {})
         return Listing(table, id_column, keys)
