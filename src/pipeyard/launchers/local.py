@@ -216,6 +216,9 @@ class LocalLauncher:
     async def _server_for(self, interpreter: str) -> ForkServer | None:
         if interpreter in self._server_failed:
             return None
+        running = self._servers.get(interpreter)
+        if running is not None and running.alive:
+            return running  # the common case, without taking the lock
         lock = self._server_locks.setdefault(interpreter, asyncio.Lock())
         async with lock:
             server = self._servers.get(interpreter)
