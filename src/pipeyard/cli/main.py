@@ -49,7 +49,7 @@ def cli() -> None:
 @click.option("--pipeline", "pipeline_name", help="Which @dsl.pipeline of a .py file to run.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document describing the run.")
 @click.option("-v", "--verbose", is_flag=True, help="Stream task logs.")
-@click.option("--parallelism", type=click.IntRange(min=1), help="Tasks at once (default: CPU count).")
+@click.option("--parallelism", type=click.IntRange(min=1), help="Tasks at once (default: twice the CPU count; tasks that request CPUs reserve them).")
 @click.option("--no-cache", is_flag=True, help="Run every task even when a cached result exists.")
 @click.option("--pipeline-root", help="Where artifacts go (path or fsspec URL).")
 @click.option("--server", envvar="PIPEYARD_SERVER", help="Submit to a pipeyard server instead.")

@@ -16,6 +16,7 @@ put ``packages_to_install`` into a cached environment instead.
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -89,6 +90,8 @@ def _lightweight(argv: Sequence[str]) -> PythonProgram | None:
     )
 
 
+# Every task of a component has the same bootstrap, and shlex takes most of a millisecond on it.
+@functools.lru_cache(maxsize=64)
 def parse_bootstrap(bootstrap: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The user's ``packages_to_install`` and ``pip_index_urls`` from KFP's pip bootstrap.
 

@@ -15,6 +15,7 @@ stay single-threaded: it forks.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import selectors
@@ -137,6 +138,54 @@ def _run_child(request: dict[str, Any], out_fd: int) -> int:
     return code
 
 
+# A component the server runs through KFP's executor before its first fork (see _warm_up).
+_WARM_SOURCE = "def _pipeyard_warm(x: int) -> int:\n    return x\n"
+_WARM_RUNS = 10
+
+
+def _warm_up() -> None:
+    """Run a trivial component through ``executor_main`` here, a few times, before forking.
+
+    Each child would otherwise do, for itself, the first-time work of that path: compile
+    argparse's regular expressions, set up logging's root handler, and let the interpreter
+    specialise the bytecode of every function on it (3.11 rewrites code objects in place
+    on their first calls). In a child each of those is a write to memory shared with this
+    process, so a copied page. Done here once, the children inherit the result: about
+    1-2 ms less CPU per task. Logging ends up configured here exactly as the executor
+    configures it in the child (the child's own basicConfig call then does nothing).
+    Any failure only means a colder child."""
+    import shutil
+    import tempfile
+
+    saved_argv, saved_path = list(sys.argv), list(sys.path)
+    folder = tempfile.mkdtemp(prefix="pipeyard-warm-")
+    try:
+        from kfp.dsl import executor_main
+
+        with open(os.path.join(folder, "_pipeyard_warm.py"), "w", encoding="utf-8") as f:
+            f.write(_WARM_SOURCE)
+        for i in range(_WARM_RUNS):
+            out = os.path.join(folder, str(i))
+            executor_input = {
+                "inputs": {"parameterValues": {"x": i}},
+                "outputs": {"parameters": {"Output": {"outputFile": os.path.join(out, "Output")}},
+                            "outputFile": os.path.join(out, "executor_output.json")},
+            }
+            sys.argv = ["executor_main", "--component_module_path", os.path.join(folder, "_pipeyard_warm.py"),
+                        "--executor_input", json.dumps(executor_input), "--function_to_execute", "_pipeyard_warm"]
+            executor_main.executor_main()
+    except BaseException:  # noqa: BLE001, S110 - a failed warm-up changes nothing a task sees
+        pass
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+        sys.modules.pop("_pipeyard_warm", None)
+        shutil.rmtree(folder, ignore_errors=True)
+        # The executor logged to this process's stdout (devnull); nothing of it may wait in
+        # a buffer that a child would inherit and flush into its task's log.
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+
 class Server:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -252,12 +301,16 @@ def main() -> None:
             __import__(name)
         except BaseException:  # noqa: BLE001 - any failure only means "not preloaded"
             failed.append(name)
+    _warm_up()
     # Forking is safe only while this process runs one thread (threads do not survive fork).
     threads = len(os.listdir("/proc/self/task"))
     _send(sock, {"ready": True, "pid": os.getpid(), "threads": threads, "failed": failed[:20]})
     if threads > 1:
         sock.close()
         os._exit(3)
+    # What exists now lives as long as this process: keep the children's collector off it
+    # (a collection would otherwise touch, and so copy, every page of it in each child).
+    gc.freeze()
     Server(sock).serve()
     # Its children are reaped; tearing down an interpreter full of modules would
     # only make the launcher (and so every `pipeyard run`) wait longer to exit.

@@ -16,8 +16,8 @@
 - ``mounts`` use a private mount namespace when possible (with a private root when a
   mount point is missing, so nothing is created on the host), else argv rewriting
   (``mounts.py`` explains both).
-- ``max_parallel`` slots, and CPU / memory / GPU requests, are enforced by
-  ``resources.py``; a request larger than the machine fails at once. Memory and
+- ``max_parallel`` slots (default: two per CPU, ``TASKS_PER_CPU``), and CPU / memory /
+  GPU requests, are enforced by ``resources.py``; a request larger than the machine fails at once. Memory and
   CPU limits hold while the task runs (``task_limits.py``: a cgroup per attempt
   that the task enters before exec, else an RSS watchdog); GPUs are handed out
   through ``CUDA_VISIBLE_DEVICES`` (``gpus.py``).
@@ -59,6 +59,10 @@ from pipeyard.launchers.venvs import VenvError, VirtualEnvs
 from pipeyard.launchers.warm import Pick, WarmServers, preload_wanted
 from pipeyard.launchers.watchdog import GroupWatchdog
 
+# Tasks at once without resource requests, per CPU. One per CPU left a core idle while this
+# process did a finished task's bookkeeping and started the next (a fan-out of trivial
+# tasks ran at the speed of a chain); requests (cpu=...) still reserve whole CPUs.
+TASKS_PER_CPU = 2
 _FORK_SERVER_START_SECONDS = 60.0
 
 
@@ -90,6 +94,8 @@ class LocalLauncher:
         self.python = python
         self.fork_server = _fork_server_wanted(fork_server)
         self.venvs = VirtualEnvs(self.envs_dir, python)
+        if max_parallel is None:
+            max_parallel = TASKS_PER_CPU * (os.cpu_count() or 1)
         self._pool = ResourcePool(max_parallel, gpus=gpus.list_gpus() if gpu_devices is None else gpu_devices)
         self._mounter = Mounter(mount_namespaces, scratch=self.envs_dir.parent / "tmp" / "mount-roots")
         self._servers: dict[str, ForkServer] = {}
@@ -209,6 +215,9 @@ class LocalLauncher:
     async def _server_for(self, interpreter: str) -> ForkServer | None:
         if interpreter in self._server_failed:
             return None
+        running = self._servers.get(interpreter)
+        if running is not None and running.alive:
+            return running  # the common case, without taking the lock
         lock = self._server_locks.setdefault(interpreter, asyncio.Lock())
         async with lock:
             server = self._servers.get(interpreter)

@@ -106,35 +106,53 @@ async def terminate_group(pgid: int, leader_exited: Callable[[], asyncio.Future[
 
 
 class OutputPump:
-    """Copies a task's output pipe into its log file and, line by line, to a callback."""
+    """Copies a task's output pipe into its log file and, line by line, to a callback.
+
+    The pipe is read by an event-loop reader callback, one ``read`` per readiness: no
+    stream, transport or task per pump (those were a millisecond of a trivial task)."""
 
     def __init__(self, read_fd: int, log_path: str, on_output: Callable[[str], None] | None) -> None:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(log_path, "ab", buffering=0)  # noqa: SIM115 - closed in run()
+        self._log = open(log_path, "ab", buffering=0)  # noqa: SIM115 - closed in _close()
         self._read_fd = read_fd
         self._on_output = on_output
         self._partial = b""
         self._log_failed = False
-        self._task: asyncio.Task[None] | None = None
+        self._done: asyncio.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._loop = asyncio.get_running_loop()
+        self._done = self._loop.create_future()
+        # Only our end: the writer's end is another open file, still blocking for the task.
+        os.set_blocking(self._read_fd, False)
+        self._loop.add_reader(self._read_fd, self._on_readable)
 
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=1 << 20)
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(self._read_fd, "rb", buffering=0)
-        )
+    def _on_readable(self) -> None:
         try:
-            while chunk := await reader.read(1 << 16):
-                self._write_log(chunk)
-                self._emit_lines(chunk)
-            if self._partial:
-                self._emit(self._partial)
-        finally:
-            transport.close()
-            self._log.close()
+            chunk = os.read(self._read_fd, 1 << 16)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._close()
+            return
+        self._write_log(chunk)
+        self._emit_lines(chunk)
+
+    def _close(self) -> None:
+        """Stop reading (end of output, or given up on): emit the last partial line, close."""
+        if self._done is None or self._done.done():
+            return
+        assert self._loop is not None
+        self._loop.remove_reader(self._read_fd)
+        os.close(self._read_fd)
+        if self._partial:
+            self._emit(self._partial)
+            self._partial = b""
+        self._log.close()
+        self._done.set_result(None)
 
     def _write_log(self, chunk: bytes) -> None:
         # A full disk must not stop the draining: a task whose pipe is not read blocks
@@ -163,19 +181,17 @@ class OutputPump:
 
     async def finish(self) -> None:
         """Wait for the rest of the output; stop waiting if a stray process keeps the pipe open."""
-        if self._task is None:
+        if self._done is None:
             self._log.close()
             return
         try:
-            await asyncio.wait_for(asyncio.shield(self._task), DRAIN_SECONDS)
+            await asyncio.wait_for(asyncio.shield(self._done), DRAIN_SECONDS)
         except (TimeoutError, asyncio.TimeoutError):
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._close()
 
     def close_unstarted(self) -> None:
         """Release the pipe and log when the task never started."""
-        if self._task is None:
+        if self._done is None:
             os.close(self._read_fd)
             self._log.close()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pipeyard.entities import Artifact, ArtifactEvent, Run, Task, TaskAttempt
 
@@ -42,6 +42,19 @@ class RunRecorder(Protocol):
         ...
 
 
+@runtime_checkable
+class RowBatches(Protocol):
+    """A recorder that can write many rows in one transaction (``TaskStore.write_rows``)."""
+
+    def write_rows(
+        self,
+        batch: Sequence[Task],
+        attempts: Sequence[TaskAttempt] = (),
+        artifacts: Sequence[Artifact] = (),
+        events: Sequence[ArtifactEvent] = (),
+    ) -> None: ...
+
+
 class WriteBehind:
     """A ``RunRecorder`` that holds back a run's intermediate task and attempt rows.
 
@@ -54,11 +67,16 @@ class WriteBehind:
     of the run are written at once, after what was waiting, so that the store never
     sees an older row replace a newer one. A process killed meanwhile loses only rows
     of tasks that had not finished, which a resumed run runs again anyway.
+
+    When the inner recorder writes batches (``RowBatches``), what waited goes in one
+    transaction, and a result in the same transaction as the rows that waited before it:
+    on this machine's disk a commit costs more than the rows in it.
     """
 
     def __init__(self, inner: RunRecorder, delay: float = 0.2) -> None:
         self.inner = inner
         self.delay = delay
+        self._batches = inner if isinstance(inner, RowBatches) else None
         self._tasks: dict[str, Task] = {}
         self._attempts: dict[tuple[str, int], TaskAttempt] = {}
         self._timer: asyncio.TimerHandle | None = None
@@ -82,6 +100,11 @@ class WriteBehind:
         # The result replaces whatever row of this task was waiting; its parent's row is
         # written first. Its attempts wait on: the RUNNING one is about to be replaced.
         self._tasks.pop(task.task_id, None)
+        if self._batches is not None:
+            self._raise_failure()
+            waiting, self._tasks = list(self._tasks.values()), {}
+            self._batches.write_rows([*waiting, task], (), artifacts, events)
+            return
         self._flush_tasks()
         self.inner.record_task_result(task, artifacts, events)
 
@@ -106,15 +129,25 @@ class WriteBehind:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._batches is not None:
+            self._raise_failure()
+            waiting, self._tasks = list(self._tasks.values()), {}
+            attempts, self._attempts = list(self._attempts.values()), {}
+            if waiting or attempts:
+                self._batches.write_rows(waiting, attempts)
+            return
         self._flush_tasks()
         while self._attempts:
             key = next(iter(self._attempts))
             self.inner.put_attempt(self._attempts.pop(key))
 
-    def _flush_tasks(self) -> None:
+    def _raise_failure(self) -> None:
         failure, self._failure = self._failure, None
         if failure is not None:
             raise failure
+
+    def _flush_tasks(self) -> None:
+        self._raise_failure()
         # In the order they were first put: a parent's row before its children's.
         while self._tasks:
             key = next(iter(self._tasks))

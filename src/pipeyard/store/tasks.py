@@ -102,6 +102,40 @@ class TaskStore(StoreBase):
             self._upsert(conn, artifacts_table, [to_row(a) for a in artifacts], ["artifact_id"])
             self._insert_ignore(conn, artifact_events, [to_row(e) for e in events])
 
+    def write_rows(
+        self,
+        batch: Sequence[Task],
+        attempts: Sequence[TaskAttempt] = (),
+        artifacts: Sequence[Artifact] = (),
+        events: Sequence[ArtifactEvent] = (),
+    ) -> None:
+        """Insert or replace tasks (in order: a parent before its children), then attempts,
+        then artifacts and their lineage events, in one transaction: what ``WriteBehind``
+        gathered, and a task's result with it. One commit instead of one per row."""
+        if any(not t.task_id for t in batch):
+            raise InvalidArgument("a task needs a task_id", field="task_id")
+        with self._write() as conn:
+            self._upsert(conn, tasks, [to_row(t) for t in batch], ["task_id"])
+            if attempts:
+                self._check_attempt_tasks(conn, attempts, {t.task_id for t in batch})
+                self._upsert(conn, task_attempts, [to_row(a) for a in attempts], ["task_id", "attempt"])
+            self._upsert(conn, artifacts_table, [to_row(a) for a in artifacts], ["artifact_id"])
+            self._insert_ignore(conn, artifact_events, [to_row(e) for e in events])
+
+    @staticmethod
+    def _check_attempt_tasks(conn: sa.Connection, attempts: Sequence[TaskAttempt], written: set[str]) -> None:
+        # One query for the whole batch (put_attempt checks its one task the same way).
+        wanted = sorted({a.task_id for a in attempts} - written)
+        if not wanted:
+            return
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):  # chunked: SQLite caps a statement's parameters
+            stmt = sa.select(tasks.c.task_id).where(tasks.c.task_id.in_(wanted[start : start + 500]))
+            found.update(r[0] for r in conn.execute(stmt))
+        missing = set(wanted) - found
+        if missing:
+            raise NotFound("task", min(missing))
+
     def find_cached_task(self, fingerprint: str) -> Task | None:
         """The newest SUCCEEDED task, in any run, whose fingerprint matches."""
         with self._read() as conn:
