@@ -111,10 +111,22 @@ class LocalLauncher:
         if self.fork_server and self._warming is None:
             self._warming = asyncio.ensure_future(self._server_for(self.python))
 
-    def preload_for(self, sources: Sequence[str]) -> None:
-        """Start, in the background, a fork server that has imported what these components
-        imported last time (``warm.py``); call from a running loop before the run."""
-        self._warm_servers.hint(self.python, sources)
+    def preload_for(self, programs: Sequence[PythonProgram]) -> None:
+        """Start, in the background, fork servers that have imported what these components
+        imported last time (``warm.py``), one per interpreter they will run on (the host's,
+        or the venv of their ``packages_to_install``); call from a running loop before the run."""
+        if not self._warm_servers.enabled:
+            return
+        by_interpreter: dict[str, list[str]] = {}
+        for program in programs:
+            if program.source is None:
+                continue
+            # A venv not built yet has no record either: its first task builds and records it.
+            interpreter = self.venvs.ready(program.packages, program.index_urls) if program.packages else self.python
+            if interpreter is not None:
+                by_interpreter.setdefault(str(interpreter), []).append(program.source)
+        for interpreter, sources in by_interpreter.items():
+            self._warm_servers.hint(interpreter, sources)
 
     @property
     def max_parallel(self) -> int:
