@@ -85,6 +85,7 @@ async def _session(
     if isinstance(launcher, LocalLauncher):
         # First, so the fork server imports the KFP executor while we import and load.
         launcher.warm_up()
+        launcher.preload_file(path)
     try:
         from pipeyard.engine import ttl
         from pipeyard.engine.runner import execute_run

@@ -79,6 +79,11 @@ class ForkServer:
     def alive(self) -> bool:
         return self._dead is None and self._sock is not None
 
+    @property
+    def busy(self) -> bool:
+        """Whether a task forked (or being forked) by this server is still running."""
+        return bool(self._pending)
+
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)

@@ -56,7 +56,14 @@ from pipeyard.launchers.resources import ResourcePool
 from pipeyard.launchers.shims import shim_dir, with_path_prepended
 from pipeyard.launchers.task_limits import Enforcement, TaskLimits, oom_message
 from pipeyard.launchers.venvs import VenvError, VirtualEnvs
-from pipeyard.launchers.warm import Pick, WarmServers, preload_wanted
+from pipeyard.launchers.warm import (
+    Pick,
+    WarmServers,
+    idle_seconds_from_env,
+    pipeline_key,
+    preload_wanted,
+    warm_note,
+)
 from pipeyard.launchers.watchdog import GroupWatchdog
 
 FORK_SERVER_ENV = "PIPEYARD_FORK_SERVER"
@@ -100,7 +107,9 @@ class LocalLauncher:
         self._watchdog = GroupWatchdog()
         self.limits = TaskLimits()
         self._component_files = ComponentFiles()
-        self._warm_servers = WarmServers(self.envs_dir / ".preload", enabled=self.fork_server and preload_wanted())
+        self._warm_servers = WarmServers(self.envs_dir / ".preload", enabled=self.fork_server and preload_wanted(),
+                                         idle_seconds=idle_seconds_from_env())
+        self._pipeline_key: str | None = None
 
     def warm_up(self) -> None:
         """Start the fork server now, in the background (call from a running loop).
@@ -110,6 +119,15 @@ class LocalLauncher:
         store, that happens on another core instead of before the first task."""
         if self.fork_server and self._warming is None:
             self._warming = asyncio.ensure_future(self._server_for(self.python))
+
+    def preload_file(self, path: str) -> None:
+        """Start at once the warm fork servers this pipeline file's tasks used last time
+        (``WarmServers.hint_remembered``), before it is parsed; call from a running loop."""
+        if not self._warm_servers.enabled:
+            return
+        self._pipeline_key = pipeline_key(path)
+        if self._pipeline_key is not None:
+            self._warm_servers.hint_remembered(self._pipeline_key)
 
     def preload_for(self, programs: Sequence[PythonProgram]) -> None:
         """Start, in the background, fork servers that have imported what these components
@@ -127,6 +145,8 @@ class LocalLauncher:
                 by_interpreter.setdefault(str(interpreter), []).append(program.source)
         for interpreter, sources in by_interpreter.items():
             self._warm_servers.hint(interpreter, sources)
+        if self._pipeline_key is not None:
+            self._warm_servers.remember(self._pipeline_key, by_interpreter)
 
     @property
     def max_parallel(self) -> int:
@@ -202,11 +222,11 @@ class LocalLauncher:
             args = arg_files.spill(args, Path(module_dir))
         try:
             if self.fork_server and not request.mounts:
-                server = await self._server_for(interpreter)
+                pick = await self._warm_servers.pick(interpreter, program.source)
+                # A warm server serves the task by itself: the plain one is wanted only without it.
+                server = pick.server if pick is not None and pick.server is not None else None
+                server = server or await self._server_for(interpreter)
                 if server is not None:
-                    pick = await self._warm_servers.pick(interpreter, program.source)
-                    if pick is not None and pick.server is not None:
-                        server = pick.server
                     with contextlib.suppress(ForkServerError):
                         return await self._run_forked(server, request, args, env, program.module_dirs, limits,
                                                       pick)
@@ -251,6 +271,9 @@ class LocalLauncher:
         pick: Pick | None = None,
     ) -> LaunchResult:
         """Run through the fork server; ForkServerError means nothing ran, so fall back."""
+        if pick is not None and pick.server is not None:
+            # Said in the log because numpy then runs with one BLAS thread (preload.py).
+            append_to_log(request.log_path, f"pipeyard: {warm_note(pick.server)}", request.on_output)
         read_fd, write_fd = os.pipe()
         pump = OutputPump(read_fd, request.log_path, request.on_output)
         report = pick.report if pick is not None else None
