@@ -207,13 +207,15 @@ class WarmServers:
         warm.idle_timer = None
         if warm not in self._warm or warm.start is None:
             return
-        server = warm.start.result() if warm.start.done() and not warm.start.cancelled() else None
+        start = warm.start
+        server = start.result() if start.done() and not start.cancelled() and start.exception() is None else None
         due = warm.used + self.idle_seconds - loop.time()
         if due > 0:
             warm.idle_timer = loop.call_later(due, self._maybe_idle, warm)
             return
-        if not warm.start.done() or (server is not None and server.busy):
-            warm.idle_timer = loop.call_later(self.idle_seconds, self._maybe_idle, warm)
+        if not start.done() or (server is not None and server.busy):
+            # Still importing, or running a task: look again later (never in a tight loop).
+            warm.idle_timer = loop.call_later(max(self.idle_seconds, 1.0), self._maybe_idle, warm)
             return
         self._warm.remove(warm)
         if server is not None:
