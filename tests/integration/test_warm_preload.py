@@ -163,7 +163,12 @@ def test_a_remembered_pipeline_starts_its_warm_server_before_it_is_parsed(tmp_pa
         await first.aclose()
 
         later = WarmServers(tmp_path / "records")  # the next command, knowing only the file
-        later.hint_remembered(key)
+        later.hint_remembered(key, lambda interpreter: False)
+        assert await later.pick(sys.executable, "other") is not None
+        assert len(later._warm) == 1  # only the pick's own: an interpreter not allowed is not started
+        await later.aclose()
+        later = WarmServers(tmp_path / "records")
+        later.hint_remembered(key, lambda interpreter: interpreter == sys.executable)
         pick = await later.pick(sys.executable, "source")
         assert pick is not None and pick.server is not None
         # Served by the server started for both remembered records, not one made for this pick.

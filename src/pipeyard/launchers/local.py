@@ -127,7 +127,11 @@ class LocalLauncher:
             return
         self._pipeline_key = pipeline_key(path)
         if self._pipeline_key is not None:
-            self._warm_servers.hint_remembered(self._pipeline_key)
+            self._warm_servers.hint_remembered(self._pipeline_key, self._own_interpreter)
+
+    def _own_interpreter(self, interpreter: str) -> bool:
+        """The host's interpreter or one of our venvs: what a task of ours can run on."""
+        return interpreter == self.python or Path(interpreter).is_relative_to(self.envs_dir)
 
     def preload_for(self, programs: Sequence[PythonProgram]) -> None:
         """Start, in the background, fork servers that have imported what these components

@@ -24,7 +24,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,8 +125,9 @@ class WarmServers:
             partial.write_text(json.dumps(wanted))
             partial.replace(path)
 
-    def hint_remembered(self, pipeline_key: str) -> None:
-        """``hint`` for what ``remember`` noted for this pipeline last time, if anything."""
+    def hint_remembered(self, pipeline_key: str, allowed: Callable[[str], bool]) -> None:
+        """``hint`` for what ``remember`` noted for this pipeline last time, if anything,
+        for the interpreters ``allowed`` accepts (a file is never trusted to name one)."""
         if not self.enabled:
             return
         try:
@@ -135,6 +136,8 @@ class WarmServers:
         except (OSError, ValueError, TypeError, AttributeError):
             return
         for interpreter, names in items:
+            if not allowed(interpreter) or not os.path.exists(interpreter):
+                continue  # e.g. a venv removed since: starting it would mark its records unsafe
             folder = self.records.path(interpreter, "").parent
             self._hint_paths(interpreter, [folder / Path(name).name for name in names])
 
