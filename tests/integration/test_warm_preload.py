@@ -42,7 +42,7 @@ def test_second_run_of_a_numpy_component_forks_from_a_warm_server(tmp_path: Path
     code, first = cli_json(home, "run", str(pipeline), "--no-cache")
     assert code == 0, first
     assert _step_output(first) == {"warm": False, "sum": 10}
-    records = list((home / "envs" / ".preload").glob("*/*.json"))
+    records = list((home / "envs" / ".preload").glob("[0-9a-f]*/*.json"))  # per interpreter
     assert len(records) == 1
     planned = plan(Records(home).read(records[0]))
     assert planned is not None and "numpy" in planned
@@ -78,5 +78,157 @@ def test_a_module_list_that_starts_threads_is_refused_and_marked_unsafe(
         assert record is not None and record.unsafe is not None and "threads" in record.unsafe
         assert plan(record) is None
         await warm.aclose()
+
+    asyncio.run(scenario())
+
+
+@dsl.component(packages_to_install=["numpy"])
+def colour_step() -> str:
+    import json
+    import os
+    import sys
+
+    # Before this task imports anything: what its fork server had imported already.
+    seen = {"numpy": "numpy" in sys.modules, "difflib": "difflib" in sys.modules}
+    import colorsys
+
+    import numpy as np
+
+    return json.dumps({**seen, "server": os.getppid(), "hue": round(colorsys.rgb_to_hsv(*np.ones(3))[2], 3)})
+
+
+@dsl.component(packages_to_install=["numpy"])
+def diff_step(after: str) -> str:
+    import difflib
+    import json
+    import os
+    import sys
+
+    import numpy as np
+
+    seen = {"colorsys": "colorsys" in sys.modules}
+    return json.dumps({**seen, "server": os.getppid(), "ratio": difflib.SequenceMatcher(None, "ab", after[:2]).ratio(),
+                       "n": int(np.int64(3))})
+
+
+@dsl.pipeline(name="two-numpy-steps")
+def two_steps_pipeline() -> str:
+    first = colour_step()
+    return diff_step(after=first.output).output
+
+
+def _outputs(doc: dict) -> dict[str, dict]:
+    return {t["name"]: json.loads(t["outputs"]["Output"]) for t in doc["tasks"]}
+
+
+def test_steps_with_packages_to_install_fork_from_one_warm_server_started_before_the_first(tmp_path: Path) -> None:
+    """The host has numpy, so the steps run on it; on the second run one warm server,
+    started before the first task for both steps' imports, forks both."""
+    from tests.support.processes import gone, wait_until
+
+    pipeline = compile_pipeline(two_steps_pipeline, tmp_path / "two.yaml")
+    home = tmp_path / "home"
+    code, first = cli_json(home, "run", str(pipeline), "--no-cache")
+    assert code == 0, first
+    cold = _outputs(first)
+    assert cold["colour-step"]["numpy"] is False and cold["diff-step"]["colorsys"] is False
+    code, second = cli_json(home, "run", str(pipeline), "--no-cache")
+    assert code == 0, second
+    warm = _outputs(second)
+    # The first step found the second step's import done: the server was made for both.
+    assert warm["colour-step"]["numpy"] is True and warm["colour-step"]["difflib"] is True
+    assert warm["diff-step"]["colorsys"] is True
+    assert warm["colour-step"]["server"] == warm["diff-step"]["server"]
+    for step in ("colour-step", "diff-step"):
+        log = next((home / "logs" / second["run_id"] / step).glob("attempt-*.log")).read_text()
+        assert "pipeyard: forked from a warm fork server" in log
+    # The command is over: its warm server is too.
+    wait_until(lambda: gone(warm["colour-step"]["server"]), "the warm fork server to exit with the CLI")
+
+
+def test_a_remembered_pipeline_starts_its_warm_server_before_it_is_parsed(tmp_path: Path) -> None:
+    from pipeyard.launchers.warm import pipeline_key
+
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text("not parsed by this test\n")
+    key = pipeline_key(str(spec))
+    assert key is not None
+
+    async def scenario() -> None:
+        first = WarmServers(tmp_path / "records")
+        for source, extra in (("source", "json"), ("other", "difflib")):
+            path = first.records.path(sys.executable, source)
+            first.records.write(path, Record((("numpy", "site"), (extra, "stdlib"))))
+        first.remember(key, {sys.executable: ["source", "other"]})
+        await first.aclose()
+
+        later = WarmServers(tmp_path / "records")  # the next command, knowing only the file
+        later.hint_remembered(key, lambda interpreter: False)
+        assert await later.pick(sys.executable, "other") is not None
+        assert len(later._warm) == 1  # only the pick's own: an interpreter not allowed is not started
+        await later.aclose()
+        later = WarmServers(tmp_path / "records")
+        later.hint_remembered(key, lambda interpreter: interpreter == sys.executable)
+        pick = await later.pick(sys.executable, "source")
+        assert pick is not None and pick.server is not None
+        # Served by the server started for both remembered records, not one made for this pick.
+        assert {"numpy", "json", "difflib"} <= set(pick.server.preload)
+        again = await later.pick(sys.executable, "other")
+        assert again is not None and again.server is pick.server
+        await later.aclose()
+        assert not pick.server.alive
+
+    asyncio.run(scenario())
+
+
+def test_an_unused_warm_server_is_closed_after_its_idle_time(tmp_path: Path) -> None:
+    from tests.support.processes import gone
+
+    async def scenario() -> None:
+        warm = WarmServers(tmp_path / "records", idle_seconds=0.2)
+        path = warm.records.path(sys.executable, "source")
+        warm.records.write(path, Record((("numpy", "site"),)))
+        pick = await warm.pick(sys.executable, "source")
+        assert pick is not None and pick.server is not None and pick.server.alive
+        process = pick.server._process
+        assert process is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 120
+        while not (gone(process.pid) and not pick.server.alive):
+            assert loop.time() < deadline, "the idle warm server was not closed"
+            await asyncio.sleep(0.05)
+        # Asked again, a fresh one is started.
+        again = await warm.pick(sys.executable, "source")
+        assert again is not None and again.server is not None and again.server is not pick.server
+        await warm.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_a_long_lived_launcher_is_hinted_a_whole_run_when_it_starts(tmp_path: Path) -> None:
+    """What `pipeyard server` does when it claims a run: one warm server for all its steps."""
+    import yaml
+
+    from pipeyard.ir.python_component import component_programs
+    from pipeyard.launchers.local import LocalLauncher
+    from pipeyard.launchers.warm import hint_run
+
+    spec = yaml.safe_load(compile_pipeline(two_steps_pipeline, tmp_path / "two.yaml").read_text())
+    sources = [p.source for p in component_programs(spec["deploymentSpec"])]
+    assert len(sources) == 2 and all(sources)
+
+    async def scenario() -> None:
+        launcher = LocalLauncher(envs_dir=tmp_path / "envs")
+        records = Records(tmp_path / "envs" / ".preload")
+        for source, extra in zip(sources, ("colorsys", "difflib"), strict=True):
+            assert source is not None
+            records.write(records.path(launcher.python, source), Record((("numpy", "site"), (extra, "stdlib"))))
+        hint_run(launcher, spec)
+        try:
+            pick = await launcher._warm_servers.pick(launcher.python, sources[0])
+            assert pick is not None and pick.server is not None
+            assert {"numpy", "colorsys", "difflib"} <= set(pick.server.preload)
+        finally:
+            await launcher.aclose()
 
     asyncio.run(scenario())

@@ -110,6 +110,7 @@ async def _session(
     if isinstance(launcher, LocalLauncher):
         # First, so the fork server imports the KFP executor while we import and load.
         launcher.warm_up()
+        launcher.preload_file(path)
     try:
         from pipeyard.engine import ttl
         from pipeyard.engine.runner import execute_run
@@ -183,10 +184,10 @@ def _preload(launcher: Any, loaded: Any) -> None:
     """Let the launcher import, while the run is being created, what this pipeline's
     components imported last time (a hint: nothing about the run depends on it)."""
     from pipeyard.ir.proto import json_format
-    from pipeyard.ir.python_component import component_sources
+    from pipeyard.ir.python_component import component_programs
 
     with contextlib.suppress(Exception):
-        launcher.preload_for(component_sources(json_format.MessageToDict(loaded.spec.deployment_spec)))
+        launcher.preload_for(component_programs(json_format.MessageToDict(loaded.spec.deployment_spec)))
 
 
 def _report_crash(out: Console, session: _Session, settings: Settings, as_json: bool, exc: Exception) -> int:

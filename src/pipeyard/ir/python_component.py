@@ -157,16 +157,16 @@ def _is_kfp_pin(tokens: Sequence[str], reqs: Sequence[str]) -> bool:
     return "--no-deps" in tokens and any(re.match(r"kfp(\[[^\]]*\])?\s*==", r) for r in reqs)
 
 
-def component_sources(deployment: Mapping[str, Any]) -> list[str]:
-    """The sources of the lightweight Python components among a ``deploymentSpec``'s
-    executors that run on the host interpreter (no ``packages_to_install``), so that a
-    launcher can prepare their imports before the run's first task."""
-    sources: list[str] = []
+def component_programs(deployment: Mapping[str, Any]) -> list[PythonProgram]:
+    """The lightweight Python components among a ``deploymentSpec``'s executors, with
+    their ``packages_to_install``, so that a launcher can prepare their imports (in the
+    interpreter each will run on) before the run's first task."""
+    programs: list[PythonProgram] = []
     for executor in (deployment.get("executors") or {}).values():
         container = executor.get("container") if isinstance(executor, Mapping) else None
         if not isinstance(container, Mapping):
             continue
         program = detect_python_program(list(container.get("command") or []), list(container.get("args") or []))
-        if program is not None and program.source is not None and not program.packages:
-            sources.append(program.source)
-    return sources
+        if program is not None and program.source is not None:
+            programs.append(program)
+    return programs

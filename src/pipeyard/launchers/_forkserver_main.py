@@ -296,11 +296,14 @@ def main() -> None:
             __import__(name)
     _SOURCES.update(_installed_dirs())
     failed = []
+    # A thousand modules' imports create objects that all live on: collecting meanwhile is waste.
+    gc.disable()
     for name in preload.get("modules", []):
         try:
             __import__(name)
         except BaseException:  # noqa: BLE001 - any failure only means "not preloaded"
             failed.append(name)
+    gc.enable()
     _warm_up()
     # Forking is safe only while this process runs one thread (threads do not survive fork).
     threads = len(os.listdir("/proc/self/task"))

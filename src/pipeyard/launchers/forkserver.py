@@ -83,6 +83,11 @@ class ForkServer:
     def alive(self) -> bool:
         return self._dead is None and self._sock is not None
 
+    @property
+    def busy(self) -> bool:
+        """Whether a task forked (or being forked) by this server is still running."""
+        return bool(self._pending)
+
     def spawn_process(self) -> None:
         """Start the server's process now, without an event loop (no-op once started).
 

@@ -56,7 +56,14 @@ from pipeyard.launchers.resources import ResourcePool
 from pipeyard.launchers.shims import shim_dir, with_path_prepended
 from pipeyard.launchers.task_limits import Enforcement, TaskLimits, oom_message
 from pipeyard.launchers.venvs import VenvError, VirtualEnvs
-from pipeyard.launchers.warm import Pick, WarmServers, preload_wanted
+from pipeyard.launchers.warm import (
+    Pick,
+    WarmServers,
+    idle_seconds_from_env,
+    pipeline_key,
+    preload_wanted,
+    warm_note,
+)
 from pipeyard.launchers.watchdog import GroupWatchdog
 
 # Tasks at once without resource requests, per CPU. One per CPU left a core idle while this
@@ -105,7 +112,9 @@ class LocalLauncher:
         self._watchdog = GroupWatchdog()
         self.limits = TaskLimits()
         self._component_files = ComponentFiles()
-        self._warm_servers = WarmServers(self.envs_dir / ".preload", enabled=self.fork_server and preload_wanted())
+        self._warm_servers = WarmServers(self.envs_dir / ".preload", enabled=self.fork_server and preload_wanted(),
+                                         idle_seconds=idle_seconds_from_env())
+        self._pipeline_key: str | None = None
 
     def warm_up(self) -> None:
         """Start the fork server now, in the background (call from a running loop).
@@ -116,10 +125,37 @@ class LocalLauncher:
         if self.fork_server and self._warming is None:
             self._warming = asyncio.ensure_future(self._server_for(self.python))
 
-    def preload_for(self, sources: Sequence[str]) -> None:
-        """Start, in the background, a fork server that has imported what these components
-        imported last time (``warm.py``); call from a running loop before the run."""
-        self._warm_servers.hint(self.python, sources)
+    def preload_file(self, path: str) -> None:
+        """Start at once the warm fork servers this pipeline file's tasks used last time
+        (``WarmServers.hint_remembered``), before it is parsed; call from a running loop."""
+        if not self._warm_servers.enabled:
+            return
+        self._pipeline_key = pipeline_key(path)
+        if self._pipeline_key is not None:
+            self._warm_servers.hint_remembered(self._pipeline_key, self._own_interpreter)
+
+    def _own_interpreter(self, interpreter: str) -> bool:
+        """The host's interpreter or one of our venvs: what a task of ours can run on."""
+        return interpreter == self.python or Path(interpreter).is_relative_to(self.envs_dir)
+
+    def preload_for(self, programs: Sequence[PythonProgram]) -> None:
+        """Start, in the background, fork servers that have imported what these components
+        imported last time (``warm.py``), one per interpreter they will run on (the host's,
+        or the venv of their ``packages_to_install``); call from a running loop before the run."""
+        if not self._warm_servers.enabled:
+            return
+        by_interpreter: dict[str, list[str]] = {}
+        for program in programs:
+            if program.source is None:
+                continue
+            # A venv not built yet has no record either: its first task builds and records it.
+            interpreter = self.venvs.ready(program.packages, program.index_urls) if program.packages else self.python
+            if interpreter is not None:
+                by_interpreter.setdefault(str(interpreter), []).append(program.source)
+        for interpreter, sources in by_interpreter.items():
+            self._warm_servers.hint(interpreter, sources)
+        if self._pipeline_key is not None:
+            self._warm_servers.remember(self._pipeline_key, by_interpreter)
 
     @property
     def max_parallel(self) -> int:
@@ -195,11 +231,11 @@ class LocalLauncher:
             args = arg_files.spill(args, Path(module_dir))
         try:
             if self.fork_server and not request.mounts:
-                server = await self._server_for(interpreter)
+                pick = await self._warm_servers.pick(interpreter, program.source)
+                # A warm server serves the task by itself: the plain one is wanted only without it.
+                server = pick.server if pick is not None and pick.server is not None else None
+                server = server or await self._server_for(interpreter)
                 if server is not None:
-                    pick = await self._warm_servers.pick(interpreter, program.source)
-                    if pick is not None and pick.server is not None:
-                        server = pick.server
                     with contextlib.suppress(ForkServerError):
                         return await self._run_forked(server, request, args, env, program.module_dirs, limits,
                                                       pick)
@@ -247,6 +283,9 @@ class LocalLauncher:
         pick: Pick | None = None,
     ) -> LaunchResult:
         """Run through the fork server; ForkServerError means nothing ran, so fall back."""
+        if pick is not None and pick.server is not None:
+            # Said in the log because numpy then runs with one BLAS thread (preload.py).
+            append_to_log(request.log_path, f"pipeyard: {warm_note(pick.server)}", request.on_output)
         read_fd, write_fd = os.pipe()
         pump = OutputPump(read_fd, request.log_path, request.on_output)
         report = pick.report if pick is not None else None

@@ -139,6 +139,14 @@ class VirtualEnvs:
             self._identity = _interpreter_identity(self.python)
         return self.envs_dir / f"venv-{env_key(packages, index_urls, self._identity)}"
 
+    def ready(self, packages: Sequence[str], index_urls: Sequence[str] = ()) -> Path | None:
+        """The interpreter ``ensure`` would return, if that needs no building (the host's,
+        or a venv made earlier); None otherwise. Cheap: nothing is created or installed."""
+        if self.on_host(packages):
+            return Path(self.python)
+        python = self.path_for(packages, index_urls) / "bin" / "python"
+        return python if python.exists() else None
+
     def ensure(self, packages: Sequence[str], index_urls: Sequence[str] = ()) -> Path:
         """Create the venv if needed (blocking) and return its ``bin/python``; the
         host's interpreter when the host satisfies ``packages`` already."""

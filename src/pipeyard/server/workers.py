@@ -77,6 +77,13 @@ def _default_launcher(settings: Settings) -> Launcher:
     return make_launcher(launcher_name(), envs_dir=settings.envs_dir)
 
 
+def _hint_run(launcher: Launcher | None, pipeline_spec: dict[str, Any]) -> None:
+    # The warm fork servers a long-lived launcher keeps (launchers/warm.py) start importing now.
+    from pipeyard.launchers.warm import hint_run
+
+    hint_run(launcher, pipeline_spec)
+
+
 def _execute_run() -> Callable[..., Any]:
     from pipeyard.engine.runner import execute_run
 
@@ -233,6 +240,7 @@ class RunWorkers:
     async def _execute(self, run: Run) -> None:
         run_id = run.run_id
         try:
+            _hint_run(self._launcher, run.pipeline_spec)
             await _execute_run()(
                 run_id,
                 recorder=self.store,
