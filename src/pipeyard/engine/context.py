@@ -15,7 +15,7 @@ from pipeyard.engine.run_events import EventSink, RunChanged, TaskChanged
 from pipeyard.entities import Artifact, ArtifactEvent, Run, RuntimeState, Task, TaskKind
 from pipeyard.ir.views import PipelineView
 from pipeyard.launchers.base import Launcher
-from pipeyard.store.recorder import RunRecorder
+from pipeyard.store.recorder import RunRecorder, WriteBehind
 
 
 def utcnow() -> datetime:
@@ -103,7 +103,9 @@ class RunContext:
 
     def put_task(self, task: Task) -> None:
         self.recorder.put_task(task)
-        self.on_event(TaskChanged(task))
+        # A WriteBehind that holds the row announces it once written (see its on_written).
+        if not (isinstance(self.recorder, WriteBehind) and self.recorder.on_written is not None):
+            self.on_event(TaskChanged(task))
 
     def finish_task(self, task: Task, state: RuntimeState, **fields: Any) -> Task:
         done = dataclasses.replace(task, state=state, finished_at=self.now(), **fields)

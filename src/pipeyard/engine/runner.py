@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from pipeyard.config import Settings
@@ -13,8 +14,8 @@ from pipeyard.engine.dag import dag_outputs, dag_state, run_dag
 from pipeyard.engine.inputs import conform_all
 from pipeyard.engine.outcome import ArtifactDict, Scope
 from pipeyard.engine.pipeline_config import run_limits, within_deadline
-from pipeyard.engine.run_events import EventSink, discard
-from pipeyard.entities import Run
+from pipeyard.engine.run_events import EventSink, TaskChanged, discard
+from pipeyard.entities import Run, Task
 from pipeyard.errors import PipeyardError
 from pipeyard.ir.loader import dict_to_spec
 from pipeyard.ir.views import PipelineView, build_view
@@ -67,7 +68,11 @@ async def execute_run(
     sleep: Sleep = asyncio.sleep,
 ) -> Run:
     """``_execute_run`` writing through a ``WriteBehind`` (a task's intermediate rows are batched)."""
-    behind = WriteBehind(recorder)
+    def announce(tasks: Sequence[Task]) -> None:
+        for task in tasks:
+            on_event(TaskChanged(task))
+
+    behind = WriteBehind(recorder, on_written=announce)
     try:
         return await _execute_run(run_id, recorder=behind, launcher=launcher, settings=settings,
                                   on_event=on_event, input_artifacts=input_artifacts, clock=clock, sleep=sleep)

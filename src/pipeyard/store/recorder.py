@@ -5,7 +5,7 @@ executes it. ``Store.recorder()`` implements it over SQL; tests use an in-memory
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from pipeyard.entities import Artifact, ArtifactEvent, Run, Task, TaskAttempt
@@ -71,11 +71,17 @@ class WriteBehind:
     When the inner recorder writes batches (``RowBatches``), what waited goes in one
     transaction, and a result in the same transaction as the rows that waited before it:
     on this machine's disk a commit costs more than the rows in it.
+
+    ``on_written`` is told of held task rows once they are written. The engine announces
+    a held row only then: a page that opens its event stream after the announcement
+    must find the row when it reads the store (else it never learns of the change).
     """
 
-    def __init__(self, inner: RunRecorder, delay: float = 0.2) -> None:
+    def __init__(self, inner: RunRecorder, delay: float = 0.2,
+                 on_written: Callable[[Sequence[Task]], None] | None = None) -> None:
         self.inner = inner
         self.delay = delay
+        self.on_written = on_written
         self._batches = inner if isinstance(inner, RowBatches) else None
         self._tasks: dict[str, Task] = {}
         self._attempts: dict[tuple[str, int], TaskAttempt] = {}
@@ -104,6 +110,7 @@ class WriteBehind:
             self._raise_failure()
             waiting, self._tasks = list(self._tasks.values()), {}
             self._batches.write_rows([*waiting, task], (), artifacts, events)
+            self._written(waiting)
             return
         self._flush_tasks()
         self.inner.record_task_result(task, artifacts, events)
@@ -135,6 +142,7 @@ class WriteBehind:
             attempts, self._attempts = list(self._attempts.values()), {}
             if waiting or attempts:
                 self._batches.write_rows(waiting, attempts)
+                self._written(waiting)
             return
         self._flush_tasks()
         while self._attempts:
@@ -151,7 +159,13 @@ class WriteBehind:
         # In the order they were first put: a parent's row before its children's.
         while self._tasks:
             key = next(iter(self._tasks))
-            self.inner.put_task(self._tasks.pop(key))
+            task = self._tasks.pop(key)
+            self.inner.put_task(task)
+            self._written([task])
+
+    def _written(self, tasks: Sequence[Task]) -> None:
+        if self.on_written is not None and tasks:
+            self.on_written(tasks)
 
     def _schedule(self) -> None:
         if self._timer is not None:

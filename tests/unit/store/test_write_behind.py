@@ -136,3 +136,22 @@ def test_without_a_loop_rows_are_written_through() -> None:
     inner = Recording()
     WriteBehind(inner).put_task(_task("a"))
     assert inner.calls == [("put_task", "a:RUNNING")]
+
+
+def test_a_held_row_is_announced_only_once_written() -> None:
+    """A page that opens its event stream after an announcement reads the store for what
+    it missed: the row must be there by then (see WriteBehind's on_written)."""
+
+    async def scenario() -> list[tuple[str, str]]:
+        inner = Recording()
+        behind = WriteBehind(inner, delay=3600, on_written=lambda tasks: inner.calls.extend(
+            ("announced", f"{t.task_id}:{t.state}") for t in tasks))
+        behind.put_task(_task("a"))
+        behind.put_task(_task("b"))
+        behind.put_task(_task("a", "FAILED"))  # replaces the held RUNNING row of a
+        assert inner.calls == []  # nothing written yet, so nothing announced
+        behind.flush()
+        return inner.calls
+
+    assert asyncio.run(scenario()) == [("put_task", "a:FAILED"), ("announced", "a:FAILED"),
+                                       ("put_task", "b:RUNNING"), ("announced", "b:RUNNING")]
