@@ -230,15 +230,25 @@ class Cluster:
         raise RuntimeError(f"ray start in {ns} failed {START_TRIES} times:\n{log.read_text()[-3000:]}")
 
     def start_ray_nodes(self, cpus: int, meanwhile: Callable[[], None] = lambda: None) -> None:
-        """Head (resource ``head_node``) and worker (``worker_node``) started at once,
-        the worker waiting for the head's GCS; ``meanwhile`` runs while they start."""
+        """Head (resource ``head_node``), then worker (``worker_node``); ``meanwhile`` runs
+        while they start. The worker starts only once the head's `ray start` returned: a
+        worker that reaches the GCS before the head's node registered there fails at once
+        ("No node info found for head node in GCS"), and on a loaded machine it did so on
+        every retry."""
         errors: list[BaseException] = []
         failed = threading.Event()
+        head_up = threading.Event()
 
         def start(ns: str, ip: str, head: bool, resources: str) -> None:
             try:
+                if not head:
+                    while not head_up.wait(0.2):
+                        if failed.is_set():
+                            return
                 self.ray_start(ns, ip, head=head, cpus=cpus, resources=resources, hide_home=not head,
                                abort=failed)
+                if head:
+                    head_up.set()
             except BaseException as e:  # re-raised below, on the caller's thread
                 errors.append(e)
                 failed.set()

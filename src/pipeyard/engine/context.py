@@ -15,7 +15,7 @@ from pipeyard.engine.run_events import EventSink, RunChanged, TaskChanged
 from pipeyard.entities import Artifact, ArtifactEvent, Run, RuntimeState, Task, TaskKind
 from pipeyard.ir.views import PipelineView
 from pipeyard.launchers.base import Launcher
-from pipeyard.store.recorder import RunRecorder, WriteBehind
+from pipeyard.store.recorder import RunRecorder
 
 
 def utcnow() -> datetime:
@@ -103,9 +103,9 @@ class RunContext:
 
     def put_task(self, task: Task) -> None:
         self.recorder.put_task(task)
-        # A WriteBehind that holds the row announces it once written (see its on_written).
-        if not (isinstance(self.recorder, WriteBehind) and self.recorder.on_written is not None):
-            self.on_event(TaskChanged(task))
+        # At once (the CLI names a task's log lines by it); a WriteBehind holding the row
+        # announces it again once written (see its on_written).
+        self.on_event(TaskChanged(task))
 
     def finish_task(self, task: Task, state: RuntimeState, **fields: Any) -> Task:
         done = dataclasses.replace(task, state=state, finished_at=self.now(), **fields)

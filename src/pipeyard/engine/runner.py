@@ -68,7 +68,7 @@ async def execute_run(
     sleep: Sleep = asyncio.sleep,
 ) -> Run:
     """``_execute_run`` writing through a ``WriteBehind`` (a task's intermediate rows are batched)."""
-    def announce(tasks: Sequence[Task]) -> None:
+    def announce(tasks: Sequence[Task]) -> None:  # again, now that the rows can be read
         for task in tasks:
             on_event(TaskChanged(task))
 

@@ -26,6 +26,10 @@ TERM_GRACE_SECONDS = 2.0
 # for the last writer of the output pipe (a process that left the group) before
 # giving up on reading the rest of its output.
 DRAIN_SECONDS = 2.0
+# A pump still receiving output keeps draining past DRAIN_SECONDS, up to this long: on a
+# loaded machine the last pipe-full of a chatty task can take more than DRAIN_SECONDS to
+# read and hand on, and giving up then lost it from the log (CI lost 817 of 100,000 lines).
+DRAIN_MAX_SECONDS = 120.0
 # How long to wait for killed processes to disappear before giving up.
 REAP_SECONDS = 5.0
 
@@ -120,6 +124,7 @@ class OutputPump:
         self._log_failed = False
         self._done: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._received = 0  # reads that returned output
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -138,6 +143,7 @@ class OutputPump:
         if not chunk:
             self._close()
             return
+        self._received += 1
         self._write_log(chunk)
         self._emit_lines(chunk)
 
@@ -180,14 +186,22 @@ class OutputPump:
             self._on_output(line.rstrip(b"\r").decode("utf-8", errors="replace"))
 
     async def finish(self) -> None:
-        """Wait for the rest of the output; stop waiting if a stray process keeps the pipe open."""
+        """Wait for the rest of the output; stop waiting if a stray process keeps the pipe
+        open: after DRAIN_SECONDS without output, or DRAIN_MAX_SECONDS in all."""
         if self._done is None:
             self._log.close()
             return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._done), DRAIN_SECONDS)
-        except (TimeoutError, asyncio.TimeoutError):
-            self._close()
+        assert self._loop is not None
+        give_up = self._loop.time() + DRAIN_MAX_SECONDS
+        while True:
+            seen = self._received
+            try:
+                await asyncio.wait_for(asyncio.shield(self._done), DRAIN_SECONDS)
+                return
+            except (TimeoutError, asyncio.TimeoutError):
+                if self._received == seen or self._loop.time() >= give_up:
+                    self._close()
+                    return
 
     def close_unstarted(self) -> None:
         """Release the pipe and log when the task never started."""

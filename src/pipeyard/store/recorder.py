@@ -72,9 +72,10 @@ class WriteBehind:
     transaction, and a result in the same transaction as the rows that waited before it:
     on this machine's disk a commit costs more than the rows in it.
 
-    ``on_written`` is told of held task rows once they are written. The engine announces
-    a held row only then: a page that opens its event stream after the announcement
-    must find the row when it reads the store (else it never learns of the change).
+    ``on_written`` is told of held task rows once they are written, and the engine
+    announces them again then: a page that opened its event stream just after a change
+    was first announced reads the store for it, and may read it before the row is there;
+    the second announcement reaches it (else it would never learn of the change).
     """
 
     def __init__(self, inner: RunRecorder, delay: float = 0.2,

@@ -138,9 +138,10 @@ def test_without_a_loop_rows_are_written_through() -> None:
     assert inner.calls == [("put_task", "a:RUNNING")]
 
 
-def test_a_held_row_is_announced_only_once_written() -> None:
-    """A page that opens its event stream after an announcement reads the store for what
-    it missed: the row must be there by then (see WriteBehind's on_written)."""
+def test_a_held_row_is_announced_once_written() -> None:
+    """A page that opens its event stream after a change was first announced reads the
+    store for it; the announcement after the write reaches it if that read came too early
+    (see WriteBehind's on_written)."""
 
     async def scenario() -> list[tuple[str, str]]:
         inner = Recording()
