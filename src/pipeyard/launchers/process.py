@@ -27,8 +27,9 @@ TERM_GRACE_SECONDS = 2.0
 # giving up on reading the rest of its output.
 DRAIN_SECONDS = 2.0
 # A pump still receiving output keeps draining past DRAIN_SECONDS, up to this long: on a
-# loaded machine the last pipe-full of a chatty task can take more than DRAIN_SECONDS to
-# read and hand on, and giving up then lost it from the log (CI lost 817 of 100,000 lines).
+# loaded machine the last pipe-fulls of a chatty task (and the callbacks that hand each line
+# on) can take more than DRAIN_SECONDS, and giving up while output still arrives would drop
+# the end of the log. A stray process that stays silent is still given up on after DRAIN_SECONDS.
 DRAIN_MAX_SECONDS = 120.0
 # How long to wait for killed processes to disappear before giving up.
 REAP_SECONDS = 5.0
