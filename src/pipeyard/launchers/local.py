@@ -50,6 +50,7 @@ from pipeyard.launchers.process import (
     OutputPump,
     append_to_log,
     kill_group,
+    start_error,
     terminate_group,
 )
 from pipeyard.launchers.resources import ResourcePool
@@ -333,7 +334,7 @@ class LocalLauncher:
                 )
             except OSError as exc:
                 pump.close_unstarted()
-                return self._not_started(request, _start_error(exc, plan.argv[0], request.cwd))
+                return self._not_started(request, start_error(exc, plan.argv[0], request.cwd))
             finally:
                 os.close(write_fd)
             pump.start()
@@ -427,12 +428,3 @@ async def _cleanup_after_exit(pgid: int, pump: OutputPump) -> None:
     await kill_group(pgid)
     await pump.finish()
 
-
-def _start_error(exc: OSError, executable: str, cwd: str | None) -> str:
-    if cwd is not None and exc.filename == cwd:
-        return f"working directory {cwd!r} does not exist or is not accessible ({exc.strerror})"
-    if isinstance(exc, FileNotFoundError):
-        return f"executable {executable!r} not found"
-    if isinstance(exc, PermissionError):
-        return f"executable {executable!r} is not executable (permission denied)"
-    return f"{executable!r}: {exc}"

@@ -110,6 +110,17 @@ async def terminate_group(pgid: int, leader_exited: Callable[[], asyncio.Future[
     await kill_group(pgid)
 
 
+def start_error(exc: OSError, executable: str, cwd: str | None) -> str:
+    """What a failed start of a task's command says: the missing directory or executable."""
+    if cwd is not None and exc.filename == cwd:
+        return f"working directory {cwd!r} does not exist or is not accessible ({exc.strerror})"
+    if isinstance(exc, FileNotFoundError):
+        return f"executable {executable!r} not found"
+    if isinstance(exc, PermissionError):
+        return f"executable {executable!r} is not executable (permission denied)"
+    return f"{executable!r}: {exc}"
+
+
 class OutputPump:
     """Copies a task's output pipe into its log file and, line by line, to a callback.
 

@@ -34,6 +34,7 @@ from pipeyard.launchers.process import (
     TERM_GRACE_SECONDS,
     group_members,
     signal_group,
+    start_error,
 )
 from pipeyard.launchers.ray_files import NodeFiles
 from pipeyard.launchers.venvs import VenvError, VirtualEnvs
@@ -70,16 +71,6 @@ class AttemptSpec:
 # {path: bytes}) for a node other than the driver's and ("exit", exit code or None,
 # timed out, outputs uploaded).
 _Item = tuple[Any, ...]
-
-
-def _start_error(exc: OSError, executable: str, cwd: str | None) -> str:
-    if cwd is not None and exc.filename == cwd:
-        return f"working directory {cwd!r} does not exist or is not accessible ({exc.strerror})"
-    if isinstance(exc, FileNotFoundError):
-        return f"executable {executable!r} not found"
-    if isinstance(exc, PermissionError):
-        return f"executable {executable!r} is not executable (permission denied)"
-    return f"{executable!r}: {exc}"
 
 
 def _wait_gone(pids: list[int], timeout: float) -> None:
@@ -227,7 +218,7 @@ def _command_items(spec: AttemptSpec) -> Iterator[_Item]:
                 start_new_session=True,
             )
         except OSError as exc:
-            yield ("error", f"cannot start task: {_start_error(exc, argv[0], spec.cwd)}")
+            yield ("error", f"cannot start task: {start_error(exc, argv[0], spec.cwd)}")
             return
         # Should Ray kill this worker outright (its driver died, `ray stop`), nothing
         # below runs: the watchdog then kills the group, so a resumed run never finds
