@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from pipeyard.entities import Artifact, ArtifactEvent, Run, Task, TaskAttempt
+from pipeyard.errors import is_disk_full
 
 
 class RunRecorder(Protocol):
@@ -142,7 +143,11 @@ class WriteBehind:
             waiting, self._tasks = list(self._tasks.values()), {}
             attempts, self._attempts = list(self._attempts.values()), {}
             if waiting or attempts:
-                self._batches.write_rows(waiting, attempts)
+                try:
+                    self._batches.write_rows(waiting, attempts)
+                except BaseException:
+                    self._hold_again(waiting, attempts)
+                    raise
                 self._written(waiting)
             return
         self._flush_tasks()
@@ -161,8 +166,17 @@ class WriteBehind:
         while self._tasks:
             key = next(iter(self._tasks))
             task = self._tasks.pop(key)
-            self.inner.put_task(task)
+            try:
+                self.inner.put_task(task)
+            except BaseException:
+                self._hold_again([task], ())
+                raise
             self._written([task])
+
+    def _hold_again(self, tasks: Sequence[Task], attempts: Sequence[TaskAttempt]) -> None:
+        """Put rows whose write failed back in front of what waits, unless newer ones came."""
+        self._tasks = {t.task_id: t for t in tasks} | self._tasks
+        self._attempts = {(a.task_id, a.attempt): a for a in attempts} | self._attempts
 
     def _written(self, tasks: Sequence[Task]) -> None:
         if self.on_written is not None and tasks:
@@ -183,6 +197,11 @@ class WriteBehind:
         try:
             self.flush()
         except Exception as exc:  # noqa: BLE001 - kept for the engine's next write (see flush)
+            if is_disk_full(exc):
+                # A task is filling the disk. Its rows wait on: the engine's next write
+                # comes after the failed task's partial outputs are removed, and the
+                # run ends with the task's own reason instead of the store's.
+                return
             self._failure = exc
 
     def close(self) -> None:

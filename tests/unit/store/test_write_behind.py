@@ -23,7 +23,8 @@ class Recording:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
         self.wrote = asyncio.Event()
-        self.fail_puts = False
+        self.fail_puts: BaseException | None = None
+        self.failed = 0
 
     def get_run(self, run_id: str) -> Run:
         raise NotImplementedError
@@ -37,8 +38,9 @@ class Recording:
         return []
 
     def put_task(self, task: Task) -> None:
-        if self.fail_puts:
-            raise OSError(28, "No space left on device")
+        if self.fail_puts is not None:
+            self.failed += 1
+            raise self.fail_puts
         self.calls.append(("put_task", f"{task.task_id}:{task.state}"))
         self.wrote.set()
 
@@ -106,16 +108,40 @@ def test_waiting_rows_are_written_soon_without_another_write() -> None:
 def test_a_background_failure_reaches_the_engine_at_its_next_write() -> None:
     async def scenario() -> None:
         inner = Recording()
-        inner.fail_puts = True
+        inner.fail_puts = OSError(5, "Input/output error")
         behind = WriteBehind(inner, delay=0.0)
         behind.put_task(_task("a"))
         while behind._failure is None:  # noqa: SLF001 - the background flush has run
             await asyncio.sleep(0)
-        inner.fail_puts = False
-        with pytest.raises(OSError, match="No space left"):
+        inner.fail_puts = None
+        with pytest.raises(OSError, match="Input/output"):
             behind.update_run("r", state="FAILED")
         behind.update_run("r", state="FAILED")
-        assert inner.calls == [("update_run", "FAILED")]
+        # The row whose write failed is written again before the run's change.
+        assert inner.calls == [("put_task", "a:RUNNING"), ("update_run", "FAILED")]
+
+    asyncio.run(scenario())
+
+
+def test_a_full_disk_in_the_background_keeps_the_rows_for_the_next_write() -> None:
+    """A task filling the disk makes the timer's flush fail; that is no engine failure:
+    the rows wait, and the engine's next write (after the task's partial outputs are
+    removed) writes them first."""
+
+    async def scenario() -> None:
+        inner = Recording()
+        inner.fail_puts = OSError(28, "No space left on device")
+        behind = WriteBehind(inner, delay=0.0)
+        behind.put_task(_task("a"))
+        behind.put_task(_task("b"))
+        while inner.failed < 1:
+            await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert behind._failure is None  # noqa: SLF001
+        inner.fail_puts = None
+        behind.put_task(_task("b", "FAILED"))
+        behind.update_run("r", state="FAILED")
+        assert inner.calls == [("put_task", "a:RUNNING"), ("put_task", "b:FAILED"), ("update_run", "FAILED")]
 
     asyncio.run(scenario())
 
