@@ -312,6 +312,9 @@ def test_a_killed_ray_worker_takes_its_task_group_along(deployment: Deployment, 
     assert run["state"] == "SUCCEEDED", (task.get("error"), dep.task_log(run_id, task["task_id"]))
     (attempt,) = task["details"]["attempts"].values()
     assert [t["ray_node_ip"] for t in attempt["tries"]] == [cluster.worker_ip, cluster.worker_ip]
+    # Its node lived on: the first try's end names the dead worker process, not a lost node.
+    assert f"the Ray worker process running this attempt on node {cluster.worker_ip}" in attempt["lost"]
+    assert "the node is still alive" in attempt["lost"]
 
 
 def test_killed_server_resumes_rerunning_only_unfinished_tasks(deployment: Deployment, tmp_path: Path) -> None:

@@ -235,15 +235,18 @@ class RayLauncher:
                 output.write(b"pipeyard: task cancelled\n")
                 raise
             except (ray.exceptions.RayError, ray.exceptions.RaySystemError) as exc:
-                lost = await asyncio.to_thread(_node_lost, node.get("ray_node_id"), exc)
-                if lost:
-                    where = f"{node.get('ray_node_ip', '?')} (node id {node.get('ray_node_id', '?')})"
+                lost = await asyncio.to_thread(_what_was_lost, node.get("ray_node_id"), exc)
+                where = f"{node.get('ray_node_ip', '?')} (node id {node.get('ray_node_id', '?')})"
+                if lost == "node":
                     message = (f"the Ray node {where} running this attempt was lost "
                                f"({type(exc).__name__}); its output so far is above")
+                elif lost == "worker":
+                    message = (f"the Ray worker process running this attempt on node {where} died "
+                               f"({type(exc).__name__}); the node is still alive; its output so far is above")
                 else:
                     message = f"the Ray task failed: {exc}"
                 output.write(f"pipeyard: {message}\n".encode())
-                return result(None, error=message), lost
+                return result(None, error=message), lost is not None
         finally:
             output.close()
         message = "the Ray task ended without reporting an exit code"
@@ -269,16 +272,17 @@ _NODE_LOSS = (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
               ray.exceptions.ObjectLostError, ray.exceptions.LocalRayletDiedError)
 
 
-def _node_lost(node_id: str | None, exc: BaseException) -> bool:
-    """Whether ``exc`` means the node (or its worker process) went away, rather
-    than the task's own failure."""
+def _what_was_lost(node_id: str | None, exc: BaseException) -> str | None:
+    """"node" when ``exc`` means the node went away, "worker" when only the Ray worker
+    process running the attempt died on a node that is still alive, None when the
+    failure is the task's own."""
+    alive: bool | None = None
+    if node_id:
+        with contextlib.suppress(Exception):
+            alive = any(n.get("NodeID") == node_id and n.get("Alive") for n in ray.nodes())
     if isinstance(exc, _NODE_LOSS):
-        return True
-    if not node_id:
-        return False
-    with contextlib.suppress(Exception):
-        return not any(n.get("NodeID") == node_id and n.get("Alive") for n in ray.nodes())
-    return False
+        return "worker" if alive and isinstance(exc, ray.exceptions.WorkerCrashedError) else "node"
+    return "node" if alive is False else None
 
 
 async def _until_finished(generator: Any) -> None:
