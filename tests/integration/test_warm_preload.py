@@ -4,6 +4,7 @@ and a module list whose import starts a thread is refused for good."""
 # No `from __future__ import annotations`: kfp reads component signatures at runtime.
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -257,7 +258,10 @@ def test_pipeyard_run_spawns_the_remembered_warm_server_first_and_the_launcher_a
         early = list(warm._PRESTARTED.values())
         assert len(early) == 1  # the host's; an interpreter the launcher would not run is not started
         assert {"numpy", "json", "difflib"} <= set(early[0].preload)
-        assert early[0]._process is not None  # spawned already, with no event loop needed
+        process = early[0]._process
+        assert process is not None  # spawned already, with no event loop needed
+        # In a session of its own (its CPU share under autogroup scheduling is not the CLI's).
+        assert os.getsid(process.pid) == process.pid != os.getsid(0)
         launcher = LocalLauncher(envs_dir=envs)
         try:
             launcher.preload_file(str(spec))
