@@ -4,6 +4,7 @@ and a module list whose import starts a thread is refused for good."""
 # No `from __future__ import annotations`: kfp reads component signatures at runtime.
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -230,5 +231,54 @@ def test_a_long_lived_launcher_is_hinted_a_whole_run_when_it_starts(tmp_path: Pa
             assert {"numpy", "colorsys", "difflib"} <= set(pick.server.preload)
         finally:
             await launcher.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_pipeyard_run_spawns_the_remembered_warm_server_first_and_the_launcher_adopts_it(tmp_path: Path) -> None:
+    """What `pipeyard run` does before importing its engine: spawn the server the file used
+    last time; the launcher's hint for the same file then takes that process, not a new one."""
+    from tests.support.processes import gone, wait_until
+
+    from pipeyard.launchers import warm
+    from pipeyard.launchers.local import LocalLauncher
+
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text("not parsed by this test\n")
+    key = warm.pipeline_key(str(spec))
+    assert key is not None
+    envs = tmp_path / "envs"
+    records = Records(envs / warm.PRELOAD_DIR)
+    for source, extra in (("source", "json"), ("other", "difflib")):
+        records.write(records.path(sys.executable, source), Record((("numpy", "site"), (extra, "stdlib"))))
+    WarmServers(records.root).remember(key, {sys.executable: ["source", "other"], "/not/ours/python": ["x"]})
+
+    async def scenario() -> None:
+        warm.prestart_remembered(str(spec), sys.executable, envs)
+        early = list(warm._PRESTARTED.values())
+        assert len(early) == 1  # the host's; an interpreter the launcher would not run is not started
+        assert {"numpy", "json", "difflib"} <= set(early[0].preload)
+        process = early[0]._process
+        assert process is not None  # spawned already, with no event loop needed
+        # In a session of its own (its CPU share under autogroup scheduling is not the CLI's).
+        assert os.getsid(process.pid) == process.pid != os.getsid(0)
+        launcher = LocalLauncher(envs_dir=envs)
+        try:
+            launcher.preload_file(str(spec))
+            pick = await launcher._warm_servers.pick(sys.executable, "other")
+            assert pick is not None and pick.server is early[0] and pick.server.alive
+            assert not warm._PRESTARTED
+        finally:
+            await launcher.aclose()
+        assert not early[0].alive
+
+        # Spawned for a run that never asks (say, its file failed to load): closed with the launcher.
+        warm.prestart_remembered(str(spec), sys.executable, envs)
+        (unused,) = warm._PRESTARTED.values()
+        assert unused._process is not None
+        pid = unused._process.pid
+        await LocalLauncher(envs_dir=envs).aclose()
+        assert not warm._PRESTARTED
+        wait_until(lambda: gone(pid), "the unadopted warm server to exit")
 
     asyncio.run(scenario())

@@ -47,7 +47,7 @@ def run_pipeline(
     parallelism: int | None, no_cache: bool, pipeline_root: str | None, launcher: str | None = None,
     artifacts: tuple[str, ...] = (),
 ) -> int:
-    _start_fork_server_early(launcher)
+    _start_fork_server_early(launcher, path)
     # Importing the engine, the store and SQLAlchemy creates objects by the hundred thousand
     # and none of them is garbage: collecting while they arrive cost about a tenth of the
     # start-up's CPU. Collection resumes, with them frozen out of it, before the run executes.
@@ -76,7 +76,7 @@ def run_pipeline(
             session.store.close()
 
 
-def _start_fork_server_early(choice: str | None) -> None:
+def _start_fork_server_early(choice: str | None, path: str) -> None:
     """Start the fork server before importing the engine, the store and rich: its
     interpreter imports the KFP executor on the other core meanwhile, and the launcher
     adopts it (``forkserver.prestart``) when the first task needs it."""
@@ -87,6 +87,11 @@ def _start_fork_server_early(choice: str | None) -> None:
     from pipeyard.launchers import forkserver
 
     if local and forkserver.fork_server_enabled():
+        # The warm servers this file used last time first: on an ML pipeline's second run
+        # their import is the critical path (launchers/warm.py).
+        from pipeyard.launchers.warm import prestart_remembered
+
+        prestart_remembered(path, sys.executable, Settings.from_env().envs_dir)
         forkserver.prestart(sys.executable)
 
 

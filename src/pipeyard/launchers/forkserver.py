@@ -111,6 +111,10 @@ class ForkServer:
             self._process = subprocess.Popen(
                 [self.python, _SERVER_SCRIPT, str(theirs.fileno()), *self._plan_files],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=self._env,
+                # A warm server's import (seconds of CPU) in a session of its own, as a task's is: with
+                # the kernel's autogroup scheduling it then gets a session's share of a loaded machine,
+                # instead of splitting pipeyard run's with the CLI's own start-up (launchers/warm.py).
+                start_new_session=bool(self.preload),
             )
         except OSError as exc:
             ours.close()

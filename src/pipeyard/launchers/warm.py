@@ -11,7 +11,10 @@ it are marked unsafe, so it is never tried again for them.
 
 Two things start the import earlier still. ``remember`` keeps, per pipeline file
 (its content's hash), which records its components have; ``hint_remembered`` starts
-their servers from that alone, before the file is even parsed. And in a long-lived
+their servers from that alone, before the file is even parsed, and ``prestart_remembered``
+spawns their processes first thing in ``pipeyard run``, before it has imported its engine,
+store and console (seconds on a loaded machine), for the launcher's ``WarmServers`` to
+adopt: on the second run of an ML pipeline that import is its critical path. And in a long-lived
 launcher (``pipeyard server``) servers outlive the run that started them, so the next
 run's tasks find the import done; one unused for ``idle_seconds`` is closed.
 """
@@ -29,12 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeyard.ir.python_component import component_programs
 from pipeyard.launchers.forkserver import ForkServer, ForkServerError
 from pipeyard.launchers.preload import THREAD_LIMITS, Records, plan, union
 
 PRELOAD_ENV = "PIPEYARD_PRELOAD"
 IDLE_ENV = "PIPEYARD_WARM_IDLE_SECONDS"
+PRELOAD_DIR = ".preload"  # the records' folder under a launcher's envs_dir
 _START_SECONDS = 300.0
 _DEFAULT_IDLE_SECONDS = 600.0
 _KEY_MAX_BYTES = 8 << 20
@@ -62,6 +65,10 @@ def hint_run(launcher: object, pipeline_spec: Mapping[str, Any]) -> None:
     preload_for = getattr(launcher, "preload_for", None)
     if preload_for is None:
         return
+    # Here, not at the top: ``prestart_remembered`` imports this module first thing in
+    # ``pipeyard run``, before anything of the IR is needed.
+    from pipeyard.ir.python_component import component_programs
+
     with contextlib.suppress(Exception):
         preload_for(component_programs(pipeline_spec.get("deploymentSpec") or {}))
 
@@ -130,31 +137,18 @@ class WarmServers:
         for the interpreters ``allowed`` accepts (a file is never trusted to name one)."""
         if not self.enabled:
             return
-        try:
-            remembered = json.loads(self._pipeline_path(pipeline_key).read_text())
-            items = [(str(interp), [str(n) for n in names]) for interp, names in remembered.items()]
-        except (OSError, ValueError, TypeError, AttributeError):
-            return
-        for interpreter, names in items:
-            if not allowed(interpreter) or not os.path.exists(interpreter):
-                continue  # e.g. a venv removed since: starting it would mark its records unsafe
-            folder = self.records.path(interpreter, "").parent
-            self._hint_paths(interpreter, [folder / Path(name).name for name in names])
+        for interpreter, paths in _remembered(self.records, pipeline_key, allowed):
+            self._hint_paths(interpreter, paths)
 
     def _pipeline_path(self, pipeline_key: str) -> Path:
-        return self.records.root / "pipelines" / f"{pipeline_key}.json"
+        return _pipeline_path(self.records, pipeline_key)
 
     def _hint_paths(self, interpreter: str, record_paths: Sequence[Path]) -> None:
         if not self.enabled:
             return
-        plans, paths = [], set()
-        for path in record_paths:
-            planned = plan(self.records.read(path))
-            if planned is not None:
-                plans.append(planned)
-                paths.add(path)
-        if plans:
-            self._covering(interpreter, frozenset(union(plans)), paths, create=True)
+        modules, paths = _planned(self.records, record_paths)
+        if modules:
+            self._covering(interpreter, modules, paths, create=True)
 
     async def pick(self, interpreter: str, source: str | None) -> Pick | None:
         if not self.enabled or source is None:
@@ -225,7 +219,10 @@ class WarmServers:
             self._closing.add(asyncio.ensure_future(server.aclose()))
 
     async def _start(self, warm: _Warm) -> ForkServer | None:
-        server = ForkServer(warm.interpreter, sorted(warm.modules), THREAD_LIMITS)
+        # One spawned by prestart_remembered for exactly this import, or a new one.
+        server = _PRESTARTED.pop((warm.interpreter, warm.modules), None)
+        if server is None:
+            server = ForkServer(warm.interpreter, sorted(warm.modules), THREAD_LIMITS)
         try:
             await asyncio.wait_for(server.start(), _START_SECONDS)
         except asyncio.CancelledError:
@@ -251,4 +248,70 @@ class WarmServers:
                 if server is not None:
                     await server.aclose()
         closing, self._closing = self._closing, set()
-        await asyncio.gather(*closing, return_exceptions=True)
+        # Spawned early for a run that did not get to use them (say, a pipeline that failed to load).
+        unused = list(_PRESTARTED.values())
+        _PRESTARTED.clear()
+        await asyncio.gather(*closing, *(server.aclose() for server in unused), return_exceptions=True)
+
+
+# Warm servers spawned by ``prestart_remembered``, by (interpreter, modules), until a
+# ``WarmServers`` starting a server for the same import adopts one.
+_PRESTARTED: dict[tuple[str, frozenset[str]], ForkServer] = {}
+
+
+def prestart_remembered(path: str, python: str, envs_dir: Path) -> None:
+    """Spawn now the warm servers the pipeline file ``path`` used last time, for the
+    ``WarmServers`` of a ``LocalLauncher(envs_dir, python)`` to adopt when hinted the same.
+
+    For ``pipeyard run``, first thing: the servers import while it imports its own modules.
+    Only the interpreters that launcher accepts (``python`` and venvs under ``envs_dir``).
+    One nobody adopts exits when this process does, or when a ``WarmServers`` closes."""
+    if not preload_wanted():
+        return
+    key = pipeline_key(path)
+    if key is None:
+        return
+    records = Records(envs_dir / PRELOAD_DIR)
+
+    def allowed(interpreter: str) -> bool:
+        return interpreter == python or Path(interpreter).is_relative_to(envs_dir)
+
+    for interpreter, paths in _remembered(records, key, allowed):
+        modules, _ = _planned(records, paths)
+        if not modules or (interpreter, modules) in _PRESTARTED:
+            continue
+        server = ForkServer(interpreter, sorted(modules), THREAD_LIMITS)
+        with contextlib.suppress(ForkServerError):
+            server.spawn_process()
+            _PRESTARTED[(interpreter, modules)] = server
+
+
+def _pipeline_path(records: Records, pipeline_key: str) -> Path:
+    return records.root / "pipelines" / f"{pipeline_key}.json"
+
+
+def _remembered(records: Records, pipeline_key: str, allowed: Callable[[str], bool]) -> list[tuple[str, list[Path]]]:
+    """The record paths ``remember`` noted for this pipeline, per interpreter ``allowed`` accepts."""
+    try:
+        remembered = json.loads(_pipeline_path(records, pipeline_key).read_text())
+        items = [(str(interp), [str(n) for n in names]) for interp, names in remembered.items()]
+    except (OSError, ValueError, TypeError, AttributeError):
+        return []
+    found = []
+    for interpreter, names in items:
+        if not allowed(interpreter) or not os.path.exists(interpreter):
+            continue  # e.g. a venv removed since: starting it would mark its records unsafe
+        folder = records.path(interpreter, "").parent
+        found.append((interpreter, [folder / Path(name).name for name in names]))
+    return found
+
+
+def _planned(records: Records, record_paths: Sequence[Path]) -> tuple[frozenset[str], set[Path]]:
+    """The union of the records' plans, and the records that have one."""
+    plans, paths = [], set()
+    for path in record_paths:
+        planned = plan(records.read(path))
+        if planned is not None:
+            plans.append(planned)
+            paths.add(path)
+    return frozenset(union(plans)), paths
