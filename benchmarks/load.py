@@ -196,6 +196,36 @@ def submit_many(
         )
 
 
+def list_cost(cli: Path, home: Path, package: Path, runs: int, samples: int = 300) -> dict[str, float]:
+    """The server's CPU per ``GET /runs?page_size=50`` with ``runs`` stored and nothing else
+    running (``--workers 0``): what the load multiplies, and steadier than latency on a
+    shared machine."""
+    import kfp
+
+    with server(cli, home, workers=0) as (url, pid):
+        client = kfp.Client(host=url)
+        experiment_id = client.create_experiment("cost").experiment_id
+        for i in range(runs):
+            client.create_run_from_pipeline_package(str(package), run_name=f"cost-{i}", experiment_id=experiment_id)
+        latencies: list[float] = []
+        with httpx.Client(base_url=url, timeout=30) as http:
+            for _ in range(20):  # warm caches and the connection
+                http.get("/apis/v2beta1/runs", params={"page_size": 50}).raise_for_status()
+            load_before, cpu_before = load_average(), cpu_seconds(pid)
+            for _ in range(samples):
+                started = time.perf_counter()
+                http.get("/apis/v2beta1/runs", params={"page_size": 50}).raise_for_status()
+                latencies.append(1000 * (time.perf_counter() - started))
+        return {
+            "stored_runs": runs,
+            "server_cpu_ms_per_page": 1000 * (cpu_seconds(pid) - cpu_before) / samples,
+            "list_p50_ms": _percentile(latencies, 50),
+            "list_p95_ms": _percentile(latencies, 95),
+            "load_before": load_before,
+            "load_after": load_average(),
+        }
+
+
 def server_loop(cli: Path, home: Path, package: Path, timeout: float) -> tuple[str, float, float]:
     """One big run through the server: its final state, wall seconds and the server's peak RSS."""
     import kfp
@@ -229,11 +259,18 @@ def main() -> int:
         "--separate-worker", type=int, default=None, metavar="NICE",
         help="serve the API only and execute the runs in a `pipeyard worker` at this niceness",
     )
+    parser.add_argument(
+        "--list-cost", action="store_true",
+        help="instead of the load: the server's CPU per page of 50 runs with --runs runs stored, nothing running",
+    )
     args = parser.parse_args()
     env = dict(item.split("=", 1) for item in args.set)
     cli = Path(sys.executable).parent / "pipeyard"
     with tempfile.TemporaryDirectory(prefix="pipeyard-load-") as scratch:
         package = chain(1).compile(Path(scratch))
+        if args.list_cost:
+            print(json.dumps(list_cost(cli, Path(scratch) / "home", package, args.runs)))
+            return 0
         result = submit_many(cli, Path(scratch) / "home", package, args.runs, args.timeout, env, args.separate_worker)
     print(json.dumps(asdict(result)))
     return 0 if result.succeeded == result.runs else 1
