@@ -8,6 +8,7 @@ during the load and the server's peak resident memory.
 
 from __future__ import annotations
 
+import os
 import socket
 import statistics
 import subprocess
@@ -31,6 +32,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used so far (/proc/<pid>/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> float:
+    """The one-minute load average: the numbers mean little on a busy machine without it."""
+    return os.getloadavg()[0]
+
+
 def peak_rss_mb(pid: int) -> float:
     """VmHWM: the process's resident high-water mark so far."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -40,15 +52,29 @@ def peak_rss_mb(pid: int) -> float:
 
 
 @contextmanager
-def server(cli: Path, home: Path, workers: int | None = None, timeout: float = 120) -> Iterator[tuple[str, int]]:
-    """A pipeyard server on a free port of 127.0.0.1; stopped (by its pid) on exit."""
+def server(
+    cli: Path,
+    home: Path,
+    workers: int | None = None,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+    worker_nice: int | None = None,
+) -> Iterator[tuple[str, int]]:
+    """A pipeyard server on a free port of 127.0.0.1; stopped (by its pid) on exit. ``env``:
+    PIPEYARD_* settings for it (the caller's own are not inherited). With ``worker_nice`` the
+    server only serves the API and a ``pipeyard worker`` at that niceness executes the runs
+    (the engine off the API's process and GIL)."""
     port = free_port()
     command = [str(cli), "server", "--port", str(port)]
-    if workers is not None:
+    if worker_nice is not None:
+        command += ["--workers", "0"]
+    elif workers is not None:
         command += ["--workers", str(workers)]
     home.mkdir(parents=True, exist_ok=True)
     log = (home / "server.log").open("wb")
-    process = subprocess.Popen(command, env=scrubbed_env(PIPEYARD_HOME=str(home)), stdout=log, stderr=log)
+    full_env = scrubbed_env(**(env or {}), PIPEYARD_HOME=str(home))
+    process = subprocess.Popen(command, env=full_env, stdout=log, stderr=log)
+    worker: subprocess.Popen[bytes] | None = None
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -63,14 +89,24 @@ def server(cli: Path, home: Path, workers: int | None = None, timeout: float = 1
             if time.monotonic() > deadline:
                 raise RuntimeError(f"server did not answer within {timeout:.0f} s")
             time.sleep(0.2)
+        if worker_nice is not None:
+            # Started once the server made the database; it claims submitted runs by polling.
+            worker_env = {"PIPEYARD_CLAIM_POLL_SECONDS": "0.5", **full_env}
+            worker_command = ["nice", "-n", str(worker_nice), str(cli), "worker"]
+            if workers is not None:
+                worker_command += ["--workers", str(workers)]
+            worker = subprocess.Popen(worker_command, env=worker_env, stdout=log, stderr=log)
         yield url, process.pid
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for child in (worker, process):
+            if child is None:
+                continue
+            child.terminate()
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
         log.close()
 
 
@@ -83,6 +119,10 @@ class LoadResult:
     list_p95_ms: float
     list_samples: int
     server_peak_rss_mb: float
+    # The server's CPU during the load, and the machine's load before and after it.
+    server_cpu_s: float = float("nan")
+    load_before: float = float("nan")
+    load_after: float = float("nan")
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -91,10 +131,18 @@ def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def submit_many(cli: Path, home: Path, package: Path, runs: int, timeout: float) -> LoadResult:
+def submit_many(
+    cli: Path,
+    home: Path,
+    package: Path,
+    runs: int,
+    timeout: float,
+    env: dict[str, str] | None = None,
+    worker_nice: int | None = None,
+) -> LoadResult:
     import kfp
 
-    with server(cli, home) as (url, pid):
+    with server(cli, home, env=env, worker_nice=worker_nice) as (url, pid):
         client = kfp.Client(host=url)
         # Up front: concurrent first submissions would each try to create the default experiment.
         experiment_id = client.create_experiment("load").experiment_id
@@ -110,6 +158,7 @@ def submit_many(cli: Path, home: Path, package: Path, runs: int, timeout: float)
                     time.sleep(0.05)
 
         poller = threading.Thread(target=poll, daemon=True)
+        load_before, cpu_before = load_average(), cpu_seconds(pid)
         started = time.perf_counter()
         poller.start()
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -141,7 +190,40 @@ def submit_many(cli: Path, home: Path, package: Path, runs: int, timeout: float)
             list_p95_ms=_percentile(latencies, 95),
             list_samples=len(latencies),
             server_peak_rss_mb=peak_rss_mb(pid),
+            server_cpu_s=cpu_seconds(pid) - cpu_before,
+            load_before=load_before,
+            load_after=load_average(),
         )
+
+
+def list_cost(cli: Path, home: Path, package: Path, runs: int, samples: int = 300) -> dict[str, float]:
+    """The server's CPU per ``GET /runs?page_size=50`` with ``runs`` stored and nothing else
+    running (``--workers 0``): what the load multiplies, and steadier than latency on a
+    shared machine."""
+    import kfp
+
+    with server(cli, home, workers=0) as (url, pid):
+        client = kfp.Client(host=url)
+        experiment_id = client.create_experiment("cost").experiment_id
+        for i in range(runs):
+            client.create_run_from_pipeline_package(str(package), run_name=f"cost-{i}", experiment_id=experiment_id)
+        latencies: list[float] = []
+        with httpx.Client(base_url=url, timeout=30) as http:
+            for _ in range(20):  # warm caches and the connection
+                http.get("/apis/v2beta1/runs", params={"page_size": 50}).raise_for_status()
+            load_before, cpu_before = load_average(), cpu_seconds(pid)
+            for _ in range(samples):
+                started = time.perf_counter()
+                http.get("/apis/v2beta1/runs", params={"page_size": 50}).raise_for_status()
+                latencies.append(1000 * (time.perf_counter() - started))
+        return {
+            "stored_runs": runs,
+            "server_cpu_ms_per_page": 1000 * (cpu_seconds(pid) - cpu_before) / samples,
+            "list_p50_ms": _percentile(latencies, 50),
+            "list_p95_ms": _percentile(latencies, 95),
+            "load_before": load_before,
+            "load_after": load_average(),
+        }
 
 
 def server_loop(cli: Path, home: Path, package: Path, timeout: float) -> tuple[str, float, float]:
@@ -169,11 +251,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="a PIPEYARD_* setting for the server, e.g. PIPEYARD_TASK_NICE=0 (repeatable)",
+    )
+    parser.add_argument(
+        "--separate-worker", type=int, default=None, metavar="NICE",
+        help="serve the API only and execute the runs in a `pipeyard worker` at this niceness",
+    )
+    parser.add_argument(
+        "--list-cost", action="store_true",
+        help="instead of the load: the server's CPU per page of 50 runs with --runs runs stored, nothing running",
+    )
     args = parser.parse_args()
+    env = dict(item.split("=", 1) for item in args.set)
     cli = Path(sys.executable).parent / "pipeyard"
     with tempfile.TemporaryDirectory(prefix="pipeyard-load-") as scratch:
         package = chain(1).compile(Path(scratch))
-        result = submit_many(cli, Path(scratch) / "home", package, args.runs, args.timeout)
+        if args.list_cost:
+            print(json.dumps(list_cost(cli, Path(scratch) / "home", package, args.runs)))
+            return 0
+        result = submit_many(cli, Path(scratch) / "home", package, args.runs, args.timeout, env, args.separate_worker)
     print(json.dumps(asdict(result)))
     return 0 if result.succeeded == result.runs else 1
 

@@ -60,3 +60,18 @@ def use_inflection(word: str) -> str:
 @component(packages_to_install=["pipeyard-no-such-package-xyz==0.0.1"])
 def needs_missing_package() -> int:
     return 0
+
+
+@component()
+def hold(pid_file: str, release_file: str) -> int:
+    # Says where it runs, then waits for the test to look at it from outside.
+    import os
+    import time
+
+    with open(pid_file + ".part", "w") as f:
+        f.write(str(os.getpid()))
+    os.replace(pid_file + ".part", pid_file)
+    deadline = time.monotonic() + 300
+    while not os.path.exists(release_file) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return os.getpid()

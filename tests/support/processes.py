@@ -58,3 +58,9 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120.0)
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(0.05)
+
+
+def niceness(pid: int) -> int | None:
+    """The process's nice value (/proc/<pid>/stat field 19), or None once it is gone."""
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[16])

@@ -45,6 +45,7 @@ from pipeyard.launchers.component_files import ComponentFiles
 from pipeyard.launchers.forkserver import ForkServer, ForkServerError, fork_server_enabled
 from pipeyard.launchers.host_env import task_base_env
 from pipeyard.launchers.mounts import Mounter
+from pipeyard.launchers.priority import lower_priority, task_nice_from_env
 from pipeyard.launchers.process import (
     REAP_SECONDS,
     OutputPump,
@@ -112,6 +113,7 @@ class LocalLauncher:
         self._warming: asyncio.Future[ForkServer | None] | None = None
         self._watchdog = GroupWatchdog()
         self.limits = TaskLimits()
+        self.task_nice = task_nice_from_env()  # tasks yield the CPU to the API (priority.py)
         self._component_files = ComponentFiles()
         self._warm_servers = WarmServers(self.envs_dir / ".preload", enabled=self.fork_server and preload_wanted(),
                                          idle_seconds=idle_seconds_from_env())
@@ -353,6 +355,7 @@ class LocalLauncher:
     ) -> LaunchResult:
         """Wait for the task's exit, honouring timeout and cancellation; leave no process behind,
         even when this process is killed meanwhile (the watchdog stops the group then)."""
+        lower_priority(pgid, self.task_nice)
         self._watchdog.watch(pgid)
         limits.started(pgid)
         try:

@@ -18,6 +18,7 @@ from pipeyard.server.listing import RUN_KEYS, list_query, page_body
 from pipeyard.server.models import RunBody
 from pipeyard.server.task_pages import run_with_tasks
 from pipeyard.server.timefmt import utcnow
+from pipeyard.store.runs import PAGE_OMITS
 from pipeyard.submission.runs import new_run, resolve_spec
 
 router = APIRouter(prefix="/apis/v2beta1", tags=["runs"])
@@ -50,9 +51,10 @@ def list_runs(
     q = list_query(
         page_token=page_token, page_size=page_size, sort_by=sort_by, filter=filter, key_map=RUN_KEYS
     )
-    # Specs are large and a list never shows them: the page stays two SQL statements.
+    # Specs are large and a list never shows them: the page stays two SQL statements,
+    # reading only the columns run_json shows.
     page = ctx.store.list_runs(
-        q, experiment_id=experiment_id or None, namespace=namespaces.scope(namespace), include_pipeline_spec=False
+        q, experiment_id=experiment_id or None, namespace=namespaces.scope(namespace), omit=PAGE_OMITS
     )
     return json_response(page_body("runs", page, run_json))
 
