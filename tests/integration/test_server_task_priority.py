@@ -10,7 +10,7 @@ from typing import Any
 from kfp import compiler, dsl
 from tests.support.processes import niceness, wait_until
 
-from pipeyard.launchers.priority import DEFAULT_NICE
+from pipeyard.launchers.priority import SERVER_NICE
 
 
 @dsl.component(base_image="python:3.11")
@@ -50,7 +50,7 @@ def test_task_runs_niced_while_the_api_answers(start_server: Any, tmp_path: Path
     try:
         wait_until(pid_file.exists, "the task's pid file")
         pid = int(pid_file.read_text())
-        expected = min(19, server_nice + DEFAULT_NICE)
+        expected = min(19, server_nice + SERVER_NICE)
         wait_until(lambda: niceness(pid) == expected, f"the task at niceness {expected}", 60)
         with server.http() as http:
             # The task is still held: the list shows it running, with the server untouched.

@@ -15,7 +15,7 @@ from tests.support.processes import niceness, wait_until
 
 from pipeyard.launchers import LocalLauncher
 from pipeyard.launchers.base import LaunchRequest, LaunchResult
-from pipeyard.launchers.priority import DEFAULT_NICE, NICE_ENV
+from pipeyard.launchers.priority import DEFAULT_NICE, NICE_ENV, SERVER_NICE
 
 OWN = os.getpriority(os.PRIO_PROCESS, 0)
 
@@ -44,17 +44,25 @@ def observe(launcher: LocalLauncher, request: LaunchRequest, pid_file: Path, rel
     return asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("fork_server", [True, False], ids=["forkserver", "subprocess"])
-def test_python_task_runs_at_default_niceness(fork_server: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_outside_the_server_tasks_keep_the_launchers_priority_by_default(monkeypatch: pytest.MonkeyPatch,
+                                                                         tmp_path: Path) -> None:
     monkeypatch.delenv(NICE_ENV, raising=False)
+    assert DEFAULT_NICE == 0
+    assert LocalLauncher(envs_dir=tmp_path / "envs").task_nice == 0
+
+
+@pytest.mark.parametrize("fork_server", [True, False], ids=["forkserver", "subprocess"])
+def test_python_task_runs_at_the_servers_niceness(fork_server: bool, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(NICE_ENV, str(SERVER_NICE))
     launcher = LocalLauncher(envs_dir=tmp_path / "envs", fork_server=fork_server)
-    assert launcher.task_nice == DEFAULT_NICE
+    assert launcher.task_nice == SERVER_NICE
     pid_file, release = tmp_path / "pid", tmp_path / "release"
     compiled = compile_component(hold, tmp_path, pid_file="p", release_file="r")
     request = python_request(compiled, tmp_path, {"pid_file": str(pid_file), "release_file": str(release)})
     seen, result = observe(launcher, request, pid_file, release)
     assert result == LaunchResult(exit_code=0), Path(request.log_path).read_text()
-    assert seen == min(19, OWN + DEFAULT_NICE)
+    assert seen == min(19, OWN + SERVER_NICE)
 
 
 def test_command_task_runs_at_configured_niceness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

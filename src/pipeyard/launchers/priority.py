@@ -3,8 +3,10 @@
 On a small machine the API (``pipeyard server``), the engine's bookkeeping and the tasks
 share the same cores. A KFP user expects the UI and ``kfp.Client`` to stay responsive while
 pods run - on Kubernetes the API server is never starved by the workload - so local task
-processes get ``nice`` + ``PIPEYARD_TASK_NICE`` (default 10; ``0`` keeps the launcher's own
-priority). Niceness only orders who runs first when CPUs are contended: an idle machine
+processes of ``pipeyard server`` get ``nice`` + ``PIPEYARD_TASK_NICE`` (default 10 there,
+``SERVER_NICE``). Elsewhere (``pipeyard run`` in a terminal) nothing interactive waits on the
+launcher, so the default is 0: the launcher's own priority, as a user running a script
+expects. Niceness only orders who runs first when CPUs are contended: an idle machine
 still gives a task all the CPU it wants.
 
 The increment is relative to the launcher's own niceness (as ``nice -n`` is), capped at 19;
@@ -19,7 +21,9 @@ import contextlib
 import os
 
 NICE_ENV = "PIPEYARD_TASK_NICE"
-DEFAULT_NICE = 10
+DEFAULT_NICE = 0
+# What `pipeyard server` sets unless PIPEYARD_TASK_NICE says otherwise.
+SERVER_NICE = 10
 _MAX_NICE = 19
 
 

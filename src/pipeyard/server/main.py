@@ -16,6 +16,7 @@ from typing import Any
 
 from pipeyard.config import Settings
 from pipeyard.errors import InvalidArgument
+from pipeyard.launchers.priority import NICE_ENV, SERVER_NICE
 from pipeyard.server.auth import is_loopback
 from pipeyard.server.workers import RunWorkers, WorkerConfig
 
@@ -63,6 +64,8 @@ def serve(
     # The API's threads share the GIL with the run workers' engine: a request that waits on
     # SQLite or a socket waits up to this interval to get it back, many times per request.
     sys.setswitchinterval(SWITCH_INTERVAL)
+    # Tasks yield the CPU to the API when cores are contended (launchers/priority.py).
+    os.environ.setdefault(NICE_ENV, str(SERVER_NICE))
     settings = settings or Settings.from_env()
     settings.ensure_dirs()
     store = open_store(settings.database_url)
