@@ -163,7 +163,7 @@ def main() -> int:
         print(f"filling {args.runs} runs into {settings.database_url.split('@')[-1]} ...", file=sys.stderr)
         ids, fill_s = fill(store, args.runs, detailed=50)
         app = create_app(settings, store, start_workers=False)
-        http = TestClient(app)
+        http = TestClient(app, base_url="http://127.0.0.1")  # the edge policy admits loopback hosts only
         page = args.page_size
         detailed_id = ids[-1]
         deep_token = store.list_runs(
