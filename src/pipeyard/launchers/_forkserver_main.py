@@ -169,7 +169,13 @@ def _direct_supported() -> bool:
             major, minor = (int(part) for part in kfp.__version__.split(".")[:2])
         except (AttributeError, ValueError):
             major, minor = 0, 0
-        _SUPPORTED.append(major == 2 and minor >= 2)
+        try:
+            from kfp.dsl import executor, executor_main
+
+            known = callable(getattr(executor_main, "_setup_logging", None)) and hasattr(executor, "Executor")
+        except ImportError:
+            known = False
+        _SUPPORTED.append(major == 2 and minor >= 2 and known)
     return _SUPPORTED[0]
 
 
