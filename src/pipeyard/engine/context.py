@@ -12,6 +12,7 @@ from typing import Any
 
 from pipeyard.config import Settings
 from pipeyard.engine.run_events import EventSink, RunChanged, TaskChanged
+from pipeyard.engine.sweeper import Sweeper
 from pipeyard.entities import Artifact, ArtifactEvent, Run, RuntimeState, Task, TaskKind
 from pipeyard.ir.views import PipelineView
 from pipeyard.launchers.base import Launcher
@@ -41,6 +42,8 @@ class RunContext:
     # control time for this run only, without patching the process's asyncio.
     clock: Clock = utcnow
     sleep: Sleep = asyncio.sleep
+    # Succeeded attempts' work folders, removed in the background (the run waits for it).
+    sweeper: Sweeper = field(default_factory=Sweeper)
 
     def now(self) -> datetime:
         return self.clock()

@@ -106,7 +106,7 @@ async def run_container(ctx: RunContext, task: TaskView, component: ComponentVie
         ctx.recorder.put_attempt(TaskAttempt(row.task_id, attempt, "SUCCEEDED" if outcome.ok else "FAILED",
                                              started, log_path, ctx.now(), exit_code, outcome.error))
         if outcome.ok:
-            await _remove_tree(work)
+            ctx.sweeper.remove(work)
             return outcome
         error = outcome.error or "failed"
         delay = retry_delay(task.retry, attempt, (ctx.now() - first_started).total_seconds())

@@ -131,6 +131,7 @@ async def _execute_run(
     except PipeyardError as e:
         return ctx.update_run(state="FAILED", finished_at=ctx.now(), error=str(e))
     finally:
+        await ctx.sweeper.finish()  # finished attempts' work folders
         staging.discard(settings.home, run_id)  # copies of a remote root's artifacts
     state, error = dag_state(outcomes)
     assert pipeline.root.dag is not None

@@ -1,0 +1,45 @@
+"""The Sweeper removes every queued work folder, including ones queued while a removal
+job runs, and ``finish`` returns only once all are gone."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from pipeyard.engine.sweeper import Sweeper
+
+
+def _tree(root: Path, name: str) -> Path:
+    folder = root / name / "outputs"
+    folder.mkdir(parents=True)
+    (folder / "Output").write_text("1")
+    return root / name
+
+
+def test_every_queued_folder_is_gone_once_finished(tmp_path: Path) -> None:
+    async def main() -> list[Path]:
+        sweeper = Sweeper()
+        folders = [_tree(tmp_path, f"a{i}") for i in range(20)]
+        for i, folder in enumerate(folders):
+            sweeper.remove(folder)
+            if i % 5 == 0:
+                await asyncio.sleep(0)  # let a job start, so later ones queue behind it
+        await sweeper.finish()
+        return folders
+
+    folders = asyncio.run(main())
+    assert [f for f in folders if f.exists()] == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_finish_with_nothing_queued_returns_and_a_missing_folder_is_no_error(tmp_path: Path) -> None:
+    async def main() -> None:
+        sweeper = Sweeper()
+        await sweeper.finish()
+        sweeper.remove(tmp_path / "never-made")
+        kept = _tree(tmp_path, "b")
+        sweeper.remove(kept)
+        await sweeper.finish()
+
+    asyncio.run(main())
+    assert list(tmp_path.iterdir()) == []
