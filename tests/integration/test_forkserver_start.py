@@ -5,8 +5,11 @@ its tasks would inherit changed meanwhile; one nobody adopts goes away."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from tests.support.processes import gone, wait_until
@@ -76,3 +79,29 @@ def test_a_warm_server_never_adopts_the_plain_one() -> None:
 
     assert asyncio.run(main()) != early
     assert sys.executable in forkserver._PRESTARTED  # still there for the plain server
+
+
+def test_a_start_cancelled_before_ready_closes_its_socket(tmp_path: Path) -> None:
+    # An "interpreter" that never answers: the start can only end by being cancelled.
+    silent = tmp_path / "silent-python"
+    silent.write_text("#!/bin/sh\nexec sleep 600\n")
+    silent.chmod(0o755)
+
+    async def main() -> tuple[socket.socket, subprocess.Popen[bytes]]:
+        server = ForkServer(str(silent))
+        server.spawn_process()
+        ours = server._sock
+        assert ours is not None
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(server.start(), 0.5)
+        assert server._process is None and server._sock is None and not server.alive
+        (process,) = [p for p in forkserver._ABANDONED if str(silent) in list(p.args)]  # type: ignore[arg-type]
+        return ours, process
+
+    ours, process = asyncio.run(main())
+    try:
+        assert ours.fileno() == -1  # closed, not left for the garbage collector to warn about
+    finally:
+        process.kill()
+        process.wait(60)
+        forkserver._ABANDONED.remove(process)

@@ -138,6 +138,13 @@ class ForkServer:
         except ForkServerError:
             await self.aclose()
             raise
+        except BaseException:
+            # Cancelled (a timeout, a cancelled run) while the server started: close our
+            # end now, or the socket outlives this object; the process exits and is reaped later.
+            if self._dead is None:
+                self._fail("fork server start was cancelled")
+            self._abandon()
+            raise
         finally:
             self._remove_plan_files()
 
