@@ -7,6 +7,11 @@ from pathlib import Path
 
 import pytest
 
+try:  # pytest 9's structured node id (see _mark_group_in_node_id)
+    from _pytest.nodeid import NodeId
+except ImportError:  # pytest 8: xdist's own hook does it
+    NodeId = None  # type: ignore[assignment,misc]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PIPEYARD_SHARED_DIR") or REPO.parent / "shared")
 CONFORMANCE_PIPELINES = Path(os.environ.get("PIPEYARD_CONFORMANCE_DIR") or SHARED / "conformance" / "pipelines")
@@ -20,13 +25,13 @@ LONG_FIRST = (
     "tests/conformance/test_conformance.py::test_conformance[long-running.yaml]",  # sleeps 300 s
     "tests/integration/test_serving.py",  # trains and deploys once (~2 min), then ~15 tests
     "docker",
-    "tests/integration/test_v1_client.py[sqlite]",  # a kfp 1.8 client run on each backend
-    "tests/integration/test_v1_client.py[postgres]",
+    "tests/integration/test_v1_client.py:sqlite",  # a kfp 1.8 client run on each backend
+    "tests/integration/test_v1_client.py:postgres",
     "tests/integration/test_examples.py",  # the iris run
     "tests/integration/test_package_build.py::test_wheel_from_a_fresh_tree_contains_the_built_ui",
     "tests/conformance/test_conformance.py::test_conformance[log_streaming_compiled.yaml]",
     "tests/integration/test_server_fuzz.py::test_no_server_errors",
-    "podman",
+    "docker_podman",  # test_docker_launcher.py's Podman variants (both marks: xdist joins them)
 )
 # Module-scoped fixtures too cheap to keep their tests on one worker (test_examples.py's
 # home is shared by 20 tests that each run a pipeline: together they would be one long unit).
@@ -81,14 +86,29 @@ def _shared_group(item: pytest.Item) -> str | None:
     if not shared:
         return None
     module = item.nodeid.split("::", 1)[0]
-    return f"{module}[{'-'.join(keys)}]" if keys else module
+    # No "]" or "@" in a group's name: xdist finds the group after the last "@" of the
+    # node id, unless a "]" follows it.
+    return ":".join([module, *keys])
+
+
+def _groups(item: pytest.Item) -> list[str]:
+    return sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                   for m in item.iter_markers("xdist_group")})
 
 
 def _unit(item: pytest.Item) -> str:
-    group = item.get_closest_marker("xdist_group")
-    if group is not None:
-        return str(group.args[0] if group.args else group.kwargs.get("name", "default"))
-    return item.nodeid
+    return "_".join(_groups(item)) or item.nodeid
+
+
+def _mark_group_in_node_id(item: pytest.Item) -> None:
+    """What xdist's own hook means to do: ``ID@GROUP`` as the id the scheduler sees.
+    xdist 3.8 writes it to ``item._nodeid``, which pytest 9 no longer reads (the id is
+    ``item._id``), so without this every xdist_group was ignored: the multi-node module's
+    tests ran on all three workers, each starting a two-node Ray cluster of its own."""
+    if NodeId is None or not isinstance(getattr(item, "_id", None), NodeId) or "@" in item.nodeid:
+        return
+    if groups := _groups(item):
+        item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
@@ -101,5 +121,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("xdist_group") is None and (group := _shared_group(item)):
             item.add_marker(pytest.mark.xdist_group(group))
+        if config.getvalue("loadgroup"):
+            _mark_group_in_node_id(item)
     rank = {unit: i for i, unit in enumerate(LONG_FIRST)}
     items.sort(key=lambda item: rank.get(_unit(item), len(rank)))  # stable: a unit stays in order
