@@ -13,10 +13,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-# What a fresh clone has: no installed UI dependencies, no built UI, no caches.
+# What a fresh clone has: no installed UI dependencies, no built UI, no caches, no
+# environments (CI's checkout has a real .venv-kfp1 of ~100 MB: copied, it was much of
+# these tests' time).
 NOT_IN_A_CLONE = shutil.ignore_patterns(
-    ".git", ".venv", "node_modules", "static", "build", "dist", "*.egg-info", "__pycache__",
-    ".mypy_cache", ".ruff_cache", ".pytest_cache", "test-artifacts",
+    ".git", ".venv*", "..venv-kfp1.lock", "node_modules", "static", "build", "dist", "*.egg-info", "__pycache__",
+    ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", ".import_linter_cache", ".pipeyard",
+    "test-artifacts",
 )
 
 
