@@ -21,13 +21,14 @@ from tests.support.launcher_kfp_tasks import (  # noqa: E402
     python_request,
 )
 from tests.support.pipeline_runs import compile_pipeline  # noqa: E402
-from tests.support.processes import killed  # noqa: E402
+from tests.support.processes import gone, killed, wait_until  # noqa: E402
 from tests.support.ray_cluster import CLUSTER_CPUS, local_ray_cluster  # noqa: E402
 
 from pipeyard.artifacts.uris import local_path  # noqa: E402
 from pipeyard.config import Settings  # noqa: E402
 from pipeyard.engine.runner import execute_run  # noqa: E402
 from pipeyard.ir.loader import load_pipeline_file  # noqa: E402
+from pipeyard.launchers import ray as ray_launcher  # noqa: E402
 from pipeyard.launchers.base import LaunchRequest, LaunchResult  # noqa: E402
 from pipeyard.launchers.ray import RayLauncher  # noqa: E402
 from pipeyard.store import open_store  # noqa: E402
@@ -91,6 +92,32 @@ def test_processes_left_behind_die_with_the_task(tmp_path: Path) -> None:
     )
     assert _launch(request).exit_code == 3
     assert killed(int(lines[0]))  # dead or dying when the launch returned
+
+
+def test_a_cancel_that_does_not_end_the_task_kills_its_worker(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # No wait for Ray's gentle cancel: the launcher goes straight to killing the Ray worker
+    # process, as it does when that cancel has not ended the task in time on a loaded machine.
+    monkeypatch.setattr(ray_launcher, "_CANCEL_WAIT_SECONDS", 0.0)
+    lines: list[str] = []
+    request = LaunchRequest(key="k", argv=("sh", "-c", "sleep 1000 & echo $!; wait"),
+                            log_path=str(tmp_path / "t.log"), on_output=lines.append)
+
+    async def body(launcher: RayLauncher) -> LaunchResult:
+        task = asyncio.ensure_future(launcher.launch(request))
+        while not lines:
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # The worker died with the task's group (its watchdog); Ray starts another.
+        return await launcher.launch(LaunchRequest(key="k2", argv=("sh", "-c", "exit 4"),
+                                                   log_path=str(tmp_path / "t2.log")))
+
+    assert _with_launcher(body).exit_code == 4
+    wait_until(lambda: gone(int(lines[0])), "the cancelled task's sleep to be gone", 120)
+    log = Path(request.log_path).read_text()
+    assert "its Ray worker process was killed" in log and log.endswith("pipeyard: task cancelled\n")
 
 
 def test_missing_executable_is_a_clear_error(tmp_path: Path) -> None:

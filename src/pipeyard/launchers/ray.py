@@ -231,7 +231,9 @@ class RayLauncher:
             except asyncio.CancelledError:
                 with contextlib.suppress(Exception):  # it may have just finished
                     ray.cancel(generator)
-                await _until_finished(generator)
+                if await _until_finished(generator):
+                    output.write(f"pipeyard: the task had not ended {_CANCEL_WAIT_SECONDS:g} s after the "
+                                 "cancel: its Ray worker process was killed\n".encode())
                 output.write(b"pipeyard: task cancelled\n")
                 raise
             except (ray.exceptions.RayError, ray.exceptions.RaySystemError) as exc:
@@ -285,9 +287,22 @@ def _what_was_lost(node_id: str | None, exc: BaseException) -> str | None:
     return "node" if alive is False else None
 
 
-async def _until_finished(generator: Any) -> None:
+async def _until_finished(generator: Any) -> bool:
     """Wait, even if cancelled again, until the cancelled Ray task has ended: its
-    ``finally`` is what kills the process group."""
+    ``finally`` is what kills the process group. Should Ray's cancel (a KeyboardInterrupt
+    in the worker) not end it within ``_CANCEL_WAIT_SECONDS``, as on a loaded machine,
+    the worker process is killed (``force``); its watchdog then kills the group. True
+    when it came to that."""
+    if await _drained_within(generator, _CANCEL_WAIT_SECONDS):
+        return False
+    with contextlib.suppress(Exception):
+        ray.cancel(generator, force=True)
+    await _drained_within(generator, _CANCEL_WAIT_SECONDS)
+    return True
+
+
+async def _drained_within(generator: Any, seconds: float) -> bool:
+    """Whether the generator ended within ``seconds`` (shielded from further cancels)."""
 
     async def drain() -> None:
         with contextlib.suppress(Exception):
@@ -295,7 +310,8 @@ async def _until_finished(generator: Any) -> None:
                 with contextlib.suppress(Exception):
                     await ref
 
-    task = asyncio.ensure_future(asyncio.wait_for(drain(), _CANCEL_WAIT_SECONDS))
+    task = asyncio.ensure_future(asyncio.wait_for(drain(), seconds))
     while not task.done():
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.shield(task)
+    return not task.cancelled() and task.exception() is None
