@@ -8,23 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from kfp import compiler, dsl
+from tests.support.launcher_components import hold
 from tests.support.processes import niceness, wait_until
 
 from pipeyard.launchers.priority import SERVER_NICE
-
-
-@dsl.component(base_image="python:3.11")
-def hold(pid_file: str, release_file: str) -> int:
-    import os
-    import time
-
-    with open(pid_file + ".part", "w") as f:
-        f.write(str(os.getpid()))
-    os.replace(pid_file + ".part", pid_file)
-    deadline = time.monotonic() + 300
-    while not os.path.exists(release_file) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return os.getpid()
 
 
 @dsl.pipeline(name="held")
