@@ -15,6 +15,7 @@ stay single-threaded: it forks.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -156,27 +157,23 @@ def _direct_args(args: list[str]) -> dict[str, str] | None:
     return found if complete else None
 
 
-_SUPPORTED: list[bool] = []
-
-
+@functools.cache
 def _direct_supported() -> bool:
     """Whether this kfp's ``executor_main`` is the one ``_execute_direct`` does the work of
     (kfp.dsl.executor_main has not changed from kfp 2.2 to at least 2.17)."""
-    if not _SUPPORTED:
-        import kfp
+    import kfp
 
-        try:
-            major, minor = (int(part) for part in kfp.__version__.split(".")[:2])
-        except (AttributeError, ValueError):
-            major, minor = 0, 0
-        try:
-            from kfp.dsl import executor, executor_main
+    try:
+        major, minor = (int(part) for part in kfp.__version__.split(".")[:2])
+    except (AttributeError, ValueError):
+        major, minor = 0, 0
+    try:
+        from kfp.dsl import executor, executor_main
 
-            known = callable(getattr(executor_main, "_setup_logging", None)) and hasattr(executor, "Executor")
-        except ImportError:
-            known = False
-        _SUPPORTED.append(major == 2 and minor >= 2 and known)
-    return _SUPPORTED[0]
+        known = callable(getattr(executor_main, "_setup_logging", None)) and hasattr(executor, "Executor")
+    except ImportError:
+        known = False
+    return major == 2 and minor >= 2 and known
 
 
 def _execute(args: list[str]) -> None:
@@ -276,12 +273,12 @@ def _warm_up() -> None:
     """Run a trivial component through ``_execute`` here, a few times, before forking.
 
     Each child would otherwise do, for itself, the first-time work of that path: set up
-    logging's root handler, and let the interpreter specialise the bytecode of every function on it (3.11 rewrites code objects in place
-    on their first calls). In a child each of those is a write to memory shared with this
-    process, so a copied page. Done here once, the children inherit the result: about
-    1-2 ms less CPU per task. Logging ends up configured here exactly as the executor
-    configures it in the child (the child's own basicConfig call then does nothing).
-    Any failure only means a colder child."""
+    logging's root handler, and let the interpreter specialise the bytecode of every
+    function on it (3.11 rewrites code objects in place on their first calls). In a child
+    each of those is a write to memory shared with this process, so a copied page. Done
+    here once, the children inherit the result: about 1-2 ms less CPU per task. Logging
+    ends up configured here exactly as the executor configures it in the child (the
+    child's own basicConfig call then does nothing). Any failure only means a colder child."""
     import shutil
     import tempfile
 

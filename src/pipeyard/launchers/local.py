@@ -59,11 +59,13 @@ from pipeyard.launchers.shims import shim_dir, with_path_prepended
 from pipeyard.launchers.task_limits import Enforcement, TaskLimits, oom_message
 from pipeyard.launchers.venvs import VenvError, VirtualEnvs
 from pipeyard.launchers.warm import (
+    PRELOAD_DIR,
     Pick,
     WarmServers,
     idle_seconds_from_env,
     pipeline_key,
     preload_wanted,
+    runs_tasks_on,
     warm_note,
 )
 from pipeyard.launchers.watchdog import GroupWatchdog
@@ -115,7 +117,7 @@ class LocalLauncher:
         self.limits = TaskLimits()
         self.task_nice = task_nice_from_env()  # tasks yield the CPU to the API (priority.py)
         self._component_files = ComponentFiles()
-        self._warm_servers = WarmServers(self.envs_dir / ".preload", enabled=self.fork_server and preload_wanted(),
+        self._warm_servers = WarmServers(self.envs_dir / PRELOAD_DIR, enabled=self.fork_server and preload_wanted(),
                                          idle_seconds=idle_seconds_from_env())
         self._pipeline_key: str | None = None
 
@@ -139,7 +141,7 @@ class LocalLauncher:
 
     def _own_interpreter(self, interpreter: str) -> bool:
         """The host's interpreter or one of our venvs: what a task of ours can run on."""
-        return interpreter == self.python or Path(interpreter).is_relative_to(self.envs_dir)
+        return runs_tasks_on(interpreter, self.python, self.envs_dir)
 
     def preload_for(self, programs: Sequence[PythonProgram]) -> None:
         """Start, in the background, fork servers that have imported what these components

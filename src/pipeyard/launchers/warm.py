@@ -122,7 +122,7 @@ class WarmServers:
         if not self.enabled:
             return
         wanted = {interp: sorted(self.records.path(interp, s).name for s in srcs) for interp, srcs in sources.items()}
-        path = self._pipeline_path(pipeline_key)
+        path = _pipeline_path(self.records, pipeline_key)
         with contextlib.suppress(OSError, ValueError):
             if json.loads(path.read_text()) == wanted:
                 return
@@ -139,9 +139,6 @@ class WarmServers:
             return
         for interpreter, paths in _remembered(self.records, pipeline_key, allowed):
             self._hint_paths(interpreter, paths)
-
-    def _pipeline_path(self, pipeline_key: str) -> Path:
-        return _pipeline_path(self.records, pipeline_key)
 
     def _hint_paths(self, interpreter: str, record_paths: Sequence[Path]) -> None:
         if not self.enabled:
@@ -272,11 +269,7 @@ def prestart_remembered(path: str, python: str, envs_dir: Path) -> None:
     if key is None:
         return
     records = Records(envs_dir / PRELOAD_DIR)
-
-    def allowed(interpreter: str) -> bool:
-        return interpreter == python or Path(interpreter).is_relative_to(envs_dir)
-
-    for interpreter, paths in _remembered(records, key, allowed):
+    for interpreter, paths in _remembered(records, key, lambda i: runs_tasks_on(i, python, envs_dir)):
         modules, _ = _planned(records, paths)
         if not modules or (interpreter, modules) in _PRESTARTED:
             continue
@@ -284,6 +277,13 @@ def prestart_remembered(path: str, python: str, envs_dir: Path) -> None:
         with contextlib.suppress(ForkServerError):
             server.spawn_process()
             _PRESTARTED[(interpreter, modules)] = server
+
+
+def runs_tasks_on(interpreter: str, python: str, envs_dir: Path) -> bool:
+    """Whether a local launcher on ``python`` with venvs in ``envs_dir`` runs tasks on
+    ``interpreter``: the host's interpreter or one of its venvs (a remembered file is
+    never trusted to name any other)."""
+    return interpreter == python or Path(interpreter).is_relative_to(envs_dir)
 
 
 def _pipeline_path(records: Records, pipeline_key: str) -> Path:
