@@ -119,7 +119,6 @@ async def _session(
     try:
         from pipeyard.engine import ttl
         from pipeyard.engine.runner import execute_run
-        from pipeyard.ir.loader import spec_to_dict
         from pipeyard.store import open_store
         from pipeyard.submission.local_claims import local_worker_id, settle_abandoned_local_runs
         from pipeyard.submission.root_artifacts import (
@@ -145,7 +144,7 @@ async def _session(
         try:
             given = parse_artifact_args(artifacts)
             # Names first (a placeholder URI skips the path checks), so nothing is copied for a typo.
-            check_input_artifacts(spec_to_dict(loaded.spec), {n: "unchecked://" for n in given}, "--artifact")
+            check_input_artifacts(loaded.spec_dict, {n: "unchecked://" for n in given}, "--artifact")
             input_artifacts = import_local(given, root, Path.cwd())
         except PipeyardError as e:
             make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
@@ -188,11 +187,10 @@ async def _session(
 def _preload(launcher: Any, loaded: Any) -> None:
     """Let the launcher import, while the run is being created, what this pipeline's
     components imported last time (a hint: nothing about the run depends on it)."""
-    from pipeyard.ir.proto import json_format
     from pipeyard.ir.python_component import component_programs
 
     with contextlib.suppress(Exception):
-        launcher.preload_for(component_programs(json_format.MessageToDict(loaded.spec.deployment_spec)))
+        launcher.preload_for(component_programs(loaded.spec_dict.get("deploymentSpec") or {}))
 
 
 def _report_crash(out: Console, session: _Session, settings: Settings, as_json: bool, exc: Exception) -> int:

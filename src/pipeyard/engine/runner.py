@@ -24,7 +24,14 @@ from pipeyard.store.recorder import RunRecorder, WriteBehind
 
 
 def pipeline_of(run: Run) -> PipelineView:
-    return build_view(dict_to_spec(run.pipeline_spec), run.platform_spec)
+    spec = run.pipeline_spec
+    # The deployment spec is a Struct in PipelineSpec, re-read by build_view as a
+    # PipelineDeploymentConfig: from the stored dict it is parsed once, not three times.
+    deployment = spec.get("deploymentSpec")
+    if not isinstance(deployment, dict):
+        return build_view(dict_to_spec(spec), run.platform_spec)  # its error, if any, is dict_to_spec's
+    rest = {key: value for key, value in spec.items() if key != "deploymentSpec"}
+    return build_view(dict_to_spec(rest), run.platform_spec, deployment=deployment)
 
 
 def root_artifacts(run: Run, pipeline: PipelineView) -> dict[str, list[ArtifactDict]]:

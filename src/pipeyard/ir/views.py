@@ -436,14 +436,17 @@ def _component(name: str, c: pb.ComponentSpec, executors: Mapping[str, Any]) -> 
     )
 
 
-def build_view(spec: pb.PipelineSpec, platform_spec: Mapping[str, Any] | None = None) -> PipelineView:
-    """Turn a parsed PipelineSpec (and optional kfp-kubernetes PlatformSpec dict) into views."""
-    deployment = pb.PipelineDeploymentConfig()
-    if spec.HasField("deployment_spec"):
-        json_format.ParseDict(
-            json_format.MessageToDict(spec.deployment_spec), deployment, ignore_unknown_fields=True
-        )
-    executors = deployment.executors
+def build_view(spec: pb.PipelineSpec, platform_spec: Mapping[str, Any] | None = None, *,
+               deployment: Mapping[str, Any] | None = None) -> PipelineView:
+    """Turn a parsed PipelineSpec (and optional kfp-kubernetes PlatformSpec dict) into views.
+    ``deployment``, when given, is the spec's ``deploymentSpec`` in JSON form, read instead
+    of ``spec.deployment_spec``."""
+    if deployment is None and spec.HasField("deployment_spec"):
+        deployment = json_format.MessageToDict(spec.deployment_spec)
+    config = pb.PipelineDeploymentConfig()
+    if deployment:
+        json_format.ParseDict(deployment, config, ignore_unknown_fields=True)
+    executors = config.executors
     components = {name: _component(name, c, executors) for name, c in spec.components.items()}
     root = _component("root", spec.root, executors)
     kube = _kubernetes_platform(platform_spec)

@@ -18,7 +18,7 @@ from pipeyard.entities import Run
 from pipeyard.errors import InvalidArgument, SpecError
 from pipeyard.ir import k8s_manifest
 from pipeyard.ir.bindings import check_bindings
-from pipeyard.ir.loader import LoadedPipeline, load_pipeline_bytes, spec_to_dict
+from pipeyard.ir.loader import LoadedPipeline, load_pipeline_bytes
 from pipeyard.ir.params import coerce_parameters
 from pipeyard.submission.local_claims import local_lease_expiry
 from pipeyard.submission.naming import default_run_name, new_run_id
@@ -179,7 +179,7 @@ def new_run(
 def check_arguments(loaded: LoadedPipeline, given: dict[str, Any]) -> dict[str, Any]:
     """The given root parameters of a loaded pipeline, checked and converted, or
     InvalidArgument; the defaults of the others apply when the run starts."""
-    spec = spec_to_dict(loaded.spec)
+    spec = loaded.spec_dict
     check_bindings(spec)
     return coerce_parameters(root_parameters(spec), given, where="pipeline", with_defaults=False)
 
@@ -190,7 +190,7 @@ def create_run(store: Store, loaded: LoadedPipeline, parameters: dict[str, Any],
                input_artifacts: dict[str, str] | None = None) -> Run:
     """A run of a pipeline file (``pipeyard run``): filed under the pipeline of the same
     name (a new version when the spec changed) and the experiment ``experiment_name``."""
-    spec = spec_to_dict(loaded.spec)
+    spec = loaded.spec_dict
     now = utcnow()
     pipeline, version = ensure_pipeline_version(store, loaded, spec, now)
     experiment = ensure_experiment(store, experiment_name, now)
