@@ -173,7 +173,7 @@ async def _session(
             progress.live = lv
             try:
                 final = await execute_run(run.run_id, recorder=store, launcher=launcher, settings=settings,
-                                          on_event=progress)
+                                          on_event=progress, pipeline=_view_or_none(loaded))
             finally:
                 renewal.cancel()
                 progress.flush_logs()
@@ -182,6 +182,15 @@ async def _session(
         return EXIT_OK if final.state == "SUCCEEDED" else EXIT_FAILED
     finally:
         await launcher.aclose()
+
+
+def _view_or_none(loaded: Any) -> Any:
+    """The run's views from the loaded spec; None lets the engine build them, and fail
+    the run with the reason if they cannot be built."""
+    try:
+        return loaded.view()
+    except PipeyardError:
+        return None
 
 
 def _preload(launcher: Any, loaded: Any) -> None:

@@ -73,8 +73,11 @@ async def execute_run(
     input_artifacts: dict[str, list[ArtifactDict]] | None = None,
     clock: Clock = utcnow,
     sleep: Sleep = asyncio.sleep,
+    pipeline: PipelineView | None = None,
 ) -> Run:
-    """``_execute_run`` writing through a ``WriteBehind`` (a task's intermediate rows are batched)."""
+    """``_execute_run`` writing through a ``WriteBehind`` (a task's intermediate rows are batched).
+    ``pipeline``: the run's spec as views, when the caller built them from the spec it
+    just stored (``pipeyard run``), sparing a parse of the stored JSON."""
     def announce(tasks: Sequence[Task]) -> None:  # again, now that the rows can be read
         for task in tasks:
             on_event(TaskChanged(task))
@@ -82,7 +85,8 @@ async def execute_run(
     behind = WriteBehind(recorder, on_written=announce)
     try:
         return await _execute_run(run_id, recorder=behind, launcher=launcher, settings=settings,
-                                  on_event=on_event, input_artifacts=input_artifacts, clock=clock, sleep=sleep)
+                                  on_event=on_event, input_artifacts=input_artifacts, clock=clock, sleep=sleep,
+                                  pipeline=pipeline)
     finally:
         behind.close()
 
@@ -97,6 +101,7 @@ async def _execute_run(
     input_artifacts: dict[str, list[ArtifactDict]] | None = None,
     clock: Clock = utcnow,
     sleep: Sleep = asyncio.sleep,
+    pipeline: PipelineView | None = None,
 ) -> Run:
     """Execute (or resume) the run ``run_id`` whose row is in the store.
 
@@ -108,7 +113,7 @@ async def _execute_run(
     run = recorder.get_run(run_id)
     existing = {t.path: t for t in recorder.list_tasks(run_id)}
     try:
-        pipeline = pipeline_of(run)
+        pipeline = pipeline if pipeline is not None else pipeline_of(run)
     except PipeyardError as e:
         return recorder.update_run(run_id, state="FAILED", error=str(e), finished_at=clock())
     ctx = RunContext(

@@ -26,7 +26,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -35,6 +35,9 @@ from pipeyard.ir import argo, k8s_manifest, limits
 from pipeyard.ir.argo import source as argo_source
 from pipeyard.ir.proto import json_format, pipeline_spec_pb2
 from pipeyard.ir.structure import check_structure
+
+if TYPE_CHECKING:
+    from pipeyard.ir.views import PipelineView
 
 PipelineSpec = pipeline_spec_pb2.PipelineSpec
 
@@ -55,6 +58,14 @@ class LoadedPipeline:
         times, and for a 1,000-task spec each conversion took about 0.2 s. The same dict
         is returned each time: read it, do not change it."""
         return spec_to_dict(self.spec)
+
+    def view(self) -> PipelineView:
+        """The spec as the engine's views (what ``engine.runner.pipeline_of`` builds from
+        the stored run), from the parsed spec rather than from its JSON form."""
+        from pipeyard.ir.views import build_view  # a large module, needed only to run
+
+        deployment = self.spec_dict.get("deploymentSpec")
+        return build_view(self.spec, self.platform_spec, deployment=deployment if isinstance(deployment, dict) else None)
 
 
 # --------------------------------------------------------------------------- entry points
