@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from tests.contract.test_store import T0, at, count_statements, event, make_artifact, make_run, make_task
@@ -33,7 +35,7 @@ def test_write_rows_writes_tasks_attempts_and_a_result_together(store: Store) ->
     assert [e.kind for e in store.task_events(child.task_id)] == ["OUTPUT"]
 
 
-def test_write_rows_is_one_transaction_with_a_single_existence_check(store: Store) -> None:
+def test_write_rows_is_one_transaction_without_an_existence_check(store: Store) -> None:
     store.create_run(make_run(1))
     old = make_task("run-0001", "old")
     store.put_task(old)
@@ -41,8 +43,8 @@ def test_write_rows_is_one_transaction_with_a_single_existence_check(store: Stor
     attempts = [TaskAttempt(t.task_id, 1, "RUNNING", T0, "/logs") for t in [old, *fresh]]
     with count_statements(store) as statements:
         store.write_rows(fresh, attempts)
-    # tasks, the check of the one attempt whose task was written earlier, attempts
-    assert len(statements) == 3
+    # tasks, attempts: the foreign key checks the one attempt whose task was written earlier
+    assert len(statements) == 2
     assert len(store.list_attempts_for_run("run-0001")) == 6
 
 
@@ -80,3 +82,40 @@ def test_write_behind_over_a_store_loses_no_result(store: Store) -> None:
         assert [a.state for a in store.list_attempts(child.task_id)] == ["SUCCEEDED"]
 
     asyncio.run(scenario())
+
+
+def test_rows_written_in_a_batch_read_back_as_the_sqlalchemy_path_writes_them(store: Store) -> None:
+    """``write_rows`` (driver SQL on SQLite) and ``record_task_result`` store every kind of
+    column the same way: aware and naive timestamps, NULL and nested JSON, booleans; a
+    caller's later change to a dict it passed does not reach the store."""
+    store.create_run(make_run(1))
+    plus_two = timezone(timedelta(hours=2))
+    inputs: dict[str, Any] = {"parameters": {"x": {"list": [1, 2.5, None, True], "s": "é\n\"q\""}}}
+    full = make_task("run-0001", "full", seconds=1, state="SUCCEEDED", inputs=inputs,
+                     outputs={"parameters": {"Output": 3}}, command=["sh", "-c", "echo hi"],
+                     details={"nested": {"a": [1, {"b": None}]}}, cached=True, attempts=2,
+                     iteration_index=4, fingerprint="fp", error="boom",
+                     started_at=datetime(2024, 5, 1, 14, 0, 1, 5, tzinfo=plus_two),
+                     finished_at=datetime(2024, 5, 1, 12, 0, 2))  # naive: taken as UTC
+    bare = make_task("run-0001", "bare", seconds=2, command=None)
+    store.write_rows([full, bare], [TaskAttempt(full.task_id, 1, "FAILED", at(1), "/logs", at(2), 3, "x")])
+    inputs["parameters"]["x"]["s"] = "changed"
+    twin = replace(full, task_id="run-0001/twin", path="twin", inputs={
+        "parameters": {"x": {"list": [1, 2.5, None, True], "s": "é\n\"q\""}}})
+    store.record_task_result(twin, [], [])
+    got = store.get_task(full.task_id)
+    assert got == replace(store.get_task(twin.task_id), task_id=full.task_id, path="full")
+    assert got.inputs == {"parameters": {"x": {"list": [1, 2.5, None, True], "s": "é\n\"q\""}}}
+    assert got.started_at == datetime(2024, 5, 1, 12, 0, 1, 5, tzinfo=timezone.utc)
+    assert got.finished_at == datetime(2024, 5, 1, 12, 0, 2, tzinfo=timezone.utc)
+    assert store.get_task(bare.task_id) == bare
+    assert store.get_task(bare.task_id).command is None
+    assert store.list_attempts(full.task_id) == [TaskAttempt(full.task_id, 1, "FAILED", at(1), "/logs", at(2), 3, "x")]
+    # The same values as the driver holds them (SQLite: text), whichever path wrote them.
+    with store.engine.connect() as conn:
+        raw = {r["task_id"]: r for r in conn.exec_driver_sql("SELECT * FROM tasks").mappings()}
+
+    def stored(task_id: str) -> dict[str, Any]:
+        return {k: v for k, v in raw[task_id].items() if k not in ("task_id", "path")}
+
+    assert stored(full.task_id) == stored(twin.task_id)

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from pipeyard.entities import Artifact, ArtifactEvent, ListQuery, Page, Task, TaskAttempt
-from pipeyard.errors import InvalidArgument, NotFound
+from pipeyard.errors import FailedPrecondition, InvalidArgument, NotFound
 from pipeyard.store.convert import to_entity, to_row
 from pipeyard.store.db import StoreBase
+from pipeyard.store.driver_rows import DriverUpsert
 from pipeyard.store.listing import Listing, fetch_page
 from pipeyard.store.schema import artifact_events, task_attempts, tasks
 from pipeyard.store.schema import artifacts as artifacts_table
@@ -23,6 +24,27 @@ _EVENT_COLUMNS = [c for c in artifact_events.columns if c.name != "event_id"]
 
 
 class TaskStore(StoreBase):
+    def __init__(self, engine: sa.Engine) -> None:
+        super().__init__(engine)
+        self._driver_upserts: dict[str, DriverUpsert] = {}
+
+    # ------------------------------------------------------------------ hot rows
+
+    def _upsert_tasks(self, conn: sa.Connection, batch: Sequence[Task]) -> None:
+        self._upsert_entities(conn, tasks, ("task_id",), batch)
+
+    def _upsert_entities(self, conn: sa.Connection, table: sa.Table, key: tuple[str, ...],
+                         entities: Sequence[Task] | Sequence[TaskAttempt]) -> None:
+        """Upsert entities whose fields are the table's columns: on SQLite as driver SQL
+        (``driver_rows.py``: what a task's result costs), elsewhere through ``_upsert``."""
+        if self._dialect != "sqlite":
+            self._upsert(conn, table, [to_row(e) for e in entities], key)
+            return
+        upsert = self._driver_upserts.get(table.name)
+        if upsert is None:
+            upsert = self._driver_upserts[table.name] = DriverUpsert(table, key, self._engine.dialect)
+        upsert.execute(conn, entities)
+
     # ------------------------------------------------------------------ tasks
 
     def put_task(self, task: Task) -> None:
@@ -30,14 +52,14 @@ class TaskStore(StoreBase):
         if not task.task_id:
             raise InvalidArgument("a task needs a task_id", field="task_id")
         with self._write() as conn:
-            self._upsert(conn, tasks, [to_row(task)], ["task_id"])
+            self._upsert_tasks(conn, [task])
 
     def put_tasks(self, batch: Sequence[Task]) -> None:
         """Insert or replace many tasks in one transaction."""
         if any(not t.task_id for t in batch):
             raise InvalidArgument("a task needs a task_id", field="task_id")
         with self._write() as conn:
-            self._upsert(conn, tasks, [to_row(t) for t in batch], ["task_id"])
+            self._upsert_tasks(conn, batch)
 
     def get_task(self, task_id: str) -> Task:
         with self._read() as conn:
@@ -98,7 +120,7 @@ class TaskStore(StoreBase):
         if not task.task_id:
             raise InvalidArgument("a task needs a task_id", field="task_id")
         with self._write() as conn:
-            self._upsert(conn, tasks, [to_row(task)], ["task_id"])
+            self._upsert_tasks(conn, [task])
             self._upsert(conn, artifacts_table, [to_row(a) for a in artifacts], ["artifact_id"])
             self._insert_ignore(conn, artifact_events, [to_row(e) for e in events])
 
@@ -111,27 +133,31 @@ class TaskStore(StoreBase):
     ) -> None:
         """Insert or replace tasks (in order: a parent before its children), then attempts,
         then artifacts and their lineage events, in one transaction: what ``WriteBehind``
-        gathered, and a task's result with it. One commit instead of one per row."""
+        gathered, and a task's result with it. One commit instead of one per row.
+
+        An attempt of a task that does not exist is refused by the attempts' foreign key;
+        only then is it looked for, so a batch costs no query of its own for the check."""
         if any(not t.task_id for t in batch):
             raise InvalidArgument("a task needs a task_id", field="task_id")
-        with self._write() as conn:
-            self._upsert(conn, tasks, [to_row(t) for t in batch], ["task_id"])
+        try:
+            with self._write() as conn:
+                self._upsert_tasks(conn, batch)
+                self._upsert_entities(conn, task_attempts, ("task_id", "attempt"), attempts)
+                self._upsert(conn, artifacts_table, [to_row(a) for a in artifacts], ["artifact_id"])
+                self._insert_ignore(conn, artifact_events, [to_row(e) for e in events])
+        except FailedPrecondition:
             if attempts:
-                self._check_attempt_tasks(conn, attempts, {t.task_id for t in batch})
-                self._upsert(conn, task_attempts, [to_row(a) for a in attempts], ["task_id", "attempt"])
-            self._upsert(conn, artifacts_table, [to_row(a) for a in artifacts], ["artifact_id"])
-            self._insert_ignore(conn, artifact_events, [to_row(e) for e in events])
+                self._check_attempt_tasks(attempts, {t.task_id for t in batch})
+            raise
 
-    @staticmethod
-    def _check_attempt_tasks(conn: sa.Connection, attempts: Sequence[TaskAttempt], written: set[str]) -> None:
-        # One query for the whole batch (put_attempt checks its one task the same way).
+    def _check_attempt_tasks(self, attempts: Sequence[TaskAttempt], written: set[str]) -> None:
+        """NotFound for the first attempt whose task is neither in the store nor ``written``."""
         wanted = sorted({a.task_id for a in attempts} - written)
-        if not wanted:
-            return
         found: set[str] = set()
-        for start in range(0, len(wanted), 500):  # chunked: SQLite caps a statement's parameters
-            stmt = sa.select(tasks.c.task_id).where(tasks.c.task_id.in_(wanted[start : start + 500]))
-            found.update(r[0] for r in conn.execute(stmt))
+        with self._read() as conn:
+            for start in range(0, len(wanted), 500):  # chunked: SQLite caps a statement's parameters
+                stmt = sa.select(tasks.c.task_id).where(tasks.c.task_id.in_(wanted[start : start + 500]))
+                found.update(r[0] for r in conn.execute(stmt))
         missing = set(wanted) - found
         if missing:
             raise NotFound("task", min(missing))
