@@ -54,17 +54,19 @@ class Progress:
     # would make a chatty task wait for the terminal (the engine calls us in its loop).
     _pending: list[Text] = field(default_factory=list)
     _last_flush: float = field(default_factory=time.monotonic)
+    _not_terminal: bool | None = None
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, TaskChanged):
-            previous = self.tasks.get(event.task.task_id)
-            self.tasks[event.task.task_id] = event.task
-            if self.live is None and event.task.kind in LEAF_KINDS and event.task.state != (
+            task = event.task
+            previous = self.tasks.get(task.task_id)
+            self.tasks[task.task_id] = task
+            if self.live is None and task.kind in LEAF_KINDS and task.state != (
                 previous.state if previous else None
-            ) and not self.console.is_terminal:
-                # Not a terminal, so no style would show: plain text, without rich's
-                # rendering (about 1 ms a line, two lines a task, in the engine's loop).
-                self.console.file.write(self._line(event.task).plain + "\n")
+            ) and self._plain():
+                # Not a terminal, so no style would show: a plain string, without rich's
+                # Text or rendering (about 1 ms a line, two lines a task, in the engine's loop).
+                self.console.file.write(self._plain_line(task))
         elif isinstance(event, RunChanged):
             self.run_state = event.run.state
         elif isinstance(event, LogLine) and self.verbose:
@@ -89,18 +91,25 @@ class Progress:
             lines, self._pending = self._pending, []
             self.console.print(Text("\n").join(lines))
 
-    def _line(self, task: Task) -> Text:
+    def _plain(self) -> bool:
+        """Whether the console is not a terminal; asked of rich once (it reads the
+        environment each time), since a run's output does not change its kind."""
+        if self._not_terminal is None:
+            self._not_terminal = not self.console.is_terminal
+        return self._not_terminal
+
+    @staticmethod
+    def _plain_line(task: Task) -> str:
         shown = display_state(task)
-        text = Text(f"{shown:<10}", style=STATE_STYLES.get(shown, ""))
-        text.append(f" {task.path}")
+        line = f"{shown:<10} {task.path}"
         if task.attempts > 1:
-            text.append(f" (attempt {task.attempts})")
+            line += f" (attempt {task.attempts})"
         if task.cached:
-            text.append(" (cached)", style="dim")
+            line += " (cached)"
         d = duration(task)
         if d and task.finished_at:
-            text.append(f" {d}", style="dim")
-        return text
+            line += f" {d}"
+        return line + "\n"
 
     def counts(self) -> tuple[int, int]:
         leaves = [t for t in self.tasks.values() if t.kind in LEAF_KINDS]

@@ -116,12 +116,13 @@ async def run_attempt(inp: AttemptInput) -> tuple[Outcome, int | None]:
 
 def _job_context(inp: AttemptInput, workspace_path: str | None) -> PlaceholderContext:
     ctx, row = inp.ctx, inp.row
+    created, scheduled = ctx.job_times
     return PlaceholderContext(
         pipeline_job_name=ctx.run.display_name or ctx.pipeline.name,
         pipeline_job_resource_name=ctx.job_resource_name,
         pipeline_job_uuid=ctx.run_id,
-        pipeline_job_create_time_utc=ctx.run.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        pipeline_job_schedule_time_utc=(ctx.run.scheduled_at or ctx.run.created_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        pipeline_job_create_time_utc=created,
+        pipeline_job_schedule_time_utc=scheduled,
         pipeline_task_name=row.display_name,
         pipeline_task_uuid=row.task_id,
         pipeline_root=ctx.pipeline_root,
@@ -140,12 +141,12 @@ async def prepare_attempt(inp: AttemptInput) -> PreparedAttempt | Outcome:
     staged = await staging.stage(ctx.settings.home, ctx.run_id, inp.artifacts, inp.output_uris, staged_uri)
     # The executor takes the task root (dsl.get_uri) from the output file's folder,
     # so it lives beside the task's artifacts under the pipeline root.
-    task_root = Path(local_path(staged.task_root))
+    task_root = str(Path(local_path(staged.task_root)))  # without the URI's trailing slash
     output_file = os.path.join(task_root, "executor_output.json")
-    if not make_dir(str(task_root)):  # an earlier attempt's report must not be taken for this one's
+    if not make_dir(task_root):  # an earlier attempt's report must not be taken for this one's
         with contextlib.suppress(FileNotFoundError):
             os.unlink(output_file)
-    outputs_dir = os.path.join(inp.work, "outputs")  # made by attempt_dirs
+    outputs_dir = os.path.join(str(inp.work), "outputs")  # made by attempt_dirs
     param_files = {name: os.path.join(outputs_dir, name) for name in component.outputs.parameters}
     prepare_output_paths(staged.outputs)
     try:
@@ -209,7 +210,7 @@ async def prepare_attempt(inp: AttemptInput) -> PreparedAttempt | Outcome:
         image=container.image,
         host_paths=_host_paths(inp.work, task_root, staged.inputs, staged.outputs),
         staged_inputs=_staged_inputs(inp.artifacts, staged.inputs),
-        staged_task_root=(str(task_root), staged_uri) if staged.remote_outputs else None,
+        staged_task_root=(task_root, staged_uri) if staged.remote_outputs else None,
         engine_retries=inp.engine_retries,
     )
     return PreparedAttempt(request, row, staged, output_file, param_files, setup.timeout_seconds)
@@ -257,11 +258,11 @@ def _staged_inputs(artifacts: Mapping[str, list[ArtifactDict]],
             if is_remote(a["uri"]) and not is_remote(s["uri"])}
 
 
-def _host_paths(work: Path, task_root: Path, inputs: Mapping[str, list[ArtifactDict]],
+def _host_paths(work: Path, task_root: str, inputs: Mapping[str, list[ArtifactDict]],
                 outputs: Mapping[str, str]) -> tuple[str, ...]:
     """What the task touches on the host: its work folder, its task root, its inputs and
     the folders of its outputs (a container launcher mounts them at the same paths)."""
-    paths = [str(work), str(task_root)]
+    paths = [str(work), task_root]
     paths += [local_path(a["uri"]) for arts in inputs.values() for a in arts]
     paths += [str(Path(local_path(uri)).parent) for uri in outputs.values()]
     return tuple(dict.fromkeys(paths))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -56,6 +57,14 @@ class RunContext:
     def job_resource_name(self) -> str:
         """KFP's ``pipeline_job_resource_name``: on a cluster the Argo workflow's name."""
         return f"{self.pipeline.name}-{self.run_id}"
+
+    @functools.cached_property
+    def job_times(self) -> tuple[str, str]:
+        """KFP's ``pipeline_job_create_time_utc`` and ``pipeline_job_schedule_time_utc``,
+        formatted once per run (they never change while it executes), not once per task."""
+        created = self.run.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        scheduled = self.run.scheduled_at.strftime("%Y-%m-%dT%H:%M:%SZ") if self.run.scheduled_at else created
+        return created, scheduled
 
     @property
     def caching_allowed(self) -> bool:
