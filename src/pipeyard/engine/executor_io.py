@@ -90,10 +90,14 @@ def read_outputs(
     each parameter to its own file. Artifacts keep the URI we gave them unless the
     executor reports another one (custom artifact paths, lists of artifacts)."""
     reported: dict[str, Any] = {}
-    path = Path(output_file)
-    if path.is_file() and path.stat().st_size:
+    try:  # one open, not a stat, a second stat and an open (this runs once per task)
+        with open(output_file, "rb") as f:
+            text = f.read()
+    except (FileNotFoundError, IsADirectoryError):
+        text = b""
+    if text:
         try:
-            reported = json.loads(path.read_text())
+            reported = json.loads(text)
         except json.JSONDecodeError as e:
             raise OutputError(f"executor output {output_file} is not JSON: {e}") from None
     reported_params = reported.get("parameterValues") or {}
