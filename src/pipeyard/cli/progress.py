@@ -56,6 +56,11 @@ class Progress:
     _last_flush: float = field(default_factory=time.monotonic)
     _not_terminal: bool | None = None
 
+    @property
+    def log_lines(self) -> bool:
+        """Task output lines are shown, so wanted as events, only with --verbose."""
+        return self.verbose
+
     def __call__(self, event: Event) -> None:
         if isinstance(event, TaskChanged):
             task = event.task

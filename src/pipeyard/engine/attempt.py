@@ -23,7 +23,7 @@ from pipeyard.engine.executor_io import OutputError, executor_input, prepare_out
 from pipeyard.engine.failure_hints import explain_exit
 from pipeyard.engine.lineage import artifact_rows, input_events
 from pipeyard.engine.outcome import ArtifactDict, Outcome, io_record
-from pipeyard.engine.run_events import LogLine
+from pipeyard.engine.run_events import LogLine, wants_log_lines
 from pipeyard.entities import Task
 from pipeyard.errors import PipeyardError
 from pipeyard.ir.placeholders import PlaceholderContext, substitute_args, substitute_string
@@ -206,7 +206,7 @@ async def prepare_attempt(inp: AttemptInput) -> PreparedAttempt | Outcome:
         timeout_seconds=setup.timeout_seconds,
         python=python,
         mounts=setup.mounts,
-        on_output=on_output,
+        on_output=on_output if wants_log_lines(ctx.on_event) else None,
         cpu=res.cpu,
         memory_bytes=res.memory_bytes,
         cpu_limit=res.cpu_limit,

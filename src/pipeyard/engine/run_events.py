@@ -34,3 +34,12 @@ EventSink = Callable[[Event], None]
 
 def discard(_event: Event) -> None:
     """The sink used when nobody listens."""
+
+
+def wants_log_lines(sink: EventSink) -> bool:
+    """Whether ``sink`` does anything with ``LogLine`` events. Each line a task prints is
+    one when it does (split, decoded, an event object, a call), about 20 lines for even a
+    trivial KFP Python task; without a listener the launcher only copies the output to the
+    log file. A sink says it ignores them with a false ``log_lines`` attribute (the CLI's
+    view without ``--verbose``); ``discard`` ignores everything."""
+    return sink is not discard and getattr(sink, "log_lines", True) is not False
