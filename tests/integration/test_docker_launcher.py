@@ -192,7 +192,7 @@ def _run(tmp_path: Path, pipeline: Any, arguments: dict[str, Any], *, caching: b
 
 
 def _log_of(settings: Settings, task: Task) -> str:
-    return "".join(p.read_text() for p in sorted(settings.logs_dir.glob("*/**/attempt-*.log"))
+    return "".join(p.read_text() for p in sorted(settings.logs_dir.glob("*/**/*.attempt-*.log"))
                    if task.display_name in str(p) or task.name in str(p))
 
 

@@ -141,7 +141,7 @@ def test_steps_with_packages_to_install_fork_from_one_warm_server_started_before
     assert warm["diff-step"]["colorsys"] is True
     assert warm["colour-step"]["server"] == warm["diff-step"]["server"]
     for step in ("colour-step", "diff-step"):
-        log = next((home / "logs" / second["run_id"] / step).glob("attempt-*.log")).read_text()
+        log = next((home / "logs" / second["run_id"]).glob(f"{step}.attempt-*.log")).read_text()
         assert "pipeyard: forked from a warm fork server" in log
     # The command is over: its warm server is too.
     wait_until(lambda: gone(warm["colour-step"]["server"]), "the warm fork server to exit with the CLI")

@@ -64,20 +64,21 @@ class PreparedAttempt:
 
 
 def attempt_dirs(ctx: RunContext, row: Task, attempt: int) -> tuple[Path, str]:
-    """(a fresh working directory, the log file path) for attempt ``attempt``.
+    """(a fresh working directory, the log file path) for attempt ``attempt``:
+    ``work/<run>/<task>.attempt-<n>`` and ``logs/<run>/<task>.attempt-<n>.log``.
 
-    The folder is ``work/<run>/<task>.attempt-<n>``, not a folder per task holding one per
-    attempt: each new folder is a ``mkdir`` of 50-200 us of kernel time, and a task's
-    would be left behind empty. ``.attempt-<digits>`` read from the right names one task
-    and attempt, so no two attempts share a folder."""
-    task = task_dir_name(row.path)
-    work = os.path.join(ctx.settings.home, "work", ctx.run_id, f"{task}.attempt-{attempt}")
+    Not a folder per task holding one per attempt: each new folder is a ``mkdir`` of
+    50-250 us of kernel time in the event loop, and a task's would be left behind empty.
+    ``.attempt-<digits>`` read from the right names one task and attempt, so no two
+    attempts share a folder or a log."""
+    name = f"{task_dir_name(row.path)}.attempt-{attempt}"
+    work = os.path.join(ctx.settings.home, "work", ctx.run_id, name)
     if not make_dir(work):  # left by an execution of this run that was killed
         shutil.rmtree(work, ignore_errors=True)
         os.mkdir(work)
-    log_dir = os.path.join(ctx.settings.logs_dir, ctx.run_id, task)
-    make_dir(log_dir)
-    return Path(work), os.path.join(log_dir, f"attempt-{attempt}.log")
+    log_path = os.path.join(ctx.settings.logs_dir, ctx.run_id, f"{name}.log")
+    make_dir(os.path.dirname(log_path))  # the run's (or a loop iteration's) folder: there after the first task
+    return Path(work), log_path
 
 
 def make_dir(path: str) -> bool:

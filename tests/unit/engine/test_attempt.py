@@ -46,7 +46,7 @@ def test_the_request_names_the_attempt_and_holds_the_resolved_executor_input(tmp
     request = produce_call.request
     assert request.key == f"{run_id}/produce/1"
     assert request.cwd == str(tmp_path / "work" / run_id / "produce.attempt-1")
-    assert request.log_path == str(tmp_path / "logs" / run_id / "produce" / "attempt-1.log")
+    assert request.log_path == str(tmp_path / "logs" / run_id / "produce.attempt-1.log")
     assert request.python is not None  # a KFP Python component: launchers may run it in process
     assert produce_call.parameters == {"word": "ab"}
     (out_uri,) = [a["uri"] for a in produce_call.executor_input["outputs"]["artifacts"]["out"]["artifacts"]]
