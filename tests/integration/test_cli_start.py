@@ -34,9 +34,10 @@ try:
     cli(json.loads(sys.argv[1]), prog_name="pipeyard")
 except SystemExit as e:
     sys.__stdout__.write("\\nEXIT " + json.dumps(e.code) + "\\n")
-from pipeyard.launchers import forkserver
+from pipeyard.launchers import forkserver, watchdog
 left = [s._process.pid for s in forkserver._PRESTARTED.values() if s._process is not None]
 sys.__stdout__.write("\\nPRESTARTED_LEFT " + json.dumps(left) + "\\n")
+sys.__stdout__.write("\\nWATCHDOGS_LEFT " + json.dumps([p.pid for p, _ in watchdog._PRESTARTED]) + "\\n")
 sys.__stdout__.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n")
 """
 
@@ -132,8 +133,10 @@ def test_running_a_compiled_pipeline_imports_neither_kfps_client_nor_its_compile
     assert _tagged(proc, "EXIT") == 0, proc.stdout + proc.stderr
     run = json.loads(proc.stdout.splitlines()[0])
     assert run["state"] == "SUCCEEDED" and run["tasks"][0]["outputs"] == {"Output": 2}
-    # The fork server started before the imports was the one the task ran in: none is left over.
+    # The fork server and the watchdog started before the imports were the ones the task
+    # used: none is left over.
     assert _tagged(proc, "PRESTARTED_LEFT") == []
+    assert _tagged(proc, "WATCHDOGS_LEFT") == []
     modules = set(_tagged(proc, "MODULES"))
     assert "pipeyard.engine.runner" in modules  # the probe did run the pipeline here
     unwanted = ("kfp.client", "kfp.compiler", "kubernetes", "sqlalchemy.dialects.postgresql", "alembic",

@@ -77,15 +77,18 @@ def run_pipeline(
 
 
 def _start_fork_server_early(choice: str | None, path: str) -> None:
-    """Start the fork server before importing the engine, the store and rich: its
-    interpreter imports the KFP executor on the other core meanwhile, and the launcher
-    adopts it (``forkserver.prestart``) when the first task needs it."""
+    """Start the fork server and the task watchdog before importing the engine, the store
+    and rich: their interpreters start (the fork server's imports the KFP executor) on the
+    other core meanwhile, and the launcher adopts them (``forkserver.prestart``,
+    ``watchdog.prestart``) when the first task needs them."""
     try:
         local = launcher_name(choice) == "local"
     except PipeyardError:
         return  # reported by _session
-    from pipeyard.launchers import forkserver
+    from pipeyard.launchers import forkserver, watchdog
 
+    if local:
+        watchdog.prestart()
     if local and forkserver.fork_server_enabled():
         # The warm servers this file used last time first: on an ML pipeline's second run
         # their import is the critical path (launchers/warm.py).
