@@ -144,15 +144,18 @@ def test_running_a_compiled_pipeline_imports_neither_kfps_client_nor_its_compile
     assert sorted(m for m in modules if m.startswith(unwanted)) == []
 
 
-def test_a_pipeline_py_file_is_compiled_without_kfps_client(tmp_path: Path) -> None:
+def test_a_pipeline_py_file_is_compiled_in_a_child_and_run_here_without_kfps_dsl(tmp_path: Path) -> None:
     source = tmp_path / "one_task.py"
     source.write_text(ONE_TASK)
     proc = _probe(RUN_PROBE, ("run", str(source), "--json"), env=_home_env(tmp_path / "home"))
     assert _tagged(proc, "EXIT") == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout.splitlines()[0])["tasks"][0]["outputs"] == {"Output": 42}
     modules = set(_tagged(proc, "MODULES"))
-    assert "kfp.compiler" in modules
-    assert sorted(m for m in modules if m.startswith(("kfp.client", "kubernetes"))) == []
+    assert "pipeyard.engine.runner" in modules and "pipeyard.cli.compile_ahead" in modules
+    # The forked child compiled it (cli/compile_ahead.py): this process imported neither
+    # kfp's compiler nor its DSL, nor the user's module.
+    assert sorted(m for m in modules if m.startswith(("kfp.compiler", "kfp.dsl", "kfp.client", "kubernetes"))) == []
+    assert [m for m in modules if m.startswith("_pipeyard_user_")] == []
 
 
 def test_runs_list_imports_no_engine_and_leaves_with_its_output(tmp_path: Path) -> None:

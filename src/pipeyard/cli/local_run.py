@@ -19,6 +19,9 @@ from pipeyard.launchers.choose import launcher_name
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from pipeyard.cli.compile_ahead import CompileAhead
+    from pipeyard.ir.loader import LoadedPipeline
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -40,6 +43,8 @@ class _Session:
 
     store: Any = None
     run_id: str | None = None
+    # A .py file being compiled in a forked child (compile_ahead.py), until it is received.
+    ahead: CompileAhead | None = None
 
 
 def run_pipeline(
@@ -47,6 +52,9 @@ def run_pipeline(
     parallelism: int | None, no_cache: bool, pipeline_root: str | None, launcher: str | None = None,
     artifacts: tuple[str, ...] = (),
 ) -> int:
+    from pipeyard.cli import compile_ahead
+
+    session = _Session(ahead=compile_ahead.start(path, pipeline_name))  # first: before any thread
     _start_fork_server_early(launcher, path)
     # Importing the engine, the store and SQLAlchemy creates objects by the hundred thousand
     # and none of them is garbage: collecting while they arrive cost about a tenth of the
@@ -55,7 +63,6 @@ def run_pipeline(
     from pipeyard.cli.console import make_console
 
     out = make_console(stderr=as_json)  # with --json, stdout carries only the JSON object
-    session = _Session()
     settings = Settings.from_env()
     try:
         return asyncio.run(_session(session, settings, out, path, args=args, pipeline_name=pipeline_name,
@@ -72,6 +79,8 @@ def run_pipeline(
         return _report_crash(out, session, settings, as_json, exc)
     finally:
         gc.enable()  # a run that failed to start never reached the freeze
+        if session.ahead is not None:
+            session.ahead.discard()
         if session.store is not None:
             session.store.close()
 
@@ -133,7 +142,7 @@ async def _session(
         from pipeyard.v1.compile import load_any_pipeline_file
 
         try:
-            loaded = load_any_pipeline_file(path, pipeline_name)
+            loaded = _received(session) or load_any_pipeline_file(path, pipeline_name)
             parameters = check_arguments(loaded, parse_args(args))
         except PipeyardError as e:
             make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
@@ -194,6 +203,12 @@ def _view_or_none(loaded: Any) -> Any:
         return loaded.view()
     except PipeyardError:
         return None
+
+
+def _received(session: _Session) -> LoadedPipeline | None:
+    """The pipeline the compile-ahead child loaded, if there is one and it could."""
+    ahead, session.ahead = session.ahead, None
+    return ahead.result() if ahead is not None else None
 
 
 def _preload(launcher: Any, loaded: Any) -> None:
