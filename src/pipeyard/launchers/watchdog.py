@@ -73,19 +73,22 @@ class GroupWatchdog:
         self._send(f"- {pgid}\n")
 
     def close(self) -> None:
-        """Normal shutdown: the watchdog exits and kills nothing."""
+        """Normal shutdown: the watchdog exits and kills nothing.
+
+        Not waited for: it exits by itself once it reads the line, and is reaped by a later
+        ``close`` (or, when this process leaves first, by init). Waiting was the last
+        thing ``pipeyard run`` did, for the length of an interpreter's exit."""
         if self._write_fd is not None:
             with contextlib.suppress(OSError):
                 os.write(self._write_fd, b"q\n")
         self._close_fd()
         if self._process is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._process.wait(5)
+            _EXITING.append(self._process)
             self._process = None
+        _EXITING[:] = [p for p in _EXITING if p.poll() is None]
 
     def __del__(self) -> None:
-        # A launcher dropped without aclose(): its tasks are over, so let the watchdog go
-        # (and reap it) rather than leave it running unwaited.
+        # A launcher dropped without aclose(): its tasks are over, so let the watchdog go.
         self.close()
 
     def _close_fd(self) -> None:
@@ -115,6 +118,9 @@ def _start() -> tuple[subprocess.Popen[bytes], int] | None:
         os.close(read_fd)
     return process, write_fd
 
+
+# Watchdogs told to quit, until they are seen to have exited (and so are reaped).
+_EXITING: list[subprocess.Popen[bytes]] = []
 
 # A watchdog started ahead of its launcher (``prestart``): at most one, until adopted.
 _PRESTARTED: list[tuple[subprocess.Popen[bytes], int]] = []
