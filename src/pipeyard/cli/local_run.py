@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from pipeyard.cli.compile_ahead import CompileAhead
+    from pipeyard.cli.console import PlainConsole
     from pipeyard.ir.loader import LoadedPipeline
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -60,9 +61,9 @@ def run_pipeline(
     # and none of them is garbage: collecting while they arrive cost about a tenth of the
     # start-up's CPU. Collection resumes, with them frozen out of it, before the run executes.
     gc.disable()
-    from pipeyard.cli.console import make_console
+    from pipeyard.cli.console import run_console
 
-    out = make_console(stderr=as_json)  # with --json, stdout carries only the JSON object
+    out = run_console(stderr=as_json)  # with --json, stdout carries only the JSON object
     settings = Settings.from_env()
     try:
         return asyncio.run(_session(session, settings, out, path, args=args, pipeline_name=pipeline_name,
@@ -108,13 +109,10 @@ def _start_fork_server_early(choice: str | None, path: str) -> None:
 
 
 async def _session(
-    session: _Session, settings: Settings, out: Console, path: str, *, args: tuple[str, ...],
+    session: _Session, settings: Settings, out: Console | PlainConsole, path: str, *, args: tuple[str, ...],
     pipeline_name: str | None, as_json: bool, verbose: bool, parallelism: int | None, no_cache: bool,
     pipeline_root: str | None, launcher_choice: str | None = None, artifacts: tuple[str, ...] = (),
 ) -> int:
-    from rich.markup import escape
-
-    from pipeyard.cli.console import make_console
     from pipeyard.launchers.choose import make_launcher
     from pipeyard.launchers.local import LocalLauncher
 
@@ -122,7 +120,7 @@ async def _session(
         launcher = make_launcher(launcher_name(launcher_choice), envs_dir=settings.envs_dir,
                                  max_parallel=parallelism)
     except PipeyardError as e:
-        make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+        _usage_error(e)
         return EXIT_USAGE
     if isinstance(launcher, LocalLauncher):
         # First, so the fork server imports the KFP executor while we import and load.
@@ -145,7 +143,7 @@ async def _session(
             loaded = _received(session) or load_any_pipeline_file(path, pipeline_name)
             parameters = check_arguments(loaded, parse_args(args))
         except PipeyardError as e:
-            make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+            _usage_error(e)
             return EXIT_USAGE
         if isinstance(launcher, LocalLauncher):
             _preload(launcher, loaded)
@@ -159,7 +157,7 @@ async def _session(
             check_input_artifacts(loaded.spec_dict, {n: "unchecked://" for n in given}, "--artifact")
             input_artifacts = import_local(given, root, Path.cwd())
         except PipeyardError as e:
-            make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+            _usage_error(e)
             return EXIT_USAGE
         session.store = store = open_store(settings.database_url)
         settle_abandoned_local_runs(store)
@@ -172,7 +170,13 @@ async def _session(
         gc.enable()
         renewal = asyncio.ensure_future(_renew_lease(store, run.run_id, worker_id))
         session.run_id = run.run_id
-        out.print(f"run [bold]{run.run_id}[/] of [bold]{escape(run.pipeline_name)}[/]", highlight=False)
+        if out.is_terminal:
+            from rich.markup import escape
+
+            out.print(f"run [bold]{run.run_id}[/] of [bold]{escape(run.pipeline_name)}[/]", highlight=False)
+        else:
+            out.print(f"run {run.run_id} of {run.pipeline_name}", markup=False, highlight=False)
+        from pipeyard.cli.console import rich_console
         from pipeyard.cli.progress import Progress
 
         progress = Progress(out, verbose=verbose)
@@ -180,7 +184,7 @@ async def _session(
         if not as_json and out.is_terminal:
             from rich.live import Live
 
-            live = Live(console=out, refresh_per_second=8, transient=False, get_renderable=progress.render)
+            live = Live(console=rich_console(out), refresh_per_second=8, transient=False, get_renderable=progress.render)
         with live as lv:
             progress.live = lv
             try:
@@ -205,6 +209,14 @@ def _view_or_none(loaded: Any) -> Any:
         return None
 
 
+def _usage_error(error: PipeyardError) -> None:
+    from rich.markup import escape
+
+    from pipeyard.cli.console import make_console
+
+    make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+
+
 def _received(session: _Session) -> LoadedPipeline | None:
     """The pipeline the compile-ahead child loaded, if there is one and it could."""
     ahead, session.ahead = session.ahead, None
@@ -220,7 +232,7 @@ def _preload(launcher: Any, loaded: Any) -> None:
         launcher.preload_for(component_programs(loaded.spec_dict.get("deploymentSpec") or {}))
 
 
-def _report_crash(out: Console, session: _Session, settings: Settings, as_json: bool, exc: Exception) -> int:
+def _report_crash(out: Console | PlainConsole, session: _Session, settings: Settings, as_json: bool, exc: Exception) -> int:
     """End the run FAILED with the reason and still print its summary, when the store
     lets us (after a failure that filled the disk, the failed task's outputs are gone)."""
     from rich.console import Console
@@ -259,11 +271,12 @@ async def _renew_lease(store: Any, run_id: str, worker_id: str) -> None:
             store.renew_lease(run_id, worker_id, LOCAL_LEASE_SECONDS, datetime.now(timezone.utc))
 
 
-def _report(out: Console, store: Any, run: Any, settings: Settings, as_json: bool) -> None:
+def _report(out: Console | PlainConsole, store: Any, run: Any, settings: Settings, as_json: bool) -> None:
+    from pipeyard.cli.console import rich_console
     from pipeyard.cli.report import print_summary, run_json
 
     if as_json:
         sys.stdout.write(json.dumps(run_json(store, run)) + "\n")
         sys.stdout.flush()
     else:
-        print_summary(out, store, run, settings)
+        print_summary(rich_console(out), store, run, settings)

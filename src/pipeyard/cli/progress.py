@@ -1,18 +1,22 @@
-"""The live terminal view of a run (rich), fed by engine events."""
+"""The live terminal view of a run (rich), fed by engine events; off a terminal, plain
+lines (and rich is not imported for them: see ``console.py``)."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from rich.console import Console, Group, RenderableType
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from pipeyard.engine.run_events import Event, LogLine, RunChanged, TaskChanged
 from pipeyard.entities import Task
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.live import Live
+    from rich.text import Text
+
+    from pipeyard.cli.console import PlainConsole
 
 STATE_STYLES = {
     "PENDING": "dim", "RUNNING": "bold blue", "SUCCEEDED": "green", "SKIPPED": "yellow",
@@ -44,7 +48,7 @@ def duration(task: Task, now: datetime | None = None) -> str:
 class Progress:
     """Collects events; renders a table of leaf tasks and a done/total count."""
 
-    console: Console
+    console: Console | PlainConsole
     verbose: bool = False
     tasks: dict[str, Task] = field(default_factory=dict)
     run_state: str = "PENDING"
@@ -64,7 +68,7 @@ class Progress:
             ) and not self.console.is_terminal:
                 # Not a terminal, so no style would show: plain text, without rich's
                 # rendering (about 1 ms a line, two lines a task, in the engine's loop).
-                self.console.file.write(self._line(event.task).plain + "\n")
+                self.console.file.write(_plain_line(event.task) + "\n")
         elif isinstance(event, RunChanged):
             self.run_state = event.run.state
         elif isinstance(event, LogLine) and self.verbose:
@@ -78,6 +82,8 @@ class Progress:
             # Not a terminal: plain buffered text, no markup, no wrapping.
             self.console.file.write(f"[{name}] {event.line}\n")
             return
+        from rich.text import Text
+
         self._pending.append(Text(f"[{name}] ", style="cyan") + Text(event.line))
         now = time.monotonic()
         if len(self._pending) >= 500 or now - self._last_flush >= 0.1:
@@ -86,21 +92,10 @@ class Progress:
     def flush_logs(self) -> None:
         self._last_flush = time.monotonic()
         if self._pending:
+            from rich.text import Text
+
             lines, self._pending = self._pending, []
             self.console.print(Text("\n").join(lines))
-
-    def _line(self, task: Task) -> Text:
-        shown = display_state(task)
-        text = Text(f"{shown:<10}", style=STATE_STYLES.get(shown, ""))
-        text.append(f" {task.path}")
-        if task.attempts > 1:
-            text.append(f" (attempt {task.attempts})")
-        if task.cached:
-            text.append(" (cached)", style="dim")
-        d = duration(task)
-        if d and task.finished_at:
-            text.append(f" {d}", style="dim")
-        return text
 
     def counts(self) -> tuple[int, int]:
         leaves = [t for t in self.tasks.values() if t.kind in LEAF_KINDS]
@@ -108,6 +103,10 @@ class Progress:
         return done, len(leaves)
 
     def render(self) -> RenderableType:
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
         now = datetime.now().astimezone()
         leaves = [t for t in self.tasks.values() if t.kind in LEAF_KINDS]
         running = [t for t in leaves if t.state == "RUNNING"]
@@ -128,3 +127,16 @@ class Progress:
         if len(leaves) > len(shown):
             footer.append(f" · {len(leaves) - len(shown)} more not shown", style="dim")
         return Group(table, footer)
+
+
+def _plain_line(task: Task) -> str:
+    shown = display_state(task)
+    line = f"{shown:<10} {task.path}"
+    if task.attempts > 1:
+        line += f" (attempt {task.attempts})"
+    if task.cached:
+        line += " (cached)"
+    d = duration(task)
+    if d and task.finished_at:
+        line += f" {d}"
+    return line
