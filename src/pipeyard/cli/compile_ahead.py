@@ -2,10 +2,10 @@
 
 Compiling a ``.py`` file imports kfp's DSL and compiler, then the user's module, then
 runs the compiler: about a tenth of a second that ``pipeyard run`` spent in series with
-importing its engine and store. Forked first thing (one thread, little imported yet),
-the child loads the pipeline as ``load_any_pipeline_file`` would while the parent
-imports; the parent then receives the compiled spec, serialized, when it would have
-compiled it itself.
+importing its engine and store. Forked early (one thread, the loader imported), the
+child loads the pipeline as ``load_any_pipeline_file`` would while the parent imports;
+the parent then receives the compiled spec, serialized, when it would have compiled it
+itself, and never imports kfp's DSL or the user's module.
 
 Whatever the child cannot hand over (it crashed, was killed, or failed other than with
 a ``SpecError`` about the file) makes the parent load the file itself, as before, so
@@ -22,6 +22,7 @@ import os
 import signal
 import struct
 import sys
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +92,12 @@ def start(path: str, pipeline_name: str | None) -> CompileAhead | None:
     when no child can be forked (the caller then loads the file itself)."""
     if not path.endswith(".py") or not os.path.isfile(path):
         return None
+    # What the child needs and this process imports anyway (the loader, protobuf, YAML),
+    # imported once for both: the child inherits it.
+    import pipeyard.v1.compile  # noqa: F401
+
+    if threading.active_count() > 1:
+        return None  # a fork copies no other thread, whatever locks they hold
     for stream in (sys.stdout, sys.stderr):  # or the child would write what they hold again
         with contextlib.suppress(Exception):
             stream.flush()

@@ -54,14 +54,14 @@ def run_pipeline(
     parallelism: int | None, no_cache: bool, pipeline_root: str | None, launcher: str | None = None,
     artifacts: tuple[str, ...] = (),
 ) -> int:
-    from pipeyard.cli import compile_ahead
-
-    session = _Session(ahead=compile_ahead.start(path, pipeline_name))  # first: before any thread
-    _start_fork_server_early(launcher, path)
     # Importing the engine, the store and SQLAlchemy creates objects by the hundred thousand
     # and none of them is garbage: collecting while they arrive cost about a tenth of the
     # start-up's CPU. Collection resumes, with them frozen out of it, before the run executes.
     gc.disable()
+    _start_fork_server_early(launcher, path)
+    from pipeyard.cli import compile_ahead
+
+    session = _Session(ahead=compile_ahead.start(path, pipeline_name))  # before any thread starts
     from pipeyard.cli.console import run_console
 
     out = run_console(stderr=as_json)  # with --json, stdout carries only the JSON object
