@@ -47,7 +47,7 @@ class PlainConsole:
         return sys.stderr if self.stderr else sys.stdout
 
     def print(self, *objects: Any, markup: bool | None = None, **options: Any) -> None:
-        if markup is False and all(isinstance(o, str) for o in objects) and set(options) <= {"highlight"}:
+        if markup is False and all(isinstance(o, str) for o in objects) and set(options) <= {"highlight", "soft_wrap"}:
             self.file.write(" ".join(objects) + "\n")
             return
         self.rich().print(*objects, markup=markup, **options)
