@@ -53,7 +53,8 @@ if case == "same":
     ahead = compile_ahead.start(str(source), None)
     loaded = ahead.result()
     here = load_pipeline_file(source)
-    out = {"same_spec": loaded.spec == here.spec, "sources": [loaded.source, here.source],
+    out = {"same_spec": loaded.spec == here.spec and loaded.spec_dict == here.spec_dict,
+           "sources": [loaded.source, here.source],
            "same_platform": loaded.platform_spec == here.platform_spec, "reaped": reaped(ahead.pid),
            "yaml_forks": compile_ahead.start(str(source.with_suffix(".yaml")), None) is not None}
 elif case == "error":

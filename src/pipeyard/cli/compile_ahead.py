@@ -58,7 +58,10 @@ class CompileAhead:
         from pipeyard.ir.loader import LoadedPipeline, PipelineSpec
 
         spec = PipelineSpec.FromString(data[_HEADER.size + size:])
-        return LoadedPipeline(spec=spec, platform_spec=header.get("platform_spec"), source=header["source"])
+        loaded = LoadedPipeline(spec=spec, platform_spec=header.get("platform_spec"), source=header["source"])
+        # The spec's JSON form, which the child made on the other core: the cached property's value.
+        loaded.__dict__["spec_dict"] = header["spec_dict"]
+        return loaded
 
     def discard(self) -> None:
         """The run did not get as far as loading its file: stop the child and reap it."""
@@ -146,7 +149,7 @@ def _load(path: str, pipeline_name: str | None) -> bytes:
     except SpecError as e:
         header, spec = {"error": e.reason, "where": e.where}, b""
     else:
-        header = {"source": loaded.source, "platform_spec": loaded.platform_spec}
+        header = {"source": loaded.source, "platform_spec": loaded.platform_spec, "spec_dict": loaded.spec_dict}
         spec = loaded.spec.SerializeToString()
     encoded = json.dumps(header).encode()
     return _HEADER.pack(len(encoded)) + encoded + spec
