@@ -34,9 +34,10 @@ try:
     cli(json.loads(sys.argv[1]), prog_name="pipeyard")
 except SystemExit as e:
     sys.__stdout__.write("\\nEXIT " + json.dumps(e.code) + "\\n")
-from pipeyard.launchers import forkserver
+from pipeyard.launchers import forkserver, watchdog
 left = [s._process.pid for s in forkserver._PRESTARTED.values() if s._process is not None]
 sys.__stdout__.write("\\nPRESTARTED_LEFT " + json.dumps(left) + "\\n")
+sys.__stdout__.write("\\nWATCHDOGS_LEFT " + json.dumps([p.pid for p, _ in watchdog._PRESTARTED]) + "\\n")
 sys.__stdout__.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n")
 """
 
@@ -132,31 +133,38 @@ def test_running_a_compiled_pipeline_imports_neither_kfps_client_nor_its_compile
     assert _tagged(proc, "EXIT") == 0, proc.stdout + proc.stderr
     run = json.loads(proc.stdout.splitlines()[0])
     assert run["state"] == "SUCCEEDED" and run["tasks"][0]["outputs"] == {"Output": 2}
-    # The fork server started before the imports was the one the task ran in: none is left over.
+    # The fork server and the watchdog started before the imports were the ones the task
+    # used: none is left over.
     assert _tagged(proc, "PRESTARTED_LEFT") == []
+    assert _tagged(proc, "WATCHDOGS_LEFT") == []
     modules = set(_tagged(proc, "MODULES"))
     assert "pipeyard.engine.runner" in modules  # the probe did run the pipeline here
     unwanted = ("kfp.client", "kfp.compiler", "kubernetes", "sqlalchemy.dialects.postgresql", "alembic",
-                "packaging", "fastapi")
+                "packaging", "fastapi", "rich.live")
     assert sorted(m for m in modules if m.startswith(unwanted)) == []
 
 
-def test_a_pipeline_py_file_is_compiled_without_kfps_client(tmp_path: Path) -> None:
+def test_a_pipeline_py_file_is_compiled_in_a_child_and_run_here_without_kfps_dsl(tmp_path: Path) -> None:
     source = tmp_path / "one_task.py"
     source.write_text(ONE_TASK)
     proc = _probe(RUN_PROBE, ("run", str(source), "--json"), env=_home_env(tmp_path / "home"))
     assert _tagged(proc, "EXIT") == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout.splitlines()[0])["tasks"][0]["outputs"] == {"Output": 42}
     modules = set(_tagged(proc, "MODULES"))
-    assert "kfp.compiler" in modules
-    assert sorted(m for m in modules if m.startswith(("kfp.client", "kubernetes"))) == []
+    assert "pipeyard.engine.runner" in modules and "pipeyard.cli.compile_ahead" in modules
+    # The forked child compiled it (cli/compile_ahead.py): this process imported neither
+    # kfp's compiler nor its DSL, nor the user's module.
+    assert sorted(m for m in modules if m.startswith(("kfp.compiler", "kfp.dsl", "kfp.client", "kubernetes"))) == []
+    assert [m for m in modules if m.startswith("_pipeyard_user_")] == []
 
 
 def test_runs_list_imports_no_engine_and_leaves_with_its_output(tmp_path: Path) -> None:
     env = _home_env(tmp_path / "home")
     run_id = _pipeyard_run(_compiled_one_task(tmp_path), env)
     proc = _probe(RUN_PROBE, ("runs", "list", "--json"), env=env)
-    assert [r["run_id"] for r in json.loads(proc.stdout.splitlines()[0])] == [run_id]
+    # The run's last commits were made by a process that left with os._exit, its SQLite
+    # connection unclosed (its WAL not checkpointed): the next process reads them all.
+    assert [(r["run_id"], r["state"]) for r in json.loads(proc.stdout.splitlines()[0])] == [(run_id, "SUCCEEDED")]
     modules = set(_tagged(proc, "MODULES"))
     unwanted = ("pipeyard.engine.context", "pipeyard.engine.runner", "pipeyard.ir", "google.protobuf", "kfp",
                 "sqlalchemy.dialects.postgresql", "alembic")

@@ -12,12 +12,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeyard.cli.exiting import fast_exit_allowed
 from pipeyard.config import Settings
 from pipeyard.errors import PipeyardError, is_disk_full
 from pipeyard.launchers.choose import launcher_name
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from pipeyard.cli.compile_ahead import CompileAhead
+    from pipeyard.cli.console import PlainConsole
+    from pipeyard.ir.loader import LoadedPipeline
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -40,6 +45,8 @@ class _Session:
 
     store: Any = None
     run_id: str | None = None
+    # A .py file being compiled in a forked child (compile_ahead.py), until it is received.
+    ahead: CompileAhead | None = None
 
 
 def run_pipeline(
@@ -47,15 +54,17 @@ def run_pipeline(
     parallelism: int | None, no_cache: bool, pipeline_root: str | None, launcher: str | None = None,
     artifacts: tuple[str, ...] = (),
 ) -> int:
-    _start_fork_server_early(launcher, path)
     # Importing the engine, the store and SQLAlchemy creates objects by the hundred thousand
     # and none of them is garbage: collecting while they arrive cost about a tenth of the
     # start-up's CPU. Collection resumes, with them frozen out of it, before the run executes.
     gc.disable()
-    from pipeyard.cli.console import make_console
+    _start_fork_server_early(launcher, path)
+    from pipeyard.cli import compile_ahead
 
-    out = make_console(stderr=as_json)  # with --json, stdout carries only the JSON object
-    session = _Session()
+    session = _Session(ahead=compile_ahead.start(path, pipeline_name))  # before any thread starts
+    from pipeyard.cli.console import run_console
+
+    out = run_console(stderr=as_json)  # with --json, stdout carries only the JSON object
     settings = Settings.from_env()
     try:
         return asyncio.run(_session(session, settings, out, path, args=args, pipeline_name=pipeline_name,
@@ -72,20 +81,28 @@ def run_pipeline(
         return _report_crash(out, session, settings, as_json, exc)
     finally:
         gc.enable()  # a run that failed to start never reached the freeze
-        if session.store is not None:
+        if session.ahead is not None:
+            session.ahead.discard()
+        if session.store is not None and not fast_exit_allowed():
+            # Leaving with os._exit, the connection is dropped as a killed process's is
+            # (nothing committed is lost): closing it first checkpointed SQLite's WAL into
+            # the database on the way out, ~5-15 ms that the next checkpoint does anyway.
             session.store.close()
 
 
 def _start_fork_server_early(choice: str | None, path: str) -> None:
-    """Start the fork server before importing the engine, the store and rich: its
-    interpreter imports the KFP executor on the other core meanwhile, and the launcher
-    adopts it (``forkserver.prestart``) when the first task needs it."""
+    """Start the fork server and the task watchdog before importing the engine, the store
+    and rich: their interpreters start (the fork server's imports the KFP executor) on the
+    other core meanwhile, and the launcher adopts them (``forkserver.prestart``,
+    ``watchdog.prestart``) when the first task needs them."""
     try:
         local = launcher_name(choice) == "local"
     except PipeyardError:
         return  # reported by _session
-    from pipeyard.launchers import forkserver
+    from pipeyard.launchers import forkserver, watchdog
 
+    if local:
+        watchdog.prestart()
     if local and forkserver.fork_server_enabled():
         # The warm servers this file used last time first: on an ML pipeline's second run
         # their import is the critical path (launchers/warm.py).
@@ -96,13 +113,10 @@ def _start_fork_server_early(choice: str | None, path: str) -> None:
 
 
 async def _session(
-    session: _Session, settings: Settings, out: Console, path: str, *, args: tuple[str, ...],
+    session: _Session, settings: Settings, out: Console | PlainConsole, path: str, *, args: tuple[str, ...],
     pipeline_name: str | None, as_json: bool, verbose: bool, parallelism: int | None, no_cache: bool,
     pipeline_root: str | None, launcher_choice: str | None = None, artifacts: tuple[str, ...] = (),
 ) -> int:
-    from rich.markup import escape
-
-    from pipeyard.cli.console import make_console
     from pipeyard.launchers.choose import make_launcher
     from pipeyard.launchers.local import LocalLauncher
 
@@ -110,7 +124,7 @@ async def _session(
         launcher = make_launcher(launcher_name(launcher_choice), envs_dir=settings.envs_dir,
                                  max_parallel=parallelism)
     except PipeyardError as e:
-        make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+        _usage_error(e)
         return EXIT_USAGE
     if isinstance(launcher, LocalLauncher):
         # First, so the fork server imports the KFP executor while we import and load.
@@ -130,10 +144,10 @@ async def _session(
         from pipeyard.v1.compile import load_any_pipeline_file
 
         try:
-            loaded = load_any_pipeline_file(path, pipeline_name)
+            loaded = _received(session) or load_any_pipeline_file(path, pipeline_name)
             parameters = check_arguments(loaded, parse_args(args))
         except PipeyardError as e:
-            make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+            _usage_error(e)
             return EXIT_USAGE
         if isinstance(launcher, LocalLauncher):
             _preload(launcher, loaded)
@@ -147,7 +161,7 @@ async def _session(
             check_input_artifacts(loaded.spec_dict, {n: "unchecked://" for n in given}, "--artifact")
             input_artifacts = import_local(given, root, Path.cwd())
         except PipeyardError as e:
-            make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+            _usage_error(e)
             return EXIT_USAGE
         session.store = store = open_store(settings.database_url)
         settle_abandoned_local_runs(store)
@@ -160,7 +174,13 @@ async def _session(
         gc.enable()
         renewal = asyncio.ensure_future(_renew_lease(store, run.run_id, worker_id))
         session.run_id = run.run_id
-        out.print(f"run [bold]{run.run_id}[/] of [bold]{escape(run.pipeline_name)}[/]", highlight=False)
+        if out.is_terminal:
+            from rich.markup import escape
+
+            out.print(f"run [bold]{run.run_id}[/] of [bold]{escape(run.pipeline_name)}[/]", highlight=False)
+        else:
+            out.print(f"run {run.run_id} of {run.pipeline_name}", markup=False, highlight=False)
+        from pipeyard.cli.console import rich_console
         from pipeyard.cli.progress import Progress
 
         progress = Progress(out, verbose=verbose)
@@ -168,7 +188,7 @@ async def _session(
         if not as_json and out.is_terminal:
             from rich.live import Live
 
-            live = Live(console=out, refresh_per_second=8, transient=False, get_renderable=progress.render)
+            live = Live(console=rich_console(out), refresh_per_second=8, transient=False, get_renderable=progress.render)
         with live as lv:
             progress.live = lv
             try:
@@ -193,6 +213,20 @@ def _view_or_none(loaded: Any) -> Any:
         return None
 
 
+def _usage_error(error: PipeyardError) -> None:
+    from rich.markup import escape
+
+    from pipeyard.cli.console import make_console
+
+    make_console(stderr=True).print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+
+
+def _received(session: _Session) -> LoadedPipeline | None:
+    """The pipeline the compile-ahead child loaded, if there is one and it could."""
+    ahead, session.ahead = session.ahead, None
+    return ahead.result() if ahead is not None else None
+
+
 def _preload(launcher: Any, loaded: Any) -> None:
     """Let the launcher import, while the run is being created, what this pipeline's
     components imported last time (a hint: nothing about the run depends on it)."""
@@ -202,7 +236,7 @@ def _preload(launcher: Any, loaded: Any) -> None:
         launcher.preload_for(component_programs(loaded.spec_dict.get("deploymentSpec") or {}))
 
 
-def _report_crash(out: Console, session: _Session, settings: Settings, as_json: bool, exc: Exception) -> int:
+def _report_crash(out: Console | PlainConsole, session: _Session, settings: Settings, as_json: bool, exc: Exception) -> int:
     """End the run FAILED with the reason and still print its summary, when the store
     lets us (after a failure that filled the disk, the failed task's outputs are gone)."""
     from rich.console import Console
@@ -241,11 +275,12 @@ async def _renew_lease(store: Any, run_id: str, worker_id: str) -> None:
             store.renew_lease(run_id, worker_id, LOCAL_LEASE_SECONDS, datetime.now(timezone.utc))
 
 
-def _report(out: Console, store: Any, run: Any, settings: Settings, as_json: bool) -> None:
+def _report(out: Console | PlainConsole, store: Any, run: Any, settings: Settings, as_json: bool) -> None:
+    from pipeyard.cli.console import rich_console
     from pipeyard.cli.report import print_summary, run_json
 
     if as_json:
         sys.stdout.write(json.dumps(run_json(store, run)) + "\n")
         sys.stdout.flush()
     else:
-        print_summary(out, store, run, settings)
+        print_summary(rich_console(out), store, run, settings)

@@ -68,13 +68,16 @@ def run(pipeline: str, args: tuple[str, ...], artifacts: tuple[str, ...], pipeli
     from pipeyard.cli.exiting import allow_fast_exit
     from pipeyard.cli.local_run import run_pipeline
 
-    allow_fast_exit()  # run_pipeline closes its store and files before it returns
+    allow_fast_exit()  # run_pipeline closes its files before it returns (its store: see there)
     sys.exit(run_pipeline(pipeline, args=args, pipeline_name=pipeline_name, as_json=as_json,
                           verbose=verbose, parallelism=parallelism, no_cache=no_cache,
                           pipeline_root=pipeline_root, launcher=launcher, artifacts=artifacts))
 
 
 def main() -> None:
+    from pipeyard.cli.exiting import entered_from_main
+
+    entered_from_main()
     gc.disable()  # until the group's callback, once the command's module is imported
     try:
         cli(prog_name="pipeyard")

@@ -1,18 +1,22 @@
-"""The live terminal view of a run (rich), fed by engine events."""
+"""The live terminal view of a run (rich), fed by engine events; off a terminal, plain
+lines (and rich is not imported for them: see ``console.py``)."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from rich.console import Console, Group, RenderableType
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from pipeyard.engine.run_events import Event, LogLine, RunChanged, TaskChanged
 from pipeyard.entities import Task
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.live import Live
+    from rich.text import Text
+
+    from pipeyard.cli.console import PlainConsole
 
 STATE_STYLES = {
     "PENDING": "dim", "RUNNING": "bold blue", "SUCCEEDED": "green", "SKIPPED": "yellow",
@@ -44,7 +48,7 @@ def duration(task: Task, now: datetime | None = None) -> str:
 class Progress:
     """Collects events; renders a table of leaf tasks and a done/total count."""
 
-    console: Console
+    console: Console | PlainConsole
     verbose: bool = False
     tasks: dict[str, Task] = field(default_factory=dict)
     run_state: str = "PENDING"
@@ -54,7 +58,6 @@ class Progress:
     # would make a chatty task wait for the terminal (the engine calls us in its loop).
     _pending: list[Text] = field(default_factory=list)
     _last_flush: float = field(default_factory=time.monotonic)
-    _not_terminal: bool | None = None
 
     @property
     def log_lines(self) -> bool:
@@ -68,10 +71,10 @@ class Progress:
             self.tasks[task.task_id] = task
             if self.live is None and task.kind in LEAF_KINDS and task.state != (
                 previous.state if previous else None
-            ) and self._plain():
-                # Not a terminal, so no style would show: a plain string, without rich's
-                # Text or rendering (about 1 ms a line, two lines a task, in the engine's loop).
-                self.console.file.write(self._plain_line(task))
+            ) and not self.console.is_terminal:
+                # Not a terminal, so no style would show: plain text, without rich's
+                # rendering (about 1 ms a line, two lines a task, in the engine's loop).
+                self.console.file.write(_plain_line(task) + "\n")
         elif isinstance(event, RunChanged):
             self.run_state = event.run.state
         elif isinstance(event, LogLine) and self.verbose:
@@ -85,6 +88,8 @@ class Progress:
             # Not a terminal: plain buffered text, no markup, no wrapping.
             self.console.file.write(f"[{name}] {event.line}\n")
             return
+        from rich.text import Text
+
         self._pending.append(Text(f"[{name}] ", style="cyan") + Text(event.line))
         now = time.monotonic()
         if len(self._pending) >= 500 or now - self._last_flush >= 0.1:
@@ -93,28 +98,10 @@ class Progress:
     def flush_logs(self) -> None:
         self._last_flush = time.monotonic()
         if self._pending:
+            from rich.text import Text
+
             lines, self._pending = self._pending, []
             self.console.print(Text("\n").join(lines))
-
-    def _plain(self) -> bool:
-        """Whether the console is not a terminal; asked of rich once (it reads the
-        environment each time), since a run's output does not change its kind."""
-        if self._not_terminal is None:
-            self._not_terminal = not self.console.is_terminal
-        return self._not_terminal
-
-    @staticmethod
-    def _plain_line(task: Task) -> str:
-        shown = display_state(task)
-        line = f"{shown:<10} {task.path}"
-        if task.attempts > 1:
-            line += f" (attempt {task.attempts})"
-        if task.cached:
-            line += " (cached)"
-        d = duration(task)
-        if d and task.finished_at:
-            line += f" {d}"
-        return line + "\n"
 
     def counts(self) -> tuple[int, int]:
         leaves = [t for t in self.tasks.values() if t.kind in LEAF_KINDS]
@@ -122,6 +109,10 @@ class Progress:
         return done, len(leaves)
 
     def render(self) -> RenderableType:
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
         now = datetime.now().astimezone()
         leaves = [t for t in self.tasks.values() if t.kind in LEAF_KINDS]
         running = [t for t in leaves if t.state == "RUNNING"]
@@ -142,3 +133,16 @@ class Progress:
         if len(leaves) > len(shown):
             footer.append(f" · {len(leaves) - len(shown)} more not shown", style="dim")
         return Group(table, footer)
+
+
+def _plain_line(task: Task) -> str:
+    shown = display_state(task)
+    line = f"{shown:<10} {task.path}"
+    if task.attempts > 1:
+        line += f" (attempt {task.attempts})"
+    if task.cached:
+        line += " (cached)"
+    d = duration(task)
+    if d and task.finished_at:
+        line += f" {d}"
+    return line

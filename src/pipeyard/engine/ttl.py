@@ -18,20 +18,34 @@ import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, Protocol
 
 from pipeyard.config import Settings
 from pipeyard.engine import staging
 from pipeyard.engine.pipeline_config import run_limits
-from pipeyard.entities import FINAL_STATES, ListQuery, Predicate, Run
+from pipeyard.entities import FINAL_STATES
 from pipeyard.errors import NotFound
 from pipeyard.store.recorder import RunRecorder
+
+
+class FinishedRun(Protocol):
+    """What a TTL depends on: a ``Run``, or the store's narrow ``FinishedRun``."""
+
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def finished_at(self) -> datetime | None: ...
+    @property
+    def platform_spec(self) -> dict[str, Any] | None: ...
 
 
 def work_root(settings: Settings, run_id: str) -> Path:
     return settings.home / "work" / run_id
 
 
-def expires_at(run: Run) -> datetime | None:
+def expires_at(run: FinishedRun) -> datetime | None:
     """When the run's resources are released; None while it runs or without a TTL."""
     if run.state not in FINAL_STATES or run.finished_at is None:
         return None
@@ -61,17 +75,15 @@ def sweep(recorder: RunRecorder, settings: Settings, now: datetime) -> list[str]
     return released
 
 
-def _runs_with_work(recorder: RunRecorder, run_ids: list[str]) -> Iterator[Run]:
-    """The runs of these work directories, without their pipeline specs, 100 per query.
-    Every run keeps its directory unless a TTL removes it: one ``get_run`` (spec included)
-    per directory made each ``pipeyard run`` start slower with every run kept."""
-    lister = getattr(recorder, "list_runs", None)
-    if lister is None:  # a recorder that cannot list
-        for run_id in run_ids:
-            with contextlib.suppress(NotFound):
-                yield recorder.get_run(run_id)
+def _runs_with_work(recorder: RunRecorder, run_ids: list[str]) -> Iterator[FinishedRun]:
+    """The runs of these work directories that may have a TTL. Every run keeps its
+    directory unless a TTL removes it: one ``get_run`` (spec included) per directory made
+    each ``pipeyard run`` start slower with every run kept, so the store answers in one
+    small statement (``store/housekeeping.py``)."""
+    narrow = getattr(recorder, "finished_runs_among", None)
+    if narrow is not None:
+        yield from narrow(run_ids)
         return
-    for start in range(0, len(run_ids), 100):
-        chunk = run_ids[start:start + 100]
-        query = ListQuery(predicates=(Predicate("run_id", "IN", chunk),), page_size=len(chunk))
-        yield from lister(query, namespace=None, include_pipeline_spec=False).items
+    for run_id in run_ids:  # a recorder that cannot list
+        with contextlib.suppress(NotFound):
+            yield recorder.get_run(run_id)

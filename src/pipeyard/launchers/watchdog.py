@@ -10,6 +10,10 @@ So one small watchdog process per launcher holds the list of live task groups, r
 pipe whose only writer is the launching process. The kernel closes that pipe when the
 launcher dies, whatever the cause; the watchdog then SIGKILLs every group still on the
 list and exits. A normal shutdown tells it to exit without killing anything.
+
+``pipeyard run`` starts its watchdog first thing (``prestart``), on the other core while
+it imports: started with the first task instead, its interpreter was still starting up
+when the run, a few milliseconds later, told it to quit and waited for it to exit.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ for pgid in groups:
 
 
 class GroupWatchdog:
-    """Started lazily with the first task; one per launcher."""
+    """Started lazily with the first task (or adopted from ``prestart``); one per launcher."""
 
     def __init__(self) -> None:
         self._process: subprocess.Popen[bytes] | None = None
@@ -49,24 +53,11 @@ class GroupWatchdog:
         if self._write_fd is not None and self._process is not None and self._process.poll() is None:
             return self._write_fd
         self._close_fd()
-        read_fd, write_fd = os.pipe()  # not inheritable: no task holds the write end open
-        try:
-            self._process = subprocess.Popen(
-                [sys.executable, "-S", "-E", "-c", _WATCHDOG_CODE],
-                stdin=read_fd,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                # Its own session: a Ctrl-C aimed at pipeyard's terminal group does not end it early.
-                start_new_session=True,
-                env={},
-            )
-        except OSError:
-            os.close(write_fd)
+        started = _adopt_prestarted() or _start()
+        if started is None:
             return None
-        finally:
-            os.close(read_fd)
-        self._write_fd = write_fd
-        return write_fd
+        self._process, self._write_fd = started
+        return self._write_fd
 
     def _send(self, line: str) -> None:
         fd = self._ensure_started() if line.startswith("+") else self._write_fd
@@ -82,19 +73,22 @@ class GroupWatchdog:
         self._send(f"- {pgid}\n")
 
     def close(self) -> None:
-        """Normal shutdown: the watchdog exits and kills nothing."""
+        """Normal shutdown: the watchdog exits and kills nothing.
+
+        Not waited for: it exits by itself once it reads the line, and is reaped by a later
+        ``close`` (or, when this process leaves first, by init). Waiting was the last
+        thing ``pipeyard run`` did, for the length of an interpreter's exit."""
         if self._write_fd is not None:
             with contextlib.suppress(OSError):
                 os.write(self._write_fd, b"q\n")
         self._close_fd()
         if self._process is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._process.wait(5)
+            _EXITING.append(self._process)
             self._process = None
+        _EXITING[:] = [p for p in _EXITING if p.poll() is None]
 
     def __del__(self) -> None:
-        # A launcher dropped without aclose(): its tasks are over, so let the watchdog go
-        # (and reap it) rather than leave it running unwaited.
+        # A launcher dropped without aclose(): its tasks are over, so let the watchdog go.
         self.close()
 
     def _close_fd(self) -> None:
@@ -102,3 +96,53 @@ class GroupWatchdog:
             with contextlib.suppress(OSError):
                 os.close(self._write_fd)
             self._write_fd = None
+
+
+def _start() -> tuple[subprocess.Popen[bytes], int] | None:
+    """A watchdog process and the write end of its pipe."""
+    read_fd, write_fd = os.pipe()  # not inheritable: no task holds the write end open
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-S", "-E", "-c", _WATCHDOG_CODE],
+            stdin=read_fd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            # Its own session: a Ctrl-C aimed at pipeyard's terminal group does not end it early.
+            start_new_session=True,
+            env={},
+        )
+    except OSError:
+        os.close(write_fd)
+        return None
+    finally:
+        os.close(read_fd)
+    return process, write_fd
+
+
+# Watchdogs told to quit, until they are seen to have exited (and so are reaped).
+_EXITING: list[subprocess.Popen[bytes]] = []
+
+# A watchdog started ahead of its launcher (``prestart``): at most one, until adopted.
+_PRESTARTED: list[tuple[subprocess.Popen[bytes], int]] = []
+
+
+def prestart() -> None:
+    """Start a watchdog now, for the first ``GroupWatchdog`` that needs one to adopt.
+
+    For a process that will launch tasks soon but has much to import first (``pipeyard
+    run``). Unadopted, it exits with this process: its pipe closes then, with no group on
+    its list."""
+    if not _PRESTARTED:
+        started = _start()
+        if started is not None:
+            _PRESTARTED.append(started)
+
+
+def _adopt_prestarted() -> tuple[subprocess.Popen[bytes], int] | None:
+    while _PRESTARTED:
+        process, write_fd = _PRESTARTED.pop()
+        if process.poll() is None:
+            return process, write_fd
+        with contextlib.suppress(OSError):
+            os.close(write_fd)
+    return None

@@ -14,6 +14,7 @@ from pipeyard.store.claims import ClaimStore
 from pipeyard.store.db import create_db_engine
 from pipeyard.store.deployments import DeploymentStore
 from pipeyard.store.experiments import ExperimentStore
+from pipeyard.store.housekeeping import HousekeepingStore
 from pipeyard.store.migrate import upgrade_to_head
 from pipeyard.store.pipelines import PipelineStore
 from pipeyard.store.recurring import RecurringRunStore
@@ -23,7 +24,7 @@ from pipeyard.store.tasks import TaskStore
 
 
 class Store(PipelineStore, ExperimentStore, RunStore, ClaimStore, TaskStore, TaskWindowStore, RecurringRunStore,
-            DeploymentStore):
+            DeploymentStore, HousekeepingStore):
     """Safe to share between threads: each call checks a connection out of the pool."""
 
     def __enter__(self) -> Store:

@@ -17,7 +17,6 @@ import os
 import socket
 from datetime import datetime, timedelta, timezone
 
-from pipeyard.entities import ListQuery, Predicate
 from pipeyard.launchers.process import pid_alive
 from pipeyard.store import Store
 
@@ -56,19 +55,9 @@ def settle_abandoned_local_runs(store: Store, now: datetime | None = None) -> li
     """End as FAILED the runs whose `pipeyard run` process was killed (SIGKILL, a closed
     terminal, a lost machine); their running tasks and attempts are closed with the reason."""
     now = now or _now()
-    query = ListQuery(
-        predicates=(
-            Predicate("state", "IN", list(_OPEN_STATES)),
-            Predicate("worker_id", "IS_SUBSTRING", LOCAL_WORKER_PREFIX),
-        ),
-        page_size=200,
-    )
     settled = []
-    for run in store.list_runs(query, namespace=None, include_pipeline_spec=False).items:
-        worker = run.worker_id or ""
-        if not worker.startswith(LOCAL_WORKER_PREFIX):
-            continue
-        pid = _gone(worker, run.lease_expires_at, now)
+    for run in store.claimed_runs(_OPEN_STATES, LOCAL_WORKER_PREFIX):
+        pid = _gone(run.worker_id, run.lease_expires_at, now)
         if pid is None:
             continue
         reason = f"the `pipeyard run` process (pid {pid}) ended before the run finished"
