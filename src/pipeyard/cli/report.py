@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from pipeyard.cli.progress import STATE_STYLES, display_state, duration
 from pipeyard.config import Settings
 from pipeyard.entities import Run, Task
 from pipeyard.store import Store
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def public_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
@@ -55,6 +55,8 @@ def run_json(store: Store, run: Run) -> dict[str, Any]:
 
 
 def print_summary(console: Console, store: Store, run: Run, settings: Settings) -> None:
+    from rich.text import Text  # here: a --json run imports no rich at all
+
     tasks = store.list_tasks(run.run_id)
     leaves = [t for t in tasks if t.kind in ("CONTAINER", "IMPORTER")]
     if not console.is_terminal:
