@@ -75,3 +75,18 @@ def hold(pid_file: str, release_file: str) -> int:
     while not os.path.exists(release_file) and time.monotonic() < deadline:
         time.sleep(0.05)
     return os.getpid()
+
+
+@component()
+def describe_process() -> str:
+    """What the task's process started from: its PIPEYARD_T_* variables, input, streams, session."""
+    import json
+    import os
+    import sys
+
+    return json.dumps({
+        "env": {k: v for k, v in os.environ.items() if k.startswith("PIPEYARD_T_")},
+        "stdin": os.readlink("/proc/self/fd/0"),
+        "line_buffered": [sys.stdout.line_buffering, sys.stderr.line_buffering],
+        "leader": os.getpgid(0) == os.getpid() == os.getsid(0),
+    })

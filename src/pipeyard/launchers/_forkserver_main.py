@@ -77,7 +77,7 @@ def _kind(name: str, module: Any) -> str:
     return "other"
 
 
-def _report_modules(path: str, baseline: set[str]) -> None:
+def _report_modules(path: str, baseline: frozenset[str]) -> None:
     """Write the modules the task imported beyond the server's (see preload.py)."""
     found = [[name, _kind(name, module)] for name, module in list(sys.modules.items()) if name not in baseline]
     partial = f"{path}.{os.getpid()}"
@@ -86,31 +86,57 @@ def _report_modules(path: str, baseline: set[str]) -> None:
     os.replace(partial, path)
 
 
+# What the server has imported, taken once before its first fork (``_settle``): a child
+# that built it from sys.modules itself wrote a thousand-entry set into shared pages.
+_BASELINE: frozenset[str] = frozenset()
+
+
+def _take_env(env: dict[str, str]) -> None:
+    """Make ``os.environ`` exactly ``env``, touching only the variables that differ.
+
+    A task's environment is the server's plus a few variables (PATH, the task's own);
+    clearing and refilling all of them re-ran libc's setenv (a malloc and an environ
+    array realloc each) and rebuilt os.environ's dicts: a hundred copied pages per child."""
+    current = os.environ
+    for name in [name for name in current if name not in env]:
+        del current[name]
+    for name, value in env.items():
+        if current.get(name) != value:
+            current[name] = value
+
+
+def _default_signal(signum: int, handler: Any) -> None:
+    if signal.getsignal(signum) is not handler:
+        signal.signal(signum, handler)
+
+
 def _run_child(request: dict[str, Any], out_fd: int) -> int:
-    """Everything after fork in the child; returns the exit code."""
-    baseline = set(sys.modules)
+    """Everything after fork in the child; returns the exit code.
+
+    Each write here lands on a page shared with the server and so costs a page copy
+    (the child's main cost): what the server could set up once is set up there
+    (``_settle``), and what is already as wanted is left alone."""
     os.setsid()
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
+    _default_signal(signal.SIGTERM, signal.SIG_DFL)
+    _default_signal(signal.SIGINT, signal.default_int_handler)
+    # Standard input is /dev/null already (the server's own, see _settle).
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
-    os.close(devnull)
     os.close(out_fd)
-    # Output is read live by the launcher; do not hold it in a block buffer.
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    # Output is read live by the launcher; do not hold it in a block buffer (the server's
+    # streams are line-buffered already, see _settle).
+    for stream in (sys.stdout, sys.stderr):
+        if not stream.line_buffering:  # type: ignore[union-attr]
+            stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     code = 0
     try:
         # Join the task's cgroups (memory/CPU limits) before the task allocates anything.
         for procs in request.get("cgroup_procs", ()):
             with open(procs, "w") as f:
                 f.write(str(os.getpid()))
-        os.environ.clear()
-        os.environ.update(request["env"])
+        _take_env(request["env"])
         if request.get("cwd"):
             os.chdir(request["cwd"])
         sys.path[:0] = request.get("sys_path", [])
@@ -125,7 +151,7 @@ def _run_child(request: dict[str, Any], out_fd: int) -> int:
     if request.get("report"):
         # Never the task's concern: a failure here only loses the record.
         with contextlib.suppress(Exception):
-            _report_modules(request["report"], baseline)
+            _report_modules(request["report"], _BASELINE)
     try:
         import atexit
 
@@ -311,6 +337,27 @@ def _warm_up() -> None:
         sys.stderr.flush()
 
 
+def _keep_baseline() -> None:
+    # Nothing the server runs between forks imports; should anything, the baseline stays exact.
+    global _BASELINE
+    if len(sys.modules) != len(_BASELINE):
+        _BASELINE = frozenset(sys.modules)
+
+
+def _settle() -> None:
+    """Set up once, before the first fork, what every child would otherwise set up for itself."""
+    _keep_baseline()
+    # The children's standard input; the launcher started us on /dev/null already, but a
+    # server started otherwise must not hand its children its own input.
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    if devnull != 0:
+        os.dup2(devnull, 0)
+        os.close(devnull)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+        stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+
+
 class Server:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -355,6 +402,7 @@ class Server:
             return True
         out_fd = fds[0]
         compile_module(request["args"])
+        _keep_baseline()
         try:
             pid = os.fork()
         except OSError as exc:
@@ -437,6 +485,7 @@ def main() -> None:
     if threads > 1:
         sock.close()
         os._exit(3)
+    _settle()
     # What exists now lives as long as this process: keep the children's collector off it
     # (a collection would otherwise touch, and so copy, every page of it in each child).
     gc.freeze()
