@@ -43,7 +43,7 @@ from pipeyard.launchers import arg_files, gpus
 from pipeyard.launchers.base import LaunchRequest, LaunchResult
 from pipeyard.launchers.component_files import ComponentFiles
 from pipeyard.launchers.forkserver import ForkServer, ForkServerError, fork_server_enabled
-from pipeyard.launchers.host_env import task_base_env
+from pipeyard.launchers.host_env import task_base_env_shared
 from pipeyard.launchers.mounts import Mounter
 from pipeyard.launchers.priority import lower_priority, task_nice_from_env
 from pipeyard.launchers.process import (
@@ -120,6 +120,7 @@ class LocalLauncher:
         self._warm_servers = WarmServers(self.envs_dir / PRELOAD_DIR, enabled=self.fork_server and preload_wanted(),
                                          idle_seconds=idle_seconds_from_env())
         self._pipeline_key: str | None = None
+        self._host_envs: dict[str, tuple[Mapping[str, str], dict[str, str]]] = {}
 
     def warm_up(self) -> None:
         """Start the fork server now, in the background (call from a running loop).
@@ -207,8 +208,17 @@ class LocalLauncher:
     # ------------------------------------------------------------------ environment
 
     def _env(self, request: LaunchRequest, interpreter: str) -> dict[str, str]:
-        env = {**task_base_env(), **request.env}
-        return with_path_prepended(env, shim_dir(self.envs_dir, interpreter))
+        # The host's part, with the interpreter's shims first on PATH, is the same for every
+        # task until os.environ changes: built once per interpreter (it was 0.4 ms a task).
+        host = task_base_env_shared()
+        cached = self._host_envs.get(interpreter)
+        if cached is None or cached[0] is not host:
+            cached = (host, with_path_prepended(dict(host), shim_dir(self.envs_dir, interpreter)))
+            self._host_envs[interpreter] = cached
+        env = {**cached[1], **request.env}
+        if "PATH" in request.env:  # the task's own PATH, still behind the shims
+            env = with_path_prepended(env, shim_dir(self.envs_dir, interpreter))
+        return env
 
     # ------------------------------------------------------------------ Python components
 

@@ -38,6 +38,7 @@ THREAD_LIMITS = {
 # Recorded modules of these kinds may be preloaded (written by the child, see _forkserver_main.py).
 PRELOADABLE_KINDS = ("stdlib", "site")
 MAX_MODULES = 5000
+_KEPT = 1024  # paths and records kept in memory by one Records
 
 
 @dataclass(frozen=True)
@@ -72,24 +73,49 @@ def union(plans: Iterable[Sequence[str]]) -> tuple[str, ...]:
 
 
 class Records:
-    """Module records under ``root``: one JSON file per (interpreter, component source)."""
+    """Module records under ``root``: one JSON file per (interpreter, component source).
+
+    Every task asks for its record (``WarmServers.pick``); a chain of one component asks
+    for the same one a thousand times. Paths are kept by (interpreter, source), and a
+    record read once is kept while its file's stat says it is the same file."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._paths: dict[tuple[str, str], Path] = {}
+        self._read: dict[Path, tuple[tuple[int, int, int], Record]] = {}
 
     def path(self, interpreter: str, source: str) -> Path:
+        known = self._paths.get((interpreter, source))
+        if known is not None:
+            return known
         where = hashlib.sha256(os.path.abspath(interpreter).encode()).hexdigest()[:16]
         what = hashlib.sha256(source.encode()).hexdigest()[:32]
-        return self.root / where / f"{what}.json"
+        path = self.root / where / f"{what}.json"
+        if len(self._paths) >= _KEPT:
+            self._paths.clear()
+        self._paths[(interpreter, source)] = path
+        return path
 
     def read(self, path: Path) -> Record | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None  # absent: the task simply runs cold and records again
+        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        kept = self._read.get(path)
+        if kept is not None and kept[0] == key:
+            return kept[1]
         try:
             data = json.loads(path.read_text())
             modules = tuple((str(n), str(k)) for n, k in data.get("modules", []))
             unsafe = data.get("unsafe")
-            return Record(modules, None if unsafe is None else str(unsafe))
+            record = Record(modules, None if unsafe is None else str(unsafe))
         except (OSError, ValueError, TypeError, AttributeError):
-            return None  # absent or damaged: the task simply runs cold and records again
+            return None  # damaged: as if absent
+        if len(self._read) >= _KEPT:
+            self._read.clear()
+        self._read[path] = (key, record)
+        return record
 
     def write(self, path: Path, record: Record) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

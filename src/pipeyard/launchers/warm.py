@@ -153,12 +153,10 @@ class WarmServers:
         path = self.records.path(interpreter, source)
         record = self.records.read(path)
         planned = plan(record)
-        report = str(path.with_name(f".{uuid.uuid4().hex}.report"))
-        if record is None:
-            path.parent.mkdir(parents=True, exist_ok=True)
         if planned is None:
             # Known and not worth (or not safe) preloading: no need to record it again.
-            return Pick(None, path, report if record is None else None)
+            return Pick(None, path, None) if record is not None else Pick(None, path, _report_path(path, True))
+        report = _report_path(path, False)
         warm = self._covering(interpreter, frozenset(planned), {path}, create=True)
         assert warm is not None and warm.start is not None
         server = await asyncio.shield(warm.start)
@@ -284,6 +282,13 @@ def runs_tasks_on(interpreter: str, python: str, envs_dir: Path) -> bool:
     ``interpreter``: the host's interpreter or one of its venvs (a remembered file is
     never trusted to name any other)."""
     return interpreter == python or Path(interpreter).is_relative_to(envs_dir)
+
+
+def _report_path(record: Path, make_folder: bool) -> str:
+    """Where a child writes its imports for ``record``."""
+    if make_folder:
+        record.parent.mkdir(parents=True, exist_ok=True)
+    return str(record.with_name(f".{uuid.uuid4().hex}.report"))
 
 
 def _pipeline_path(records: Records, pipeline_key: str) -> Path:

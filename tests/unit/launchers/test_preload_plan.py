@@ -60,3 +60,18 @@ def test_a_damaged_record_reads_as_none(tmp_path: Path) -> None:
     path.write_text("{not json")
     assert records.read(path) is None
     assert records.path("/a/python", "src") != records.path("/b/python", "src")
+
+
+def test_a_kept_record_is_never_older_than_its_file(tmp_path: Path) -> None:
+    mine, other = Records(tmp_path), Records(tmp_path)  # another process's, on the same folder
+    path = mine.path("/usr/bin/python3", "def f(): pass")
+    assert mine.path("/usr/bin/python3", "def f(): pass") == path
+    assert mine.read(path) is None
+    mine.write(path, Record((("json", "stdlib"),)))
+    assert mine.read(path) == Record((("json", "stdlib"),))
+    other.write(path, Record((("numpy", "site"),)))
+    assert mine.read(path) == Record((("numpy", "site"),))
+    other.mark_unsafe([path], "threads")
+    assert mine.read(path) == Record((("numpy", "site"),), "threads")
+    path.unlink()
+    assert mine.read(path) is None
