@@ -2,17 +2,22 @@
 used to set up for itself (``_forkserver_main._settle``, ``_take_env``): exactly the task's
 environment (a variable the server has and the task has not is gone, a changed one changed),
 /dev/null as input, line-buffered output, its own session; and its module report lists only
-what it imported beyond the server."""
+what it imported beyond the server. The server forks each task's child ahead of its request
+(the spare): the next task runs in it, and it holds nothing but its socket and goes with the
+server."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 from pathlib import Path
 
 import pytest
 from tests.support.launcher_components import describe_process
 from tests.support.launcher_kfp_tasks import compile_component, executor_output, python_request
+from tests.support.processes import gone, wait_until
 
 from pipeyard.launchers import LocalLauncher
 
@@ -49,3 +54,49 @@ def test_a_forked_task_starts_from_its_own_environment_and_streams(
         assert seen["stdin"] == "/dev/null"
         assert seen["line_buffered"] == [True, True]
         assert seen["leader"] is True
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                found.append(int(entry.name))
+    return found
+
+
+def _spare_descriptors(pid: int) -> list[str]:
+    """What the spare holds open beyond its standard streams."""
+    fds = Path(f"/proc/{pid}/fd")
+    return sorted(os.readlink(fd) for fd in fds.iterdir() if int(fd.name) > 2)
+
+
+async def _spare_runs_the_next_task(tmp_path: Path) -> tuple[int, list[str], int, int]:
+    compiled = compile_component(describe_process, tmp_path)
+    launcher = LocalLauncher(envs_dir=tmp_path / "envs")
+    try:
+        for run in range(2):  # the first compiles the module: its spare is forked after
+            result = await launcher.launch(python_request(compiled, tmp_path / f"run-{run}", {}))
+            assert result.exit_code == 0
+        process = launcher._servers[launcher.python]._process
+        assert process is not None
+        (spare,) = _children(process.pid)  # the tasks were reaped: only the spare is left
+        held = _spare_descriptors(spare)
+        root = tmp_path / "run-2"
+        result = await launcher.launch(python_request(compiled, root, {}))
+        assert result.exit_code == 0
+        ran_in = json.loads(executor_output(root)["parameterValues"]["Output"])["pid"]
+        (next_spare,) = _children(process.pid)
+    finally:
+        await launcher.aclose()
+    return spare, held, ran_in, next_spare
+
+
+def test_the_next_task_runs_in_the_spare_which_goes_with_the_server(tmp_path: Path) -> None:
+    spare, held, ran_in, next_spare = asyncio.run(_spare_runs_the_next_task(tmp_path))
+    assert ran_in == spare != next_spare
+    # No task's output pipe (its log would wait for the spare), no file: its socket, and the
+    # server's epoll descriptor that every forked child inherits.
+    assert [fd for fd in held if not fd.startswith(("socket:", "anon_inode:[eventpoll]"))] == []
+    assert sum(fd.startswith("socket:") for fd in held) == 1
+    wait_until(lambda: gone(next_spare), "the spare to exit with its server")

@@ -89,4 +89,5 @@ def describe_process() -> str:
         "stdin": os.readlink("/proc/self/fd/0"),
         "line_buffered": [sys.stdout.line_buffering, sys.stderr.line_buffering],
         "leader": os.getpgid(0) == os.getpid() == os.getsid(0),
+        "pid": os.getpid(),
     })

@@ -24,6 +24,7 @@ import signal
 import socket
 import sys
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 MAX_MESSAGE = 1 << 20
@@ -110,17 +111,38 @@ def _default_signal(signum: int, handler: Any) -> None:
         signal.signal(signum, handler)
 
 
-def _run_child(request: dict[str, Any], out_fd: int) -> int:
-    """Everything after fork in the child; returns the exit code.
-
-    Each write here lands on a page shared with the server and so costs a page copy
-    (the child's main cost): what the server could set up once is set up there
-    (``_settle``), and what is already as wanted is left alone."""
+def _become_task() -> None:
+    """The child's set-up that no request decides: its own session, default signals."""
     os.setsid()
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     _default_signal(signal.SIGTERM, signal.SIG_DFL)
     _default_signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _run_spare(sock: socket.socket) -> int:
+    """A child forked before its request (``Server._fork_spare``): set up, then wait for
+    the request the server forwards; exit quietly if the server goes away first."""
+    _become_task()
+    try:
+        data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 1)
+    except OSError:
+        return 0
+    finally:
+        sock.close()
+    if not data or not fds:
+        for fd in fds:
+            os.close(fd)
+        return 0
+    return _run_child(json.loads(data), fds[0])
+
+
+def _run_child(request: dict[str, Any], out_fd: int) -> int:
+    """Everything after ``_become_task`` in the child; returns the exit code.
+
+    Each write here lands on a page shared with the server and so costs a page copy
+    (the child's main cost): what the server could set up once is set up there
+    (``_settle``), and what is already as wanted is left alone."""
     # Standard input is /dev/null already (the server's own, see _settle).
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
@@ -266,28 +288,29 @@ def _file_key(path: str) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def compile_module(args: list[str]) -> None:
+def compile_module(args: list[str]) -> bool:
     """In the server, before forking: compile the request's component module once (the
     launcher writes one file per component source, so its path and stat are the key).
     Each child would otherwise read and unmarshal it again. Failures are the child's
-    to meet, through the ordinary loader."""
+    to meet, through the ordinary loader. True when the compiled code kept here changed
+    (a spare forked before it does not have it)."""
     direct = _direct_args(args)
     if direct is None:
-        return
+        return False
     path = direct["--component_module_path"]
     key = _file_key(path)
     if key is None or (path in _CODE and _CODE[path][0] == key):
-        return
+        return False
     try:
         with open(path, "rb") as f:
             source = f.read()
         code = compile(source, path, "exec", dont_inherit=True)
     except Exception:  # noqa: BLE001 - a syntax error is reported by the child's import
-        _CODE.pop(path, None)
-        return
+        return _CODE.pop(path, None) is not None
     if len(_CODE) >= 256:
         _CODE.clear()
     _CODE[path] = (key, code)
+    return True
 
 
 # A component the server runs through KFP's executor before its first fork (see _warm_up).
@@ -359,9 +382,20 @@ def _settle() -> None:
 
 
 class Server:
+    """Forks a child per request; keeps one child forked ahead ("the spare").
+
+    In a chain the launcher waits for each task, so a task's fork is on the run's critical
+    path: the page-table copy here and, in the child, the pages the fork's return and its
+    set-up copy (about a third of a trivial child's cost). The spare pays that while the
+    previous task runs; a request is then only forwarded to it (the request's own bytes
+    and output pipe, over a socket pair of its own). A request whose component module was
+    just compiled here is forked directly, as is any request when there is no spare: a
+    spare forked before the compile would load the module itself."""
+
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.children: dict[int, Any] = {}  # pid -> request id
+        self.spare: tuple[int, socket.socket] | None = None
         self.selector = selectors.DefaultSelector()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
@@ -401,32 +435,79 @@ class Server:
             _send(self.sock, {"id": request["id"], "error": "no output pipe received"})
             return True
         out_fd = fds[0]
-        compile_module(request["args"])
+        fresh = compile_module(request["args"])
         _keep_baseline()
-        try:
-            pid = os.fork()
-        except OSError as exc:
-            os.close(out_fd)
-            _send(self.sock, {"id": request["id"], "error": f"fork failed: {exc}"})
-            return True
+        pid = None if fresh else self._hand_to_spare(data, out_fd)
+        if pid is None:
+            self._drop_spare()  # forked before the module's code was: let it go
+            try:
+                pid = self._fork(lambda: _run_child(request, out_fd))
+            except OSError as exc:
+                os.close(out_fd)
+                _send(self.sock, {"id": request["id"], "error": f"fork failed: {exc}"})
+                return True
+        os.close(out_fd)
+        self.children[pid] = request["id"]
+        _send(self.sock, {"id": request["id"], "pid": pid})
+        self._fork_spare()
+        # The child may have exited before we registered it; a reap now catches that.
+        self.reap()
+        return True
+
+    def _fork(self, run: Callable[[], int], spare: socket.socket | None = None) -> int:
+        """Fork a child that closes the server's descriptors and runs ``run``: at once as a
+        task, or, given the server's end of a spare's socket pair, as that spare."""
+        pid = os.fork()
         if pid == 0:
             code = 1
             try:
                 self.sock.close()
                 os.close(self.wake_r)
                 os.close(self.wake_w)
-                code = _run_child(request, out_fd)
+                if spare is None:
+                    _become_task()
+                else:
+                    spare.close()  # else the spare would never see the server go
+                code = run()
             finally:
                 os._exit(code)
-        os.close(out_fd)
-        self.children[pid] = request["id"]
-        _send(self.sock, {"id": request["id"], "pid": pid})
-        # The child may have exited before we registered it; a reap now catches that.
-        self.reap()
-        return True
+        return pid
+
+    def _fork_spare(self) -> None:
+        if self.spare is not None:
+            return
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            for sock in (ours, theirs):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, MAX_MESSAGE)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, MAX_MESSAGE)
+            self.spare = (self._fork(lambda: _run_spare(theirs), spare=ours), ours)
+        except OSError:
+            ours.close()  # no spare: requests are forked directly
+        finally:
+            theirs.close()
+
+    def _hand_to_spare(self, data: bytes, out_fd: int) -> int | None:
+        """Forward the request to the spare; its pid, or None when there is no live spare."""
+        if self.spare is None:
+            return None
+        pid, sock = self.spare
+        self.spare = None
+        try:
+            socket.send_fds(sock, [data], [out_fd])
+        except OSError:
+            return None  # it died meanwhile; reaped as a stranger
+        finally:
+            sock.close()
+        return pid
+
+    def _drop_spare(self) -> None:
+        if self.spare is not None:
+            self.spare[1].close()  # it sees the end of its socket and exits
+            self.spare = None
 
     def reap(self) -> None:
-        while self.children:
+        while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
@@ -439,6 +520,7 @@ class Server:
 
     def shutdown(self) -> None:
         # The launcher is gone: its tasks must not outlive it.
+        self._drop_spare()
         for pid in list(self.children):
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
