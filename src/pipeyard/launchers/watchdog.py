@@ -14,11 +14,18 @@ list and exits. A normal shutdown tells it to exit without killing anything.
 ``pipeyard run`` starts its watchdog first thing (``prestart``), on the other core while
 it imports: started with the first task instead, its interpreter was still starting up
 when the run, a few milliseconds later, told it to quit and waited for it to exit.
+
+The list is a table of group ids in shared memory (a memfd both map): the launcher adds
+and removes a group with one store into it, so a task costs the watchdog no wake-up (a
+pipe write per watch and per forget woke it twice per task, and on a busy machine it ran
+on the launcher's CPU meanwhile). Without a memfd, or with the table full, groups go down
+the pipe as lines instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import subprocess
 import sys
@@ -34,12 +41,57 @@ for line in sys.stdin.buffer:
         groups.discard(int(pgid))
     elif op == b"q":
         sys.exit(0)
+if len(sys.argv) > 1:
+    import mmap
+    with mmap.mmap(int(sys.argv[1]), 0, access=mmap.ACCESS_READ) as table:
+        view = memoryview(table).cast("i")
+        groups.update(pgid for pgid in view if pgid > 0)
+        view.release()
 for pgid in groups:
     try:
         os.killpg(pgid, signal.SIGKILL)
     except OSError:
         pass
 """
+# Far more than tasks at once; only the pages of slots in use are ever touched.
+TABLE_SLOTS = 16384
+
+
+class _Table:
+    """The launcher's side of the shared table: one slot per live group, 0 when free."""
+
+    def __init__(self) -> None:
+        self.fd = os.memfd_create("pipeyard-watchdog")  # close-on-exec: only the watchdog gets it
+        try:
+            os.ftruncate(self.fd, TABLE_SLOTS * 4)
+            self._map = mmap.mmap(self.fd, TABLE_SLOTS * 4)
+        except OSError:
+            os.close(self.fd)
+            raise
+        self._slots = memoryview(self._map).cast("i")
+        self._free = list(range(TABLE_SLOTS - 1, -1, -1))
+        self._used: dict[int, int] = {}  # group id -> slot
+
+    def add(self, pgid: int) -> bool:
+        if not self._free or pgid in self._used or pgid <= 0:
+            return False
+        slot = self._free.pop()
+        self._slots[slot] = pgid
+        self._used[pgid] = slot
+        return True
+
+    def remove(self, pgid: int) -> bool:
+        slot = self._used.pop(pgid, None)
+        if slot is None:
+            return False
+        self._slots[slot] = 0
+        self._free.append(slot)
+        return True
+
+    def close(self) -> None:
+        self._slots.release()
+        self._map.close()
+        os.close(self.fd)
 
 
 class GroupWatchdog:
@@ -48,15 +100,18 @@ class GroupWatchdog:
     def __init__(self) -> None:
         self._process: subprocess.Popen[bytes] | None = None
         self._write_fd: int | None = None
+        self._table: _Table | None = None
 
     def _ensure_started(self) -> int | None:
         if self._write_fd is not None and self._process is not None and self._process.poll() is None:
             return self._write_fd
         self._close_fd()
-        started = _adopt_prestarted() or _start()
+        # A restarted watchdog gets the table that already lists the live groups.
+        started = (_adopt_prestarted() if self._table is None else None) or _start(self._table)
         if started is None:
             return None
-        self._process, self._write_fd = started
+        self._process, self._write_fd, table = started
+        self._table = self._table or table
         return self._write_fd
 
     def _send(self, line: str) -> None:
@@ -67,9 +122,13 @@ class GroupWatchdog:
             os.write(fd, line.encode())
 
     def watch(self, pgid: int) -> None:
+        if self._ensure_started() is not None and self._table is not None and self._table.add(pgid):
+            return
         self._send(f"+ {pgid}\n")
 
     def forget(self, pgid: int) -> None:
+        if self._table is not None and self._table.remove(pgid):
+            return
         self._send(f"- {pgid}\n")
 
     def close(self) -> None:
@@ -86,6 +145,9 @@ class GroupWatchdog:
             _EXITING.append(self._process)
             self._process = None
         _EXITING[:] = [p for p in _EXITING if p.poll() is None]
+        if self._table is not None:
+            self._table.close()  # the watchdog has its own descriptor of it
+            self._table = None
 
     def __del__(self) -> None:
         # A launcher dropped without aclose(): its tasks are over, so let the watchdog go.
@@ -98,15 +160,24 @@ class GroupWatchdog:
             self._write_fd = None
 
 
-def _start() -> tuple[subprocess.Popen[bytes], int] | None:
-    """A watchdog process and the write end of its pipe."""
+_Started = tuple[subprocess.Popen[bytes], int, _Table | None]
+
+
+def _start(table: _Table | None = None) -> _Started | None:
+    """A watchdog process, the write end of its pipe, and its table (``table``, or a new
+    one; None without memfds)."""
+    if table is None:
+        with contextlib.suppress(OSError, AttributeError):  # AttributeError: no os.memfd_create
+            table = _Table()
+    pass_fds = (table.fd,) if table is not None else ()
     read_fd, write_fd = os.pipe()  # not inheritable: no task holds the write end open
     try:
         process = subprocess.Popen(
-            [sys.executable, "-S", "-E", "-c", _WATCHDOG_CODE],
+            [sys.executable, "-S", "-E", "-c", _WATCHDOG_CODE, *(str(fd) for fd in pass_fds)],
             stdin=read_fd,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            pass_fds=pass_fds,
             # Its own session: a Ctrl-C aimed at pipeyard's terminal group does not end it early.
             start_new_session=True,
             env={},
@@ -116,14 +187,14 @@ def _start() -> tuple[subprocess.Popen[bytes], int] | None:
         return None
     finally:
         os.close(read_fd)
-    return process, write_fd
+    return process, write_fd, table
 
 
 # Watchdogs told to quit, until they are seen to have exited (and so are reaped).
 _EXITING: list[subprocess.Popen[bytes]] = []
 
 # A watchdog started ahead of its launcher (``prestart``): at most one, until adopted.
-_PRESTARTED: list[tuple[subprocess.Popen[bytes], int]] = []
+_PRESTARTED: list[_Started] = []
 
 
 def prestart() -> None:
@@ -138,11 +209,13 @@ def prestart() -> None:
             _PRESTARTED.append(started)
 
 
-def _adopt_prestarted() -> tuple[subprocess.Popen[bytes], int] | None:
+def _adopt_prestarted() -> _Started | None:
     while _PRESTARTED:
-        process, write_fd = _PRESTARTED.pop()
+        process, write_fd, table = _PRESTARTED.pop()
         if process.poll() is None:
-            return process, write_fd
+            return process, write_fd, table
         with contextlib.suppress(OSError):
             os.close(write_fd)
+        if table is not None:
+            table.close()
     return None
