@@ -30,7 +30,7 @@ class ComponentFiles:
         """The module file holding ``source``, written on first use."""
         digest = hashlib.sha256(source.encode()).hexdigest()[:32]
         known = self._written.get(digest)
-        if known is not None and known.exists():
+        if known is not None and os.path.exists(known):  # a temp cleaner may have removed it
             return known
         if self._root is None or not self._root.exists():
             self._root = Path(tempfile.mkdtemp(prefix="pipeyard-components-"))

@@ -17,6 +17,7 @@ import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 # How long a task gets between SIGTERM and SIGKILL when it is cancelled or
 # times out: long enough for Python's default handlers to flush, short enough
@@ -128,8 +129,7 @@ class OutputPump:
     stream, transport or task per pump (those were a millisecond of a trivial task)."""
 
     def __init__(self, read_fd: int, log_path: str, on_output: Callable[[str], None] | None) -> None:
-        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(log_path, "ab", buffering=0)  # noqa: SIM115 - closed in _close()
+        self._log = _open_log(log_path)
         self._read_fd = read_fd
         self._on_output = on_output
         self._partial = b""
@@ -220,6 +220,15 @@ class OutputPump:
         if self._done is None:
             os.close(self._read_fd)
             self._log.close()
+
+
+def _open_log(log_path: str) -> BinaryIO:
+    # The attempt's folder usually exists already: try first, make it only when missing.
+    try:
+        return open(log_path, "ab", buffering=0)  # noqa: SIM115 - the pump closes it
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
+        return open(log_path, "ab", buffering=0)  # noqa: SIM115 - the pump closes it
 
 
 def append_to_log(log_path: str, text: str, on_output: Callable[[str], None] | None = None) -> None:
