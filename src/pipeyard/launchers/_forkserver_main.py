@@ -390,7 +390,12 @@ class Server:
     previous task runs; a request is then only forwarded to it (the request's own bytes
     and output pipe, over a socket pair of its own). A request whose component module was
     just compiled here is forked directly, as is any request when there is no spare: a
-    spare forked before the compile would load the module itself."""
+    spare forked before the compile would load the module itself.
+
+    A spare is not free: while it lives, every page this process writes is copied rather
+    than reused (about 1 ms of CPU a task). So one is forked only while a single task
+    runs, as in a chain; with tasks in parallel the CPUs are busy anyway and a fork
+    ahead would only add work."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -449,7 +454,8 @@ class Server:
         os.close(out_fd)
         self.children[pid] = request["id"]
         _send(self.sock, {"id": request["id"], "pid": pid})
-        self._fork_spare()
+        if len(self.children) == 1:
+            self._fork_spare()
         # The child may have exited before we registered it; a reap now catches that.
         self.reap()
         return True
