@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.support.launcher_components import describe_process
@@ -71,7 +72,7 @@ def _spare_descriptors(pid: int) -> list[str]:
     return sorted(os.readlink(fd) for fd in fds.iterdir() if int(fd.name) > 2)
 
 
-async def _spare_runs_the_next_task(tmp_path: Path) -> tuple[int, list[str], int, int]:
+async def _spare_runs_the_next_task(tmp_path: Path) -> tuple[int, list[str], dict[str, Any], int]:
     compiled = compile_component(describe_process, tmp_path)
     launcher = LocalLauncher(envs_dir=tmp_path / "envs")
     try:
@@ -85,16 +86,18 @@ async def _spare_runs_the_next_task(tmp_path: Path) -> tuple[int, list[str], int
         root = tmp_path / "run-2"
         result = await launcher.launch(python_request(compiled, root, {}))
         assert result.exit_code == 0
-        ran_in = json.loads(executor_output(root)["parameterValues"]["Output"])["pid"]
+        seen = json.loads(executor_output(root)["parameterValues"]["Output"])
         (next_spare,) = _children(process.pid)
     finally:
         await launcher.aclose()
-    return spare, held, ran_in, next_spare
+    return spare, held, seen, next_spare
 
 
 def test_the_next_task_runs_in_the_spare_which_goes_with_the_server(tmp_path: Path) -> None:
-    spare, held, ran_in, next_spare = asyncio.run(_spare_runs_the_next_task(tmp_path))
-    assert ran_in == spare != next_spare
+    spare, held, seen, next_spare = asyncio.run(_spare_runs_the_next_task(tmp_path))
+    assert seen["pid"] == spare != next_spare
+    # The spare rehearsed the executor before the request; none of that shows.
+    assert seen["leftovers"] == [] and seen["argv"][1].endswith("/ephemeral_component.py")
     # No task's output pipe (its log would wait for the spare), no file: its socket, and the
     # server's epoll descriptor that every forked child inherits.
     assert [fd for fd in held if not fd.startswith(("socket:", "anon_inode:[eventpoll]"))] == []

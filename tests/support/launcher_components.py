@@ -90,4 +90,7 @@ def describe_process() -> str:
         "line_buffered": [sys.stdout.line_buffering, sys.stderr.line_buffering],
         "leader": os.getpgid(0) == os.getpid() == os.getsid(0),
         "pid": os.getpid(),
+        # What the fork server's rehearsal in a spare must not leave behind.
+        "leftovers": [m for m in sys.modules if "pipeyard_warm" in m] + [p for p in sys.path if "rehearsal" in p],
+        "argv": sys.argv[1:3],
     })

@@ -121,9 +121,10 @@ def _become_task() -> None:
 
 
 def _run_spare(sock: socket.socket) -> int:
-    """A child forked before its request (``Server._fork_spare``): set up, then wait for
-    the request the server forwards; exit quietly if the server goes away first."""
+    """A child forked before its request (``Server._fork_spare``): set up, rehearse, then
+    wait for the request the server forwards; exit quietly if the server goes away first."""
     _become_task()
+    _rehearse()
     try:
         data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 1)
     except OSError:
@@ -236,11 +237,12 @@ def _execute(args: list[str]) -> None:
     _execute_direct(direct["--component_module_path"], direct["--function_to_execute"], direct["--executor_input"])
 
 
-def _execute_direct(module_path: str, func_name: str, executor_input_json: str) -> None:
+def _execute_direct(module_path: str, func_name: str, executor_input_json: str, code: Any = None) -> None:
     """What ``executor_main()`` does for these options (same log lines, module, Executor
     call and errors) without building its argument parser per task: argparse's set-up
     (its gettext look-ups stat locale files) was about 2 ms of a 6 ms child. The
-    module's code comes compiled from the server when it compiled it (``compile_module``)."""
+    module's code comes compiled from the server when it compiled it (``compile_module``),
+    or is ``code`` (``_rehearse``)."""
     import logging
 
     from kfp.dsl import executor, executor_main
@@ -251,7 +253,7 @@ def _execute_direct(module_path: str, func_name: str, executor_input_json: str) 
     module_name = os.path.basename(module_path)[: -len(".py")]
     logging.info(f'Loading KFP component "{func_name}" from {module_path} '
                  f'(directory "{module_directory}" and module name "{module_name}")')
-    module = _load_module(module_name, module_directory, module_path)
+    module = _load_module(module_name, module_directory, module_path, code)
     executor_input = json.loads(executor_input_json)
     function_to_execute = getattr(module, func_name)
     logging.info(f"Got executor_input:\n{json.dumps(executor_input, indent=4)}")
@@ -262,7 +264,7 @@ def _execute_direct(module_path: str, func_name: str, executor_input_json: str) 
         logging.info(f"Wrote executor output file to {output_file}.")
 
 
-def _load_module(module_name: str, module_directory: str, module_path: str) -> Any:
+def _load_module(module_name: str, module_directory: str, module_path: str, code: Any = None) -> Any:
     """``kfp.dsl.utils.load_module``, executing code compiled before the fork when there is."""
     import importlib.util
 
@@ -272,8 +274,8 @@ def _load_module(module_name: str, module_directory: str, module_path: str) -> A
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     sys.path.insert(0, str(module_directory))
-    cached = _CODE.get(module_path)
-    if cached is not None and cached[0] == _file_key(module_path) and spec.origin == module_path:
+    cached = (None, code) if code is not None else _CODE.get(module_path)
+    if cached is not None and (code is not None or cached[0] == _file_key(module_path)) and spec.origin == module_path:
         exec(cached[1], module.__dict__)  # noqa: S102 - the component's own code, as its loader would run it
     else:
         spec.loader.exec_module(module)
@@ -311,6 +313,39 @@ def compile_module(args: list[str]) -> bool:
         _CODE.clear()
     _CODE[path] = (key, code)
     return True
+
+
+# The warm-up's component compiled once (``_settle``), for the spares to rehearse with.
+_REHEARSAL: Any = None
+_REHEARSAL_PATH = "/nonexistent/pipeyard-rehearsal/_pipeyard_warm.py"
+# Where the rehearsal's executor writes its outputs: nowhere.
+_REHEARSAL_INPUT = json.dumps({"inputs": {"parameterValues": {"x": 1}},
+                               "outputs": {"parameters": {"Output": {"outputFile": os.devnull}},
+                                           "outputFile": os.devnull}})
+
+
+def _rehearse() -> None:
+    """In a spare, before its request: run the warm-up's trivial component once through
+    the executor, outputs and log to /dev/null, no file read or written.
+
+    The executor's path writes to a few hundred pages shared with the server (reference
+    counts, logging's and the executor's objects, the allocator's free lists); each write
+    copies a page, about 4 us here. A spare waits while the previous task runs, on an
+    otherwise idle CPU (spares exist only in a chain), so copying them now takes that
+    work off the task's own time. What it leaves behind is what the server's warm-up
+    left (the same logging set-up, no module, argv and sys.path as they were)."""
+    if _REHEARSAL is None:
+        return
+    saved_argv, saved_path = list(sys.argv), list(sys.path)
+    try:
+        _execute_direct(_REHEARSAL_PATH, "_pipeyard_warm", _REHEARSAL_INPUT, _REHEARSAL)
+    except BaseException:  # noqa: BLE001, S110 - a failed rehearsal only means a colder task
+        pass
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+        sys.modules.pop("_pipeyard_warm", None)
+        sys.stdout.flush()
+        sys.stderr.flush()
 
 
 # A component the server runs through KFP's executor before its first fork (see _warm_up).
@@ -369,7 +404,10 @@ def _keep_baseline() -> None:
 
 def _settle() -> None:
     """Set up once, before the first fork, what every child would otherwise set up for itself."""
+    global _REHEARSAL
     _keep_baseline()
+    if _direct_supported():
+        _REHEARSAL = compile(_WARM_SOURCE, _REHEARSAL_PATH, "exec", dont_inherit=True)
     # The children's standard input; the launcher started us on /dev/null already, but a
     # server started otherwise must not hand its children its own input.
     devnull = os.open(os.devnull, os.O_RDONLY)
