@@ -103,3 +103,21 @@ def test_the_next_task_runs_in_the_spare_which_goes_with_the_server(tmp_path: Pa
     assert [fd for fd in held if not fd.startswith(("socket:", "anon_inode:[eventpoll]"))] == []
     assert sum(fd.startswith("socket:") for fd in held) == 1
     wait_until(lambda: gone(next_spare), "the spare to exit with its server")
+
+
+async def _children_after_tasks(tmp_path: Path) -> list[int]:
+    compiled = compile_component(describe_process, tmp_path)
+    launcher = LocalLauncher(envs_dir=tmp_path / "envs")
+    try:
+        for run in range(2):
+            assert (await launcher.launch(python_request(compiled, tmp_path / f"run-{run}", {}))).exit_code == 0
+        process = launcher._servers[launcher.python]._process
+        assert process is not None
+        return _children(process.pid)
+    finally:
+        await launcher.aclose()
+
+
+def test_no_spare_when_fork_ahead_is_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIPEYARD_FORK_AHEAD", "0")
+    assert asyncio.run(_children_after_tasks(tmp_path)) == []

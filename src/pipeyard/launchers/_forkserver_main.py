@@ -419,6 +419,10 @@ def _settle() -> None:
         stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]
 
 
+# ``PIPEYARD_FORK_AHEAD=0`` (read from the environment the server starts with): no spares.
+_FORK_AHEAD = os.environ.get("PIPEYARD_FORK_AHEAD", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
 class Server:
     """Forks a child per request; keeps one child forked ahead ("the spare").
 
@@ -492,7 +496,7 @@ class Server:
         os.close(out_fd)
         self.children[pid] = request["id"]
         _send(self.sock, {"id": request["id"], "pid": pid})
-        if len(self.children) == 1:
+        if len(self.children) == 1 and _FORK_AHEAD:
             self._fork_spare()
         # The child may have exited before we registered it; a reap now catches that.
         self.reap()
