@@ -21,6 +21,7 @@ from tests.support.launcher_kfp_tasks import compile_component, executor_output,
 from tests.support.processes import gone, wait_until
 
 from pipeyard.launchers import LocalLauncher
+from pipeyard.launchers.base import LaunchRequest
 
 
 async def _describe_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
@@ -121,3 +122,28 @@ async def _children_after_tasks(tmp_path: Path) -> list[int]:
 def test_no_spare_when_fork_ahead_is_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIPEYARD_FORK_AHEAD", "0")
     assert asyncio.run(_children_after_tasks(tmp_path)) == []
+
+
+async def _children_beside_another_task(tmp_path: Path) -> list[int]:
+    """A forked task while the launcher runs a plain command: not alone, so no spare."""
+    compiled = compile_component(describe_process, tmp_path)
+    launcher = LocalLauncher(envs_dir=tmp_path / "envs")
+    release = tmp_path / "release"
+    waiting = asyncio.ensure_future(launcher.launch(LaunchRequest(
+        key="run/wait/0", argv=("sh", "-c", f'while [ ! -e "{release}" ]; do sleep 0.05; done'),
+        log_path=str(tmp_path / "wait.log"))))
+    try:
+        await asyncio.sleep(0)  # let it begin: the launcher counts it from its first step
+        result = await launcher.launch(python_request(compiled, tmp_path / "run-0", {}))
+        assert result.exit_code == 0
+        process = launcher._servers[launcher.python]._process
+        assert process is not None
+        return _children(process.pid)
+    finally:
+        release.touch()
+        assert (await waiting).exit_code == 0
+        await launcher.aclose()
+
+
+def test_no_spare_while_the_launcher_runs_another_task(tmp_path: Path) -> None:
+    assert asyncio.run(_children_beside_another_task(tmp_path)) == []

@@ -435,9 +435,10 @@ class Server:
     spare forked before the compile would load the module itself.
 
     A spare is not free: while it lives, every page this process writes is copied rather
-    than reused (about 1 ms of CPU a task). So one is forked only while a single task
-    runs, as in a chain; with tasks in parallel the CPUs are busy anyway and a fork
-    ahead would only add work."""
+    than reused, and its rehearsal runs the executor once more (together about 1-1.5 ms
+    of CPU a task). So one is forked only in a chain: when the launcher says it runs no
+    other task (``alone``) and this is the only child running. With tasks in parallel
+    the CPUs are busy (the launcher's loop the busiest), and a fork ahead would only add work."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -496,7 +497,7 @@ class Server:
         os.close(out_fd)
         self.children[pid] = request["id"]
         _send(self.sock, {"id": request["id"], "pid": pid})
-        if len(self.children) == 1 and _FORK_AHEAD:
+        if request.get("alone") and len(self.children) == 1 and _FORK_AHEAD:
             self._fork_spare()
         # The child may have exited before we registered it; a reap now catches that.
         self.reap()

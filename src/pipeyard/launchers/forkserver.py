@@ -181,6 +181,7 @@ class ForkServer:
         out_fd: int,
         cgroup_procs: Sequence[str] = (),
         report: str | None = None,
+        alone: bool = False,
     ) -> ForkedTask:
         """Fork a child running ``executor_main`` with ``args``; returns once it runs.
 
@@ -188,6 +189,8 @@ class ForkServer:
         ownership and closes its own copy. The child writes its pid into each of
         ``cgroup_procs`` (task_limits.py) before running anything. With ``report``, the
         child writes there the modules it imported beyond the server's (see preload.py).
+        ``alone``: the caller runs no other task meanwhile (a chain), so the server may fork
+        the next task's child ahead of its request (``_forkserver_main.Server``).
         """
         if not self.alive or self._sock is None:
             raise ForkServerError(self._dead or "fork server not started")
@@ -196,7 +199,7 @@ class ForkServer:
         request_id = self._next_id
         message = json.dumps(
             {"id": request_id, "args": list(args), "env": dict(env), "cwd": cwd, "sys_path": list(sys_path),
-             "cgroup_procs": list(cgroup_procs), "report": report}
+             "cgroup_procs": list(cgroup_procs), "report": report, "alone": alone}
         ).encode()
         if len(message) > MAX_REQUEST_BYTES:
             raise ForkServerError(f"request of {len(message)} bytes is too large for the fork server")

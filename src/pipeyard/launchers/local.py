@@ -121,6 +121,7 @@ class LocalLauncher:
                                          idle_seconds=idle_seconds_from_env())
         self._pipeline_key: str | None = None
         self._host_envs: dict[str, tuple[Mapping[str, str], dict[str, str]]] = {}
+        self._launching = 0
 
     def warm_up(self) -> None:
         """Start the fork server now, in the background (call from a running loop).
@@ -168,6 +169,14 @@ class LocalLauncher:
         return self._pool.max_parallel
 
     async def launch(self, request: LaunchRequest) -> LaunchResult:
+        # How many tasks this launcher is running: one alone is a chain (see _run_forked).
+        self._launching += 1
+        try:
+            return await self._launch(request)
+        finally:
+            self._launching -= 1
+
+    async def _launch(self, request: LaunchRequest) -> LaunchResult:
         gpu = gpus.plan(request.accelerator_type, request.accelerator_count, self._pool.gpus)
         cpu, memory = self._pool.admission(request.cpu, request.memory_bytes, request.cpu_limit,
                                            request.memory_limit_bytes)
@@ -305,7 +314,8 @@ class LocalLauncher:
         pump = OutputPump(read_fd, request.log_path, request.on_output)
         report = pick.report if pick is not None else None
         try:
-            forked = await server.spawn(args, env, request.cwd, module_dirs, write_fd, limits.procs_files, report)
+            forked = await server.spawn(args, env, request.cwd, module_dirs, write_fd, limits.procs_files, report,
+                                        alone=self._launching == 1)
         except BaseException:
             pump.close_unstarted()
             raise
