@@ -26,6 +26,7 @@ from pipeyard.engine.pipeline_config import stopped_state
 from pipeyard.entities import Task, TaskKind
 from pipeyard.errors import PipeyardError, SpecError
 from pipeyard.ir.cel import evaluate_condition
+from pipeyard.ir.structure import find_cycle
 from pipeyard.ir.views import ComponentView, DagView, OutputSelector, TaskView
 
 _BLOCKING = ("FAILED", "CANCELED", "NOT_RUN")
@@ -69,20 +70,11 @@ def _check_graph(dag: DagView, where: str) -> None:
         for u in t.upstream:
             if u not in dag.tasks:
                 raise SpecError(f"depends on unknown task {u!r}", where=f"task {t.name!r}")
-    state: dict[str, int] = {}
-
-    def visit(name: str) -> None:
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            raise SpecError("tasks depend on each other in a cycle", where=f"{where}: task {name!r}")
-        state[name] = 1
-        for u in dag.tasks[name].upstream:
-            visit(u)
-        state[name] = 2
-
-    for name in dag.tasks:
-        visit(name)
+    # Iterative (ir/structure.py): a walk by recursion went one frame per task of a chain,
+    # and a chain of about a thousand tasks reached Python's recursion limit.
+    cycle = find_cycle({name: t.upstream for name, t in dag.tasks.items()})
+    if cycle:
+        raise SpecError("tasks depend on each other in a cycle", where=f"{where}: task {cycle[0]!r}")
 
 
 async def run_task(

@@ -37,7 +37,7 @@ def _upstream(task: pb.PipelineTaskSpec) -> set[str]:
     return names
 
 
-def _find_cycle(edges: Mapping[str, Iterable[str]]) -> list[str] | None:
+def find_cycle(edges: Mapping[str, Iterable[str]]) -> list[str] | None:
     """One cycle of the directed graph (as a path that returns to its start), or None."""
     state: dict[str, int] = {}  # 1: on the current path, 2: done
     path: list[str] = []
@@ -72,7 +72,7 @@ def check_structure(spec: pb.PipelineSpec, source: str) -> None:
         if comp.HasField("dag"):
             dags[name] = comp.dag
     for dag_name, dag in dags.items():
-        cycle = _find_cycle({t: _upstream(task) for t, task in dag.tasks.items()})
+        cycle = find_cycle({t: _upstream(task) for t, task in dag.tasks.items()})
         if cycle:
             in_dag = "" if dag_name == ROOT else f" (in {dag_name!r})"
             raise SpecError(
@@ -83,7 +83,7 @@ def check_structure(spec: pb.PipelineSpec, source: str) -> None:
         name: {t.component_ref.name for t in dag.tasks.values() if t.component_ref.name in dags}
         for name, dag in dags.items()
     }
-    cycle = _find_cycle(uses)
+    cycle = find_cycle(uses)
     if cycle:
         raise SpecError(
             f"a component's DAG contains itself: {' -> '.join(cycle)}; recursive pipelines are not supported",

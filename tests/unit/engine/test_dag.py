@@ -5,7 +5,8 @@ NOT_RUN, conditions, loops with their parallelism, sub-DAG outputs, cancellation
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from kfp import dsl
@@ -15,6 +16,7 @@ from tests.support.fake_runs import FakeEngine
 from pipeyard.engine import dag
 from pipeyard.engine.dag import dag_outputs, dag_state
 from pipeyard.engine.outcome import Outcome
+from pipeyard.errors import SpecError
 from pipeyard.ir.views import DagView, OutputSelector
 
 
@@ -241,3 +243,21 @@ def test_one_of_takes_the_first_producer_that_succeeded() -> None:
     assert dag_outputs(dag, outcomes) == ({"v": 2}, {})
     outcomes["a"] = Outcome("SUCCEEDED", {"Output": 1})
     assert dag_outputs(dag, outcomes) == ({"v": 1}, {})
+
+
+def _graph(edges: dict[str, list[str]]) -> DagView:
+    tasks = {name: SimpleNamespace(name=name, upstream=set(up)) for name, up in edges.items()}
+    return cast(DagView, SimpleNamespace(tasks=tasks))
+
+
+def test_a_chain_longer_than_pythons_recursion_limit_is_checked() -> None:
+    # A chain of 3,000 tasks, listed last task first (the order that walked deepest).
+    length = 3000
+    edges = {f"t{i}": [f"t{i - 1}"] if i else [] for i in reversed(range(length))}
+    dag._check_graph(_graph(edges), "root")  # no RecursionError, no cycle
+
+
+def test_a_cycle_is_refused_and_named() -> None:
+    with pytest.raises(SpecError, match="in a cycle") as e:
+        dag._check_graph(_graph({"a": ["c"], "b": ["a"], "c": ["b"], "d": []}), "root")
+    assert "root: task" in str(e.value)
