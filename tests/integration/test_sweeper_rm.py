@@ -6,14 +6,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from tests.support.work_folders import attempt_folder
+
 from pipeyard.engine.sweeper import Sweeper
-
-
-def _tree(root: Path, name: str) -> Path:
-    folder = root / name / "outputs"
-    folder.mkdir(parents=True)
-    (folder / "Output").write_text("1")
-    return root / name
 
 
 def test_batches_removed_by_rm_leave_nothing_and_nothing_else_is_touched(tmp_path: Path) -> None:
@@ -26,7 +21,7 @@ def test_batches_removed_by_rm_leave_nothing_and_nothing_else_is_touched(tmp_pat
     async def main() -> None:
         sweeper = Sweeper(batch=10, delay=3600, spawn_from=2)
         for i, name in enumerate(names):
-            sweeper.remove(_tree(work, name))
+            sweeper.remove(attempt_folder(work, name))
             if i % 7 == 0:
                 await asyncio.sleep(0)  # let a removal start, so later folders queue behind it
         sweeper.remove(work / "never-made")

@@ -7,22 +7,17 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from tests.support.work_folders import attempt_folder
+
 from pipeyard.engine.sweeper import Sweeper
 
 IN_PROCESS = 10**9  # no batch is large enough for a process
 
 
-def _tree(root: Path, name: str) -> Path:
-    folder = root / name / "outputs"
-    folder.mkdir(parents=True)
-    (folder / "Output").write_text("1")
-    return root / name
-
-
 def test_every_queued_folder_is_gone_once_finished(tmp_path: Path) -> None:
     async def main() -> list[Path]:
         sweeper = Sweeper(batch=3, delay=3600, spawn_from=IN_PROCESS)
-        folders = [_tree(tmp_path, f"a{i}") for i in range(20)]
+        folders = [attempt_folder(tmp_path, f"a{i}") for i in range(20)]
         for i, folder in enumerate(folders):
             sweeper.remove(folder)
             if i % 5 == 0:
@@ -39,7 +34,7 @@ def test_a_full_batch_is_removed_without_waiting_for_finish(tmp_path: Path) -> N
     async def main() -> None:
         sweeper = Sweeper(batch=4, delay=3600, spawn_from=IN_PROCESS)
         for i in range(4):
-            sweeper.remove(_tree(tmp_path, f"c{i}"))
+            sweeper.remove(attempt_folder(tmp_path, f"c{i}"))
         for _ in range(3000):  # the batch's job is a thread's: wait for it, not for a time
             if not any(tmp_path.iterdir()):
                 break
@@ -55,7 +50,7 @@ def test_finish_with_nothing_queued_returns_and_a_missing_folder_is_no_error(tmp
         sweeper = Sweeper(spawn_from=IN_PROCESS)
         await sweeper.finish()
         sweeper.remove(tmp_path / "never-made")
-        kept = _tree(tmp_path, "b")
+        kept = attempt_folder(tmp_path, "b")
         sweeper.remove(kept)
         await sweeper.finish()
 
