@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,14 +32,6 @@ def pipeline_of(run: Run) -> PipelineView:
         return build_view(dict_to_spec(spec), run.platform_spec)  # its error, if any, is dict_to_spec's
     rest = {key: value for key, value in spec.items() if key != "deploymentSpec"}
     return build_view(dict_to_spec(rest), run.platform_spec, deployment=deployment)
-
-
-def _remove_empty_folders(top: str) -> None:
-    """The run's work folder and its loops' folders, once the attempts' folders in them
-    are gone; a failed attempt's folder, and the folders holding it, stay."""
-    for folder, _, _ in os.walk(top, topdown=False):
-        with contextlib.suppress(OSError):
-            os.rmdir(folder)
 
 
 def root_artifacts(run: Run, pipeline: PipelineView) -> dict[str, list[ArtifactDict]]:
@@ -154,7 +144,6 @@ async def _execute_run(
         return ctx.update_run(state="FAILED", finished_at=ctx.now(), error=str(e))
     finally:
         await ctx.sweeper.finish()  # finished attempts' work folders
-        _remove_empty_folders(os.path.join(settings.home, "work", run_id))
         staging.discard(settings.home, run_id)  # copies of a remote root's artifacts
     state, error = dag_state(outcomes)
     assert pipeline.root.dag is not None
