@@ -8,6 +8,7 @@ that says which bound it crossed.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import tarfile
 import zipfile
@@ -182,29 +183,26 @@ def _plain_documents(text: str) -> list[Any]:
 
 def load_yaml_documents(text: str) -> list[Any]:
     """``yaml.safe_load_all`` with the alias budget; raises ``yaml.YAMLError`` or ``SpecError``."""
-    if _CParser is not None:
-        try:
-            return _plain_documents(text)
-        except _NotPlain:
-            pass
-        except RecursionError as e:
-            raise SpecError("the YAML document is nested too deeply") from e
-        except yaml.YAMLError as e:
-            if "maximum nesting depth" in str(e):
-                raise SpecError("the YAML document is nested too deeply") from e
-            raise
-    loader = _loader(text)
     try:
-        docs = []
-        while loader.check_data():
-            docs.append(loader.get_data())
-        return docs
+        if _CParser is not None:
+            with contextlib.suppress(_NotPlain):
+                return _plain_documents(text)
+        return _full_documents(text)
     except RecursionError as e:
         raise SpecError("the YAML document is nested too deeply") from e
     except yaml.YAMLError as e:
         if "maximum nesting depth" in str(e):  # libyaml's own bound, same meaning
             raise SpecError("the YAML document is nested too deeply") from e
         raise
+
+
+def _full_documents(text: str) -> list[Any]:
+    loader = _loader(text)
+    try:
+        docs = []
+        while loader.check_data():
+            docs.append(loader.get_data())
+        return docs
     finally:
         loader.dispose()
 
